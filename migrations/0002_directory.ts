@@ -1,0 +1,98 @@
+import { type Kysely, sql } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    create extension if not exists pg_trgm;
+
+    create table hospitals (
+      id uuid primary key default gen_random_uuid(),
+      name text not null,
+      city text not null,
+      address text not null default '',
+      phone text,
+      timezone text not null,
+      quiet_start time not null default '21:00',
+      quiet_end time not null default '08:00',
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now(),
+      deleted_at timestamptz
+    );
+    create index hospitals_city_idx on hospitals (lower(city)) where deleted_at is null;
+    create index hospitals_name_trgm_idx on hospitals using gin (name gin_trgm_ops);
+    alter table users add constraint users_hospital_fk foreign key (hospital_id) references hospitals (id);
+
+    create table specializations (
+      id uuid primary key default gen_random_uuid(),
+      name citext not null unique,
+      created_at timestamptz not null default now()
+    );
+    create table qualifications (
+      id uuid primary key default gen_random_uuid(),
+      name citext not null unique,
+      created_at timestamptz not null default now()
+    );
+    create table services (
+      id uuid primary key default gen_random_uuid(),
+      name citext not null unique,
+      kind text not null default 'consultation' check (kind in ('consultation', 'check_up', 'lab_test', 'procedure', 'other')),
+      duration_minutes integer not null default 15 check (duration_minutes between 1 and 600),
+      fee numeric(10, 2) not null default 0 check (fee >= 0),
+      created_at timestamptz not null default now()
+    );
+
+    create table doctors (
+      id uuid primary key default gen_random_uuid(),
+      user_id uuid not null unique references users (id) on delete cascade,
+      name text not null,
+      license_no citext unique,
+      bio text not null default '',
+      experience_years integer check (experience_years between 0 and 80),
+      photo_url text,
+      verified_at timestamptz,
+      rating_sum integer not null default 0,
+      rating_count integer not null default 0,
+      visit_count integer not null default 0,
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now()
+    );
+    create index doctors_name_trgm_idx on doctors using gin (name gin_trgm_ops);
+    create index doctors_verified_name_idx on doctors (name, id) where verified_at is not null;
+
+    create table doctor_specializations (
+      doctor_id uuid not null references doctors (id) on delete cascade,
+      specialization_id uuid not null references specializations (id) on delete cascade,
+      primary key (doctor_id, specialization_id)
+    );
+    create index doctor_specializations_spec_idx on doctor_specializations (specialization_id);
+    create table doctor_qualifications (
+      id uuid primary key default gen_random_uuid(),
+      doctor_id uuid not null references doctors (id) on delete cascade,
+      qualification_id uuid not null references qualifications (id) on delete cascade,
+      institute text not null default '',
+      year integer check (year between 1900 and 2200)
+    );
+    create index doctor_qualifications_doctor_idx on doctor_qualifications (doctor_id);
+    create index doctor_qualifications_qual_idx on doctor_qualifications (qualification_id);
+    create table doctor_services (
+      doctor_id uuid not null references doctors (id) on delete cascade,
+      service_id uuid not null references services (id) on delete cascade,
+      primary key (doctor_id, service_id)
+    );
+    create index doctor_services_service_idx on doctor_services (service_id);
+
+    create table favorites (
+      user_id uuid not null references users (id) on delete cascade,
+      doctor_id uuid not null references doctors (id) on delete cascade,
+      created_at timestamptz not null default now(),
+      primary key (user_id, doctor_id)
+    );
+  `.execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    drop table favorites; drop table doctor_services; drop table doctor_qualifications;
+    drop table doctor_specializations; drop table doctors; drop table services; drop table qualifications;
+    drop table specializations; alter table users drop constraint users_hospital_fk; drop table hospitals;
+  `.execute(db);
+}

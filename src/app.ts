@@ -1,0 +1,125 @@
+// buildApp(config): the whole server as a Fastify instance, ready to listen or to be injected in tests.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { type DatabaseHandle, openDatabase } from './db/connect.js';
+import { migrateToLatest } from './db/migrate.js';
+import accountsRoutes from './modules/accounts/accounts.routes.js';
+import { AccountsService } from './modules/accounts/accounts.service.js';
+import opsRoutes from './modules/ops/ops.routes.js';
+import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
+import dbPlugin from './plugins/db.js';
+import docsPlugin from './plugins/docs.js';
+import errorsPlugin from './plugins/errors.js';
+import metricsPlugin from './plugins/metrics.js';
+import redisPlugin from './plugins/redis.js';
+import securityPlugin from './plugins/security.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    clock: Clock;
+    accounts: AccountsService;
+  }
+}
+
+export interface BuildOptions {
+  /** An already open database (tests); otherwise opened from the config. */
+  database?: DatabaseHandle;
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+}
+
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.password',
+  '*.currentPassword',
+  '*.email',
+  '*.phone',
+  '*.name',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.trackingToken',
+  '*.notes',
+  '*.recipient',
+  '*.text',
+];
+
+/** Tracking tokens travel in URLs; keep them out of logs. */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/\/(track|t)\/[^/?#]+/g, '/$1/[redacted]')
+    .replace(/([?&](token|trackingToken)=)[^&#]*/g, '$1[redacted]');
+}
+
+export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.LOG_LEVEL,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: {
+      req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+    },
+    ...(process.stdout.isTTY
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } }
+      : {}),
+  };
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    trustProxy: config.TRUST_PROXY,
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: 'x-request-id',
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const database =
+    options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR }));
+  try {
+    await migrateToLatest(database.db);
+  } catch (err) {
+    await database.db.destroy();
+    throw err;
+  }
+
+  app.decorate('config', config);
+  app.decorate('clock', options.clock ?? systemClock);
+  await app.register(errorsPlugin);
+  await app.register(dbPlugin, { handle: database });
+  await app.register(redisPlugin, { url: config.REDIS_URL });
+  await app.register(authPlugin, { secret: config.JWT_SECRET });
+  await app.register(securityPlugin, { config });
+  await app.register(metricsPlugin);
+  await app.register(docsPlugin);
+
+  app.decorate(
+    'accounts',
+    new AccountsService({
+      db: app.db,
+      clock: app.clock,
+      phoneRegion: config.DEFAULT_PHONE_REGION,
+      signAccessToken: app.signAccessToken,
+      accessTokenSeconds: ACCESS_TOKEN_SECONDS,
+    }),
+  );
+
+  await app.register(opsRoutes);
+  await app.register(
+    async (v1) => {
+      await v1.register(accountsRoutes, { authRateLimit: config.RATE_LIMIT_AUTH });
+    },
+    { prefix: '/v1' },
+  );
+
+  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    const outcome = await app.accounts.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    if (outcome === 'created') app.log.info('created the admin account from ADMIN_EMAIL');
+  }
+  return app;
+}

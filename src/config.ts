@@ -1,0 +1,125 @@
+// Environment → frozen, typed Config. Validated once at boot; nothing else reads process.env.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Flag = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
+
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_PREFIX: Type.String({ default: 'cq:' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  SEED_DEMO: Type.Optional(Flag),
+  ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$' })),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  CORS_ORIGINS: Type.String({ default: '*' }),
+  TRUST_PROXY: Type.Union(Flag.anyOf, { default: 'false' }),
+  NOTIFY_SMS: Type.Union([Type.Literal('log'), Type.Literal('twilio')], { default: 'log' }),
+  TWILIO_ACCOUNT_SID: Type.Optional(Type.String({ pattern: '^AC[0-9a-fA-F]{32}$' })),
+  TWILIO_AUTH_TOKEN: Type.Optional(Type.String({ minLength: 8 })),
+  TWILIO_FROM: Type.Optional(Type.String({ minLength: 3 })),
+  TWILIO_API_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  NOTIFY_EMAIL: Type.Union([Type.Literal('log'), Type.Literal('smtp')], { default: 'log' }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  MAIL_FROM: Type.String({ default: 'CareQueue <no-reply@carequeue.local>' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  DEFAULT_PHONE_REGION: Type.String({ pattern: '^[A-Z]{2}$', default: 'BD' }),
+  RATE_LIMIT_AUTH: Type.Integer({ minimum: 1, default: 20 }),
+});
+
+export type Env = Static<typeof EnvSchema>;
+
+export type Config = Readonly<
+  Omit<Env, 'SEED_DEMO' | 'TRUST_PROXY' | 'ENCRYPTION_KEY' | 'JWT_SECRET' | 'PUBLIC_URL'> & {
+    /** true when no DATABASE_URL is set: PGlite, in-memory queue store, log transports. */
+    EMBEDDED: boolean;
+    SEED_DEMO: boolean;
+    TRUST_PROXY: boolean;
+    JWT_SECRET: string;
+    ENCRYPTION_KEY: Buffer;
+    PUBLIC_URL: string;
+  }
+>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const TRUE = new Set(['true', '1']);
+
+/** Reads, defaults and checks the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Env;
+  const first = Value.Errors(EnvSchema, env).First();
+  if (first) {
+    const name = first.path.replace(/^\//, '') || 'environment';
+    throw new ConfigError(`${name}: ${first.message} (got ${JSON.stringify(source[name] ?? null)})`);
+  }
+  const embedded = env.DATABASE_URL === undefined;
+  requireTogether(env, 'ADMIN_EMAIL', 'ADMIN_PASSWORD');
+  if (env.NOTIFY_SMS === 'twilio') requireAll(env, 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM');
+  if (env.NOTIFY_EMAIL === 'smtp') requireAll(env, 'SMTP_URL');
+  if (!embedded && !env.JWT_SECRET) {
+    throw new ConfigError('JWT_SECRET: required when DATABASE_URL is set (at least 32 characters)');
+  }
+  if (!embedded && !env.ENCRYPTION_KEY) {
+    throw new ConfigError('ENCRYPTION_KEY: required when DATABASE_URL is set (64 hex characters or base64)');
+  }
+  const dataDir = resolve(env.DATA_DIR);
+  const jwtSecret =
+    env.JWT_SECRET ?? keptSecret(dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url'));
+  const encryptionKey =
+    env.ENCRYPTION_KEY ?? keptSecret(dataDir, 'encryption-key', () => randomBytes(32).toString('hex'));
+  return Object.freeze({
+    ...env,
+    DATA_DIR: dataDir,
+    EMBEDDED: embedded,
+    SEED_DEMO: env.SEED_DEMO === undefined ? embedded : TRUE.has(env.SEED_DEMO),
+    TRUST_PROXY: TRUE.has(env.TRUST_PROXY),
+    JWT_SECRET: jwtSecret,
+    ENCRYPTION_KEY: decodeKey(encryptionKey),
+    PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+  });
+}
+
+function requireAll(env: Env, ...names: (keyof Env)[]): void {
+  for (const name of names) {
+    if (env[name] === undefined) throw new ConfigError(`${name}: required by the chosen configuration`);
+  }
+}
+
+function requireTogether(env: Env, a: keyof Env, b: keyof Env): void {
+  if ((env[a] === undefined) !== (env[b] === undefined)) {
+    throw new ConfigError(`${env[a] === undefined ? a : b}: ${a} and ${b} must be set together`);
+  }
+}
+
+function decodeKey(text: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+}
+
+/** Embedded mode keeps generated secrets in DATA_DIR so tokens and encrypted notes survive restarts. */
+function keptSecret(dataDir: string, name: string, make: () => string): string {
+  const file = join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const value = make();
+  writeFileSync(file, value, { mode: 0o600 });
+  return value;
+}

@@ -1,0 +1,65 @@
+// Opens the database: a pg pool on DATABASE_URL, or embedded PGlite in DATA_DIR.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { citext } from '@electric-sql/pglite/contrib/citext';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.js';
+import { PGlitePool } from './pglite-pool.js';
+
+const INT8 = 20;
+const DATE = 1082;
+
+export interface DatabaseOptions {
+  /** postgres:// URL; absent → PGlite. */
+  url?: string;
+  /** PGlite data directory, or 'memory://' for a throwaway database. */
+  dataDir?: string;
+  /** A PGlite data dump (from dumpDataDir) to start from, used by tests. */
+  loadDataDir?: Blob;
+  poolSize?: number;
+}
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: 'postgres' | 'pglite';
+  pglite?: PGlite;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  const plugins = [new CamelCasePlugin()];
+  if (options.url) {
+    // Counts come back as int8; our counts fit in a double. Dates stay 'YYYY-MM-DD' local dates.
+    const types = {
+      getTypeParser(oid: number, format?: 'text' | 'binary') {
+        if (oid === INT8) return (v: string) => Number(v);
+        if (oid === DATE) return (v: string) => v;
+        return pg.types.getTypeParser(oid, format);
+      },
+    };
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
+    // An idle client that loses its server must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins }),
+      kind: 'postgres',
+    };
+  }
+  const dataDir = options.dataDir ?? 'memory://';
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    dataDir: dataDir.startsWith('memory://') ? undefined : join(dataDir, 'pglite'),
+    loadDataDir: options.loadDataDir,
+    extensions: { citext, pg_trgm, btree_gist },
+    parsers: { [DATE]: (v: string) => v },
+  });
+  const pool = new PGlitePool(pglite);
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins }),
+    kind: 'pglite',
+    pglite,
+  };
+}

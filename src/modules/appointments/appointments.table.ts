@@ -1,0 +1,62 @@
+import type { Generated, Selectable } from 'kysely';
+import type { CreatedAt, Timestamp, UpdatedAt } from '../accounts/accounts.table.js';
+import type { Numeric } from '../directory/directory.table.js';
+
+export const APPOINTMENT_STATUSES = [
+  'booked',
+  'confirmed',
+  'checked_in',
+  'called',
+  'completed',
+  'no_show',
+  'skipped',
+  'cancelled',
+] as const;
+export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number];
+
+export interface AppointmentsTable {
+  id: Generated<string>;
+  queueId: string;
+  doctorId: string;
+  date: string;
+  profileId: string | null;
+  bookedBy: string | null;
+  serviceId: string | null;
+  serial: number;
+  kind: Generated<'booked' | 'walk_in'>;
+  priority: Generated<number>;
+  /** Order inside a priority band: the serial, or a fraction between two entries for a recall. */
+  positionKey: number;
+  status: Generated<AppointmentStatus>;
+  estimatedAt: Timestamp;
+  trackingTokenHash: string;
+  walkInName: string | null;
+  walkInPhone: string | null;
+  fee: Generated<Numeric>;
+  cancelReason: string | null;
+  bookedAt: CreatedAt;
+  confirmedAt: Timestamp | null;
+  checkedInAt: Timestamp | null;
+  calledAt: Timestamp | null;
+  completedAt: Timestamp | null;
+  cancelledAt: Timestamp | null;
+  noShowAt: Timestamp | null;
+  skippedAt: Timestamp | null;
+  updatedAt: UpdatedAt;
+}
+
+export interface IdempotencyKeysTable {
+  userId: string;
+  key: string;
+  requestHash: string;
+  statusCode: number;
+  response: unknown;
+  createdAt: CreatedAt;
+}
+
+export interface AppointmentsTables {
+  appointments: AppointmentsTable;
+  idempotencyKeys: IdempotencyKeysTable;
+}
+
+export type Appointment = Selectable<AppointmentsTable>;

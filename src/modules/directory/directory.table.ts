@@ -1,0 +1,100 @@
+import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { CreatedAt, Timestamp, UpdatedAt } from '../accounts/accounts.table.js';
+
+/** numeric columns come back as strings from both drivers; convert at the edge. */
+export type Numeric = ColumnType<string, string | number, string | number>;
+
+export interface HospitalsTable {
+  id: Generated<string>;
+  name: string;
+  city: string;
+  address: Generated<string>;
+  phone: string | null;
+  timezone: string;
+  quietStart: Generated<string>;
+  quietEnd: Generated<string>;
+  createdAt: CreatedAt;
+  updatedAt: UpdatedAt;
+  deletedAt: Timestamp | null;
+}
+
+export interface CatalogTable {
+  id: Generated<string>;
+  name: string;
+  createdAt: CreatedAt;
+}
+
+export const SERVICE_KINDS = ['consultation', 'check_up', 'lab_test', 'procedure', 'other'] as const;
+
+export interface ServicesTable extends CatalogTable {
+  kind: Generated<(typeof SERVICE_KINDS)[number]>;
+  durationMinutes: Generated<number>;
+  fee: Generated<Numeric>;
+}
+
+export interface DoctorsTable {
+  id: Generated<string>;
+  userId: string;
+  name: string;
+  licenseNo: string | null;
+  bio: Generated<string>;
+  experienceYears: number | null;
+  photoUrl: string | null;
+  verifiedAt: Timestamp | null;
+  ratingSum: Generated<number>;
+  ratingCount: Generated<number>;
+  visitCount: Generated<number>;
+  createdAt: CreatedAt;
+  updatedAt: UpdatedAt;
+}
+
+export interface DoctorSpecializationsTable {
+  doctorId: string;
+  specializationId: string;
+}
+
+export interface DoctorQualificationsTable {
+  id: Generated<string>;
+  doctorId: string;
+  qualificationId: string;
+  institute: Generated<string>;
+  year: number | null;
+}
+
+export interface DoctorServicesTable {
+  doctorId: string;
+  serviceId: string;
+}
+
+export interface FavoritesTable {
+  userId: string;
+  doctorId: string;
+  createdAt: CreatedAt;
+}
+
+export interface ReviewsTable {
+  id: Generated<string>;
+  appointmentId: string;
+  doctorId: string;
+  authorId: string;
+  rating: number;
+  comment: Generated<string>;
+  hiddenAt: Timestamp | null;
+  createdAt: CreatedAt;
+}
+
+export interface DirectoryTables {
+  hospitals: HospitalsTable;
+  specializations: CatalogTable;
+  qualifications: CatalogTable;
+  services: ServicesTable;
+  doctors: DoctorsTable;
+  doctorSpecializations: DoctorSpecializationsTable;
+  doctorQualifications: DoctorQualificationsTable;
+  doctorServices: DoctorServicesTable;
+  favorites: FavoritesTable;
+  reviews: ReviewsTable;
+}
+
+export type Hospital = Selectable<HospitalsTable>;
+export type Doctor = Selectable<DoctorsTable>;

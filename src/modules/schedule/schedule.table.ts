@@ -1,0 +1,42 @@
+import type { Generated, Selectable } from 'kysely';
+import type { CreatedAt, Timestamp, UpdatedAt } from '../accounts/accounts.table.js';
+import type { Numeric } from '../directory/directory.table.js';
+
+export interface SessionsTable {
+  id: Generated<string>;
+  doctorId: string;
+  hospitalId: string;
+  /** ISO weekday, 1 = Monday … 7 = Sunday. */
+  weekday: number;
+  /** 'HH:MM:SS' local to the hospital. */
+  startTime: string;
+  endTime: string;
+  slotMinutes: number;
+  capacity: number;
+  fee: Generated<Numeric>;
+  room: string | null;
+  validFrom: string | null;
+  validTo: string | null;
+  bookingOpensDays: Generated<number>;
+  bookingClosesMinutes: Generated<number>;
+  createdAt: CreatedAt;
+  updatedAt: UpdatedAt;
+  deletedAt: Timestamp | null;
+}
+
+export interface TimeOffTable {
+  id: Generated<string>;
+  doctorId: string;
+  fromDate: string;
+  toDate: string;
+  reason: Generated<string>;
+  createdAt: CreatedAt;
+}
+
+export interface ScheduleTables {
+  sessions: SessionsTable;
+  timeOff: TimeOffTable;
+}
+
+export type Session = Selectable<SessionsTable>;
+export type TimeOff = Selectable<TimeOffTable>;

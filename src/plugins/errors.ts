@@ -1,0 +1,144 @@
+// The one error handler: every failure leaves as { statusCode, code, error, message, details? }.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
+
+const STATUS_CODE: Record<number, ErrorCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'DATE_NOT_BOOKABLE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+};
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '53300',
+]);
+
+/** Database errors that bad input can still reach past the schemas; never answered as 500. */
+const PG_INPUT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  '22P02': { code: 'VALIDATION_FAILED', message: 'A value has the wrong format' },
+  '22001': { code: 'VALIDATION_FAILED', message: 'A value is too long' },
+  '22003': { code: 'VALIDATION_FAILED', message: 'A number is out of range' },
+  '22007': { code: 'VALIDATION_FAILED', message: 'A date or time is invalid' },
+  '22008': { code: 'VALIDATION_FAILED', message: 'A date or time is out of range' },
+  '23514': { code: 'VALIDATION_FAILED', message: 'A value breaks a rule' },
+  '23505': { code: 'CONFLICT', message: 'That already exists' },
+  '23503': { code: 'CONFLICT', message: 'A referenced record does not exist or is still in use' },
+};
+
+export interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  error: string;
+  message: string;
+  details?: unknown;
+}
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+  const statusCode = ERROR_STATUS[code];
+  return {
+    statusCode,
+    code,
+    error: REASON[statusCode] ?? 'Error',
+    message,
+    ...(details === undefined ? {} : { details }),
+  };
+}
+
+export function isConnectionError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /Connection terminated|connect ECONNREFUSED|Connection is closed|timeout exceeded when trying to connect/i.test(
+    message,
+  );
+}
+
+type ValidationItem = NonNullable<FastifyError['validation']>[number];
+
+function fieldOf(item: ValidationItem, context: string | undefined): string {
+  const params = item.params as { missingProperty?: string; additionalProperty?: string };
+  const path = item.instancePath.replace(/^\//, '').replaceAll('/', '.');
+  const leaf = params.missingProperty ?? params.additionalProperty;
+  return [context, path, leaf].filter(Boolean).join('.');
+}
+
+function toBody(err: FastifyError | AppError | Error): ErrorBody {
+  if (err instanceof AppError) return errorBody(err.code, err.message, err.details);
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const details = fe.validation.map((item) => {
+      const params = item.params as { additionalProperty?: string };
+      const field = fieldOf(item, fe.validationContext);
+      const message = params.additionalProperty ? 'is not allowed' : (item.message ?? 'is invalid');
+      return { field, message };
+    });
+    const first = details[0];
+    return errorBody(
+      'VALIDATION_FAILED',
+      first ? `${first.field} ${first.message}` : 'Invalid request',
+      details,
+    );
+  }
+  if (typeof fe.code === 'string' && PG_INPUT_ERRORS[fe.code]) {
+    const mapped = PG_INPUT_ERRORS[fe.code];
+    return errorBody(mapped.code, mapped.message);
+  }
+  if (isConnectionError(err))
+    return errorBody('UNAVAILABLE', 'A backing service is unavailable; try again shortly');
+  const status = fe.statusCode;
+  if (status && status >= 400 && status < 500) {
+    const code = STATUS_CODE[status] ?? 'VALIDATION_FAILED';
+    const message =
+      code === 'VALIDATION_FAILED' ? (fe.message ?? 'Bad request') : fe.message || REASON[status];
+    return { ...errorBody(code, message), statusCode: status, error: REASON[status] ?? 'Error' };
+  }
+  return errorBody('INTERNAL', 'Something went wrong on our side; it has been logged');
+}
+
+async function errorsPlugin(app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const body = toBody(err);
+    if (body.statusCode >= 500) request.log.error({ err }, 'request failed');
+    if (body.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
+    return reply.status(body.statusCode).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
+  });
+}
+
+export default fp(errorsPlugin, { name: 'errors' });

@@ -1,0 +1,70 @@
+// Demo data for the embedded mode: a clinic that works the moment it starts.
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+
+export const DEMO_PASSWORD = 'carequeue-demo';
+
+export const DEMO_LOGINS = [
+  { role: 'admin', email: 'admin@demo.carequeue.local' },
+  { role: 'staff', email: 'desk@demo.carequeue.local' },
+  { role: 'doctor', email: 'dr.rahman@demo.carequeue.local' },
+  { role: 'patient', email: 'patient@demo.carequeue.local' },
+] as const;
+
+export async function isEmpty(app: FastifyInstance): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from users`.execute(app.db);
+  return rows[0].n === 0;
+}
+
+/** Seeds the demo clinic. Returns false (and does nothing) when the database already has accounts. */
+export async function seedDemo(app: FastifyInstance): Promise<boolean> {
+  if (!(await isEmpty(app))) return false;
+  const admin = { id: '' };
+  await app.accounts.ensureAdmin(DEMO_LOGINS[0].email, DEMO_PASSWORD, 'Demo Admin');
+  admin.id = (
+    await app.db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', DEMO_LOGINS[0].email)
+      .executeTakeFirstOrThrow()
+  ).id;
+  const hospital = await app.db
+    .insertInto('hospitals')
+    .values({
+      name: 'Dhanmondi General Hospital',
+      city: 'Dhaka',
+      address: 'Road 27, Dhanmondi',
+      phone: '+8809610001234',
+      timezone: 'Asia/Dhaka',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const actor = { id: admin.id };
+  await app.accounts.createUser(actor, {
+    email: DEMO_LOGINS[1].email,
+    password: DEMO_PASSWORD,
+    name: 'Front Desk',
+    role: 'staff',
+    hospitalId: hospital.id,
+  });
+  const doctor = await app.accounts.createUser(actor, {
+    email: DEMO_LOGINS[2].email,
+    password: DEMO_PASSWORD,
+    name: 'Dr. Ayesha Rahman',
+    role: 'doctor',
+    licenseNo: 'BMDC-A-10234',
+  });
+  await app.db
+    .updateTable('doctors')
+    .set({ verifiedAt: new Date() })
+    .where('userId', '=', doctor.id)
+    .execute();
+  await app.accounts.register({
+    email: DEMO_LOGINS[3].email,
+    password: DEMO_PASSWORD,
+    name: 'Karim Hossain',
+    phone: '+8801711000001',
+    role: 'patient',
+  });
+  return true;
+}

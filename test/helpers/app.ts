@@ -1,0 +1,67 @@
+// buildTestApp(t): the real app on a fresh database (and, when asked, a private Redis key prefix).
+import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApp } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { freshDatabase } from './database.js';
+import { type Backend, REDIS_URL } from './services.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
+export const TEST_ENCRYPTION_KEY = 'a'.repeat(64);
+
+export interface TestAppOptions {
+  backend?: Backend;
+  /** Use the real Redis with a key prefix of its own. */
+  redis?: boolean;
+  env?: Record<string, string>;
+  clock?: Clock;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  /** Postgres URL of this app's database (Postgres backend only). */
+  databaseUrl?: string;
+  redisPrefix?: string;
+}
+
+/** Deletes every key under a prefix (tests share one Redis). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function buildTestApp(t: TestContext, options: TestAppOptions = {}): Promise<TestApp> {
+  const backend = options.backend ?? 'pglite';
+  const database = await freshDatabase(backend);
+  const redisPrefix = options.redis ? `cqt:${randomBytes(5).toString('hex')}:` : undefined;
+  const config = loadConfig({
+    ...(database.url ? { DATABASE_URL: database.url } : { DATA_DIR: '/nonexistent-test-data-dir' }),
+    ...(redisPrefix ? { REDIS_URL, REDIS_PREFIX: redisPrefix } : {}),
+    JWT_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_AUTH: '10000',
+    SEED_DEMO: 'false',
+    ...options.env,
+  });
+  const app = await buildApp(config, { database: database.handle, clock: options.clock, logger: false });
+  t.after(async () => {
+    await app.close();
+    await database.cleanup();
+    if (redisPrefix) await deleteRedisPrefix(redisPrefix);
+  });
+  await app.ready();
+  return { app, databaseUrl: database.url, redisPrefix };
+}
