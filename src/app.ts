@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
+import { DomainEvents } from './events.js';
 import accountsRoutes from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import opsRoutes from './modules/ops/ops.routes.js';
@@ -20,6 +21,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     clock: Clock;
+    events: DomainEvents;
     accounts: AccountsService;
   }
 }
@@ -90,6 +92,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.decorate('config', config);
   app.decorate('clock', options.clock ?? systemClock);
+  app.decorate('events', new DomainEvents(app.log));
   await app.register(errorsPlugin);
   await app.register(dbPlugin, { handle: database });
   await app.register(redisPlugin, { url: config.REDIS_URL });

@@ -55,12 +55,10 @@ const opsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         : null;
       const ready = postgres && redis !== false;
       if (!ready) {
-        return reply
-          .status(503)
-          .send({
-            ...errorBody('UNAVAILABLE', 'Not ready: a backing service is unreachable'),
-            details: { postgres, redis },
-          });
+        return reply.status(503).send({
+          ...errorBody('UNAVAILABLE', 'Not ready: a backing service is unreachable'),
+          details: { postgres, redis },
+        });
       }
       return { ready, checks: { postgres, redis } };
     },

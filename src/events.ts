@@ -1,0 +1,88 @@
+// Typed domain events. Modules talk through these instead of reaching into each other's tables.
+// Two phases: transactional handlers run inside the transaction that caused the event (the outbox writes
+// its rows there, so a message exists exactly when the change does); commit handlers run after it commits
+// (the live-queue projection and the broadcasts), and their failures are logged, never undo the change.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Transaction } from 'kysely';
+import type { Database, DB } from './db/database.js';
+
+export type QueueEventType =
+  | 'booked'
+  | 'walk_in'
+  | 'cancelled'
+  | 'confirmed'
+  | 'checked_in'
+  | 'called'
+  | 'completed'
+  | 'skipped'
+  | 'no_show'
+  | 'recalled'
+  | 'paused'
+  | 'resumed'
+  | 'closed'
+  | 'rebuilt';
+
+export interface EventMap {
+  /** A new appointment holds a serial (booking, walk-in, the new half of a reschedule). */
+  'appointment.booked': { appointmentId: string; queueId: string; actorId: string | null };
+  'appointment.rescheduled': { appointmentId: string; previousAppointmentId: string; actorId: string | null };
+  'appointment.cancelled': { appointmentId: string; queueId: string; actorId: string | null; reason: string };
+  'appointment.confirmed': { appointmentId: string; actorId: string | null };
+  /** Any change to a queue; carries the version the change produced. */
+  'queue.changed': {
+    queueId: string;
+    version: number;
+    type: QueueEventType;
+    appointmentId?: string;
+    serial?: number;
+  };
+}
+
+export type EventName = keyof EventMap;
+type TxHandler<K extends EventName> = (trx: Transaction<Database>, payload: EventMap[K]) => Promise<void>;
+type CommitHandler<K extends EventName> = (payload: EventMap[K]) => Promise<void> | void;
+export type Emit = <K extends EventName>(name: K, payload: EventMap[K]) => Promise<void>;
+
+export class DomainEvents {
+  #tx = new Map<EventName, TxHandler<never>[]>();
+  #commit = new Map<EventName, CommitHandler<never>[]>();
+
+  constructor(private readonly log: FastifyBaseLogger) {}
+
+  /** Runs inside the causing transaction; a throw rolls the change back. */
+  inTransaction<K extends EventName>(name: K, handler: TxHandler<K>): void {
+    this.#tx.set(name, [...(this.#tx.get(name) ?? []), handler as TxHandler<never>]);
+  }
+
+  /** Runs after the causing transaction committed, in order of emission. */
+  afterCommit<K extends EventName>(name: K, handler: CommitHandler<K>): void {
+    this.#commit.set(name, [...(this.#commit.get(name) ?? []), handler as CommitHandler<never>]);
+  }
+
+  /** Opens a transaction whose `emit` runs transactional handlers now and commit handlers once it commits. */
+  async transaction<T>(db: DB, work: (trx: Transaction<Database>, emit: Emit) => Promise<T>): Promise<T> {
+    const emitted: { name: EventName; payload: unknown }[] = [];
+    const result = await db.transaction().execute(async (trx) => {
+      const emit: Emit = async (name, payload) => {
+        for (const handler of this.#tx.get(name) ?? [])
+          await (handler as TxHandler<typeof name>)(trx, payload);
+        emitted.push({ name, payload });
+      };
+      return work(trx, emit);
+    });
+    for (const { name, payload } of emitted)
+      await this.dispatchCommitted(name, payload as EventMap[typeof name]);
+    return result;
+  }
+
+  /** Runs commit handlers for an event that happened outside a transaction of ours. */
+  async dispatchCommitted<K extends EventName>(name: K, payload: EventMap[K]): Promise<void> {
+    for (const handler of this.#commit.get(name) ?? []) {
+      try {
+        await (handler as CommitHandler<K>)(payload);
+      } catch (err) {
+        this.log.error({ err, event: name }, 'after-commit handler failed');
+      }
+    }
+  }
+}
