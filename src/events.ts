@@ -28,6 +28,8 @@ export interface EventMap {
   'appointment.rescheduled': { appointmentId: string; previousAppointmentId: string; actorId: string | null };
   'appointment.cancelled': { appointmentId: string; queueId: string; actorId: string | null; reason: string };
   'appointment.confirmed': { appointmentId: string; actorId: string | null };
+  /** Emitted by the live queue after commit when a waiting patient's position reaches the turn-near threshold. */
+  'appointment.turn_near': { appointmentId: string; queueId: string; position: number };
   /** Any change to a queue; carries the version the change produced. */
   'queue.changed': {
     queueId: string;

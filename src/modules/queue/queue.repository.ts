@@ -40,3 +40,30 @@ export async function recordQueueEvent(trx: Executor, event: QueueEventInput): P
     .execute();
   return version;
 }
+
+/**
+ * Takes the next unused serial of a queue whose row the caller has locked (lockQueue). Serials picked
+ * explicitly ahead of next_serial are skipped, and a serial is never handed out twice, even after a cancel.
+ */
+export async function takeNextSerial(trx: Executor, queueId: string): Promise<number> {
+  const { nextSerial } = await trx
+    .selectFrom('sessionDays')
+    .select('nextSerial')
+    .where('id', '=', queueId)
+    .executeTakeFirstOrThrow();
+  const taken = await trx
+    .selectFrom('appointments')
+    .select('serial')
+    .where('queueId', '=', queueId)
+    .where('serial', '>=', nextSerial)
+    .execute();
+  const used = new Set(taken.map((r) => r.serial));
+  let serial = nextSerial;
+  while (used.has(serial)) serial++;
+  await trx
+    .updateTable('sessionDays')
+    .set({ nextSerial: serial + 1 })
+    .where('id', '=', queueId)
+    .execute();
+  return serial;
+}
