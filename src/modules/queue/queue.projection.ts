@@ -1,0 +1,144 @@
+// Reads a queue's live projection from Postgres (the source of truth) for a rebuild, and computes the
+// position key of a recall inside the operation's transaction so Postgres and the projection agree.
+import { sql } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import type { AppointmentStatus } from '../appointments/appointments.table.js';
+import {
+  CONSULT_SAMPLES,
+  consultSeconds,
+  type EntryStatus,
+  keyBetween,
+  type QueueEntry,
+  type QueueProjection,
+  type WaitingStage,
+} from './queue.store.js';
+
+/** Appointment statuses that are in the live queue. */
+export const LIVE_STATUSES = ['booked', 'confirmed', 'checked_in', 'called', 'skipped'] as const;
+const WAITING_STATUSES = ['booked', 'confirmed', 'checked_in'] as const;
+
+const iso = (value: Date | string | null): string | null =>
+  value === null ? null : new Date(value).toISOString();
+
+function entryStatus(status: AppointmentStatus): EntryStatus {
+  return status === 'called' ? 'called' : status === 'skipped' ? 'skipped' : 'waiting';
+}
+
+function stageOf(row: { checkedInAt: Date | null; confirmedAt: Date | null }): WaitingStage {
+  return row.checkedInAt ? 'checked_in' : row.confirmedAt ? 'confirmed' : 'booked';
+}
+
+/**
+ * The full projection of one queue: its session_days row, every appointment not yet finished, and the
+ * durations of the last CONSULT_SAMPLES completed visits. Null when the queue does not exist.
+ * Use as the loader of `store.rebuild(queueId, () => loadProjection(db, queueId))`.
+ */
+export async function loadProjection(db: Executor, queueId: string): Promise<QueueProjection | null> {
+  const day = await db.selectFrom('sessionDays').selectAll().where('id', '=', queueId).executeTakeFirst();
+  if (!day) return null;
+  const rows = await db
+    .selectFrom('appointments as a')
+    .leftJoin('patientProfiles as p', 'p.id', 'a.profileId')
+    .select([
+      'a.id',
+      'a.serial',
+      'a.status',
+      'a.priority',
+      'a.positionKey',
+      'a.kind',
+      'a.estimatedAt',
+      'a.walkInName',
+      'a.confirmedAt',
+      'a.checkedInAt',
+      'p.name as profileName',
+    ])
+    .where('a.queueId', '=', queueId)
+    .where('a.status', 'in', LIVE_STATUSES)
+    .execute();
+  const completed = await db
+    .selectFrom('appointments')
+    .select(['calledAt', 'completedAt'])
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'completed')
+    .where('calledAt', 'is not', null)
+    .where('completedAt', 'is not', null)
+    .orderBy('completedAt', 'desc')
+    .orderBy('serial', 'desc')
+    .limit(CONSULT_SAMPLES)
+    .execute();
+  const entries: QueueEntry[] = rows.map((row) => ({
+    appointmentId: row.id,
+    serial: row.serial,
+    status: entryStatus(row.status),
+    stage: stageOf(row),
+    priority: row.priority,
+    positionKey: row.positionKey,
+    kind: row.kind,
+    label: row.walkInName ?? row.profileName ?? null,
+    estimatedAt: iso(row.estimatedAt),
+  }));
+  return {
+    meta: {
+      queueId,
+      version: day.version,
+      status: day.status,
+      nowServing: day.nowServing,
+      consultSamples: completed.reverse().map((r) => consultSeconds(r.calledAt!, r.completedAt!)),
+      notice: day.notice,
+      pausedUntil: iso(day.pausedUntil),
+      startsAt: iso(day.startsAt)!,
+      slotMinutes: day.slotMinutes,
+      doctorId: day.doctorId,
+      hospitalId: day.hospitalId,
+      date: day.date,
+    },
+    entries,
+  };
+}
+
+/**
+ * Position key for recalling `appointmentId`: right after the entry being served (session_days.now_serving)
+ * and before the next waiting entry of the same priority. Call inside the operation's transaction, after
+ * locking the queue, store it in appointments.position_key, and pass it in the `recall` op.
+ */
+export async function recallPositionKey(
+  db: Executor,
+  queueId: string,
+  appointmentId: string,
+): Promise<number> {
+  const target = await db
+    .selectFrom('appointments')
+    .select(['priority', 'positionKey'])
+    .where('id', '=', appointmentId)
+    .where('queueId', '=', queueId)
+    .executeTakeFirstOrThrow();
+  const served = await db
+    .selectFrom('appointments as a')
+    .innerJoin('sessionDays as d', (join) =>
+      join.onRef('d.id', '=', 'a.queueId').onRef('d.nowServing', '=', 'a.serial'),
+    )
+    .select('a.positionKey')
+    .where('a.queueId', '=', queueId)
+    .executeTakeFirst();
+  const waitingInBand = db
+    .selectFrom('appointments')
+    .where('queueId', '=', queueId)
+    .where('status', 'in', WAITING_STATUSES)
+    .where('priority', '=', target.priority)
+    .where('id', '!=', appointmentId);
+  let anchor: number;
+  if (served) {
+    anchor = served.positionKey;
+  } else {
+    // Nobody called yet: go to the front of the band.
+    const first = await waitingInBand
+      .select(sql<number | null>`min(position_key)`.as('key'))
+      .executeTakeFirst();
+    anchor = first?.key == null ? target.positionKey : Number(first.key) - 1;
+  }
+  const next = await waitingInBand
+    .select(sql<number | null>`min(position_key)`.as('key'))
+    .where('positionKey', '>', anchor)
+    .executeTakeFirst();
+  return keyBetween(anchor, next?.key == null ? null : Number(next.key));
+}
