@@ -30,6 +30,11 @@ export const EnvSchema = Type.Object({
   NOTIFY_EMAIL: Type.Union([Type.Literal('log'), Type.Literal('smtp')], { default: 'log' }),
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
   MAIL_FROM: Type.String({ default: 'CareQueue <no-reply@carequeue.local>' }),
+  /** Run the outbox drain and reminder scan on node-cron ticks; tests turn it off and drive ticks. */
+  NOTIFY_CRON: Type.Union(Flag.anyOf, { default: 'true' }),
+  OUTBOX_DRAIN_CRON: Type.String({ default: '*/5 * * * * *' }),
+  REMINDER_SCAN_CRON: Type.String({ default: '* * * * *' }),
+  NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -69,7 +74,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const first = Value.Errors(EnvSchema, env).First();
   if (first) {
     const name = first.path.replace(/^\//, '') || 'environment';
-    throw new ConfigError(`${name}: ${first.message} (got ${JSON.stringify(source[name] ?? null)})`);
+    throw new ConfigError(`${name}: ${first.message} (got ${shown(name, source[name])})`);
   }
   const embedded = env.DATABASE_URL === undefined;
   requireTogether(env, 'ADMIN_EMAIL', 'ADMIN_PASSWORD');
@@ -96,6 +101,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ENCRYPTION_KEY: decodeKey(encryptionKey),
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
   });
+}
+
+/** Secrets (and URLs that may carry a password) are never echoed into logs. */
+const SECRET = /SECRET|PASSWORD|TOKEN|KEY|^(DATABASE|REDIS|SMTP)_URL$/;
+
+function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  return SECRET.test(name) ? `a value of ${value.length} characters` : JSON.stringify(value);
 }
 
 function requireAll(env: Env, ...names: (keyof Env)[]): void {

@@ -1,21 +1,28 @@
 // Process entry: load config, build the app, listen, close with grace.
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { isConnectionError } from './plugins/errors.js';
 import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './seed.js';
 
-let config: ReturnType<typeof loadConfig>;
+/** One line on stderr and a non-zero exit: what an operator reading a container log needs. */
+function fail(message: string): never {
+  console.error(`carequeue: ${message}`);
+  process.exit(1);
+}
+
+let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(`carequeue: invalid configuration: ${err.message}`);
-    process.exit(1);
-  }
+  if (err instanceof ConfigError) fail(`invalid configuration: ${err.message}`);
   throw err;
 }
 
-const app = await buildApp(config);
+const app = await buildApp(config).catch((err: unknown) => {
+  if (isConnectionError(err)) fail(`cannot reach the database (DATABASE_URL): ${(err as Error).message}`);
+  throw err;
+});
 const seeded = config.SEED_DEMO ? await seedDemo(app) : false;
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
@@ -24,7 +31,12 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   await app.close();
 });
 
-await app.listen({ port: config.PORT, host: config.HOST });
+try {
+  await app.listen({ port: config.PORT, host: config.HOST });
+} catch (err) {
+  await app.close();
+  fail(`cannot listen on ${config.HOST}:${config.PORT} (PORT, HOST): ${(err as Error).message}`);
+}
 const base = `http://localhost:${(app.server.address() as { port: number }).port}`;
 const lines = [
   '',

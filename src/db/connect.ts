@@ -21,6 +21,8 @@ export interface DatabaseOptions {
   /** A PGlite data dump (from dumpDataDir) to start from, used by tests. */
   loadDataDir?: Blob;
   poolSize?: number;
+  /** How long a query waits for a pg connection before failing. @default 5000 */
+  connectTimeoutMs?: number;
 }
 
 export interface DatabaseHandle {
@@ -40,7 +42,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         return pg.types.getTypeParser(oid, format);
       },
     };
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, types });
+    // A bounded connect wait: with Postgres down a request fails fast (503) instead of hanging.
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      types,
+    });
     // An idle client that loses its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
     return {

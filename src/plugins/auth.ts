@@ -53,7 +53,9 @@ async function authPlugin(app: FastifyInstance, opts: { secret: string }): Promi
     try {
       claims = app.jwt.verify<AccessClaims>(token);
     } catch (err) {
-      const expired = (err as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
+      // app.jwt.verify throws fast-jwt's own TokenError (FAST_JWT_EXPIRED), not @fastify/jwt's wrapper.
+      const code = (err as { code?: string }).code;
+      const expired = code === 'FAST_JWT_EXPIRED' || code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
       throw new AppError('UNAUTHENTICATED', expired ? 'Access token expired' : 'Access token invalid', {
         reason: expired ? 'expired' : 'invalid',
       });

@@ -30,6 +30,7 @@ const CONNECTION_ERRORS = new Set([
   '08003',
   '08006',
   '53300',
+  '3D000',
 ]);
 
 /** Database errors that bad input can still reach past the schemas; never answered as 500. */
@@ -81,6 +82,7 @@ export function isConnectionError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return true;
+  if ((err as Error).name === 'MaxRetriesPerRequestError') return true;
   const message = typeof e.message === 'string' ? e.message : '';
   return /Connection terminated|connect ECONNREFUSED|Connection is closed|timeout exceeded when trying to connect/i.test(
     message,

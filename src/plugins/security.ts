@@ -9,12 +9,25 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 
+/**
+ * Per user when the request carries a valid access token, else per address. The token is verified, not
+ * just decoded: an unverified `sub` would let anyone pick a fresh bucket for every request.
+ */
 export function rateLimitKey(request: FastifyRequest): string {
   const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (match) {
-    const claims = request.server.jwt.decode<{ sub?: string }>(match[1]);
-    if (claims?.sub) return `u:${claims.sub}`;
+    try {
+      const claims = request.server.jwt.verify<{ sub?: string }>(match[1]);
+      if (claims.sub) return `u:${claims.sub}`;
+    } catch {
+      // An invalid token counts against the address; the route itself answers 401.
+    }
   }
+  return addressKey(request);
+}
+
+/** Per address, whatever the request carries: sign-in and sign-up routes, where the caller has no account yet. */
+export function addressKey(request: FastifyRequest): string {
   return `ip:${request.ip}`;
 }
 
@@ -39,6 +52,8 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
     global: false,
     keyGenerator: rateLimitKey,
     ...(app.redis ? { redis: app.redis, nameSpace: `${config.REDIS_PREFIX}rl:` } : {}),
+    // Redis unreachable: serve the request unthrottled rather than fail it (Postgres remains the guard).
+    skipOnError: true,
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`, {
         retryAfterSeconds: Math.ceil(context.ttl / 1000),

@@ -1,7 +1,7 @@
 // buildTestApp(t): the real app on a fresh database (and, when asked, a private Redis key prefix).
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
@@ -16,6 +16,10 @@ export interface TestAppOptions {
   backend?: Backend;
   /** Use the real Redis with a key prefix of its own. */
   redis?: boolean;
+  /** With redis: use this key prefix (two apps sharing it count rate limits together); the caller cleans it. */
+  redisPrefix?: string;
+  /** Fastify logger options (e.g. with a `stream` to capture output); default off. */
+  logger?: FastifyServerOptions['logger'];
   env?: Record<string, string>;
   clock?: Clock;
 }
@@ -45,7 +49,9 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
 export async function buildTestApp(t: TestContext, options: TestAppOptions = {}): Promise<TestApp> {
   const backend = options.backend ?? 'pglite';
   const database = await freshDatabase(backend);
-  const redisPrefix = options.redis ? `cqt:${randomBytes(5).toString('hex')}:` : undefined;
+  const redisPrefix = options.redis
+    ? (options.redisPrefix ?? `cqt:${randomBytes(5).toString('hex')}:`)
+    : undefined;
   const config = loadConfig({
     ...(database.url ? { DATABASE_URL: database.url } : { DATA_DIR: '/nonexistent-test-data-dir' }),
     ...(redisPrefix ? { REDIS_URL, REDIS_PREFIX: redisPrefix } : {}),
@@ -56,11 +62,15 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
     SEED_DEMO: 'false',
     ...options.env,
   });
-  const app = await buildApp(config, { database: database.handle, clock: options.clock, logger: false });
+  const app = await buildApp(config, {
+    database: database.handle,
+    clock: options.clock,
+    logger: options.logger ?? false,
+  });
   t.after(async () => {
     await app.close();
     await database.cleanup();
-    if (redisPrefix) await deleteRedisPrefix(redisPrefix);
+    if (redisPrefix && !options.redisPrefix) await deleteRedisPrefix(redisPrefix);
   });
   await app.ready();
   return { app, databaseUrl: database.url, redisPrefix };

@@ -85,6 +85,22 @@ export async function createPostgresDatabase(): Promise<{
   };
 }
 
+/** Creates an empty, unmigrated Postgres database (for start-up and migration tests). */
+export async function createEmptyPostgresDatabase(): Promise<{
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}> {
+  const name = `cq_e_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`create database "${name}"`));
+  return {
+    url: databaseUrl(name),
+    name,
+    drop: () =>
+      admin((client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
+  };
+}
+
 let dump: Promise<Blob> | undefined;
 
 async function migratedDump(): Promise<Blob> {

@@ -86,7 +86,7 @@ export async function emailTaken(db: Executor, email: string): Promise<boolean> 
 
 export function listUsers(
   db: Executor,
-  filter: { role?: Role; q?: string; after?: [string, string] | null; limit: number },
+  filter: { role?: Role; q?: string; afterId?: string; limit: number },
 ) {
   let query = db
     .selectFrom('users')
@@ -100,13 +100,10 @@ export function listUsers(
     const like = `%${filter.q.replace(/[\\%_]/g, '\\$&')}%`;
     query = query.where((eb) => eb.or([eb('users.name', 'ilike', like), eb('users.email', 'ilike', like)]));
   }
-  if (filter.after) {
-    const [createdAt, id] = filter.after;
-    query = query.where((eb) =>
-      eb.or([
-        eb('users.createdAt', '<', new Date(createdAt)),
-        eb.and([eb('users.createdAt', '=', new Date(createdAt)), eb('users.id', '<', id)]),
-      ]),
+  if (filter.afterId) {
+    // Keyset on the row itself: timestamps carry microseconds that a JS Date (and so a cursor) would lose.
+    query = query.where(
+      sql<boolean>`(users.created_at, users.id) < (select c.created_at, c.id from users c where c.id = ${filter.afterId})`,
     );
   }
   return query.execute();

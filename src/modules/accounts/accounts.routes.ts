@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { errors, IdParams, Page } from '../../lib/schema.js';
 import { principalOf, requireRole } from '../../plugins/auth.js';
+import { addressKey } from '../../plugins/security.js';
 import {
   AdminUserCreateSchema,
   AdminUserQuerySchema,
@@ -20,7 +21,9 @@ import {
 
 const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = async (app, opts) => {
   const service = app.accounts;
-  const authLimit = { rateLimit: { max: opts.authRateLimit, timeWindow: '1 minute' } };
+  const authLimit = {
+    rateLimit: { max: opts.authRateLimit, timeWindow: '1 minute', keyGenerator: addressKey },
+  };
   const security = [{ bearer: [] }];
 
   app.post(

@@ -62,6 +62,23 @@ export function toDependentView(p: PatientProfile) {
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A cursor this service handed out, or 400: a tampered cursor must not silently restart the list. */
+function readCursor<T extends unknown[]>(
+  cursor: string | undefined,
+  valid: (values: unknown[]) => values is T,
+): T | null {
+  if (cursor === undefined) return null;
+  const values = decodeCursor<unknown[]>(cursor, 1);
+  if (!values || !valid(values)) {
+    throw new AppError('VALIDATION_FAILED', 'cursor is not valid', [
+      { field: 'querystring.cursor', message: 'is not valid' },
+    ]);
+  }
+  return values;
+}
+
 const unauthenticated = (message: string, reason: string) =>
   new AppError('UNAUTHENTICATED', message, { reason });
 
@@ -74,7 +91,7 @@ export class AccountsService {
   }
 
   async register(body: Static<typeof RegisterBodySchema>) {
-    const phone = this.phone(body.phone);
+    const phone = this.phone(body.phone, 'body.phone');
     if (body.role === 'doctor' && !body.licenseNo && !phone) {
       throw new AppError('VALIDATION_FAILED', 'A doctor registers with a licence number or a phone number', [
         { field: 'body.licenseNo', message: 'licenseNo or phone is required for doctors' },
@@ -198,11 +215,16 @@ export class AccountsService {
     if (!user) throw notFound('Account');
     const changes: Parameters<typeof repo.updateUser>[2] = {};
     if (body.name !== undefined) changes.name = body.name;
-    if (body.phone !== undefined) changes.phone = this.phone(body.phone);
+    if (body.phone !== undefined) changes.phone = this.phone(body.phone, 'body.phone');
     if (body.password !== undefined) {
-      if (!body.currentPassword || !(await verifyPassword(body.currentPassword, user.passwordHash))) {
-        throw new AppError('FORBIDDEN', 'Changing the password needs the current password', [
-          { field: 'body.currentPassword', message: 'is missing or wrong' },
+      if (!body.currentPassword) {
+        throw new AppError('VALIDATION_FAILED', 'Changing the password needs the current password', [
+          { field: 'body.currentPassword', message: 'is required to change the password' },
+        ]);
+      }
+      if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
+        throw new AppError('FORBIDDEN', 'The current password is wrong', [
+          { field: 'body.currentPassword', message: 'is wrong' },
         ]);
       }
       changes.passwordHash = await hashPassword(body.password);
@@ -238,7 +260,7 @@ export class AccountsService {
       relation: body.relation,
       dateOfBirth: body.dateOfBirth ?? null,
       sex: body.sex ?? null,
-      phone: this.phone(body.phone),
+      phone: this.phone(body.phone, 'body.phone'),
     });
     return toDependentView(profile);
   }
@@ -255,7 +277,7 @@ export class AccountsService {
     const { phone, ...rest } = body;
     const updated = await repo.updateProfile(this.deps.db, id, {
       ...rest,
-      ...(phone !== undefined ? { phone: this.phone(phone) } : {}),
+      ...(phone !== undefined ? { phone: this.phone(phone, 'body.phone') } : {}),
     });
     if (!updated) throw notFound('Dependent');
     return toDependentView(updated);
@@ -269,7 +291,7 @@ export class AccountsService {
   // Admin ----------------------------------------------------------------------------------------------------
 
   async createUser(actor: Actor, body: Static<typeof AdminUserCreateSchema>) {
-    const phone = this.phone(body.phone);
+    const phone = this.phone(body.phone, 'body.phone');
     if (body.role === 'staff' && !body.hospitalId) {
       throw new AppError('VALIDATION_FAILED', 'Staff belong to a hospital', [
         { field: 'body.hospitalId', message: 'is required for staff' },
@@ -359,20 +381,24 @@ export class AccountsService {
 
   async listUsers(filter: { role?: Role; q?: string; limit?: number; cursor?: string }) {
     const limit = filter.limit ?? 20;
-    const after = decodeCursor<[string, string]>(filter.cursor, 2);
-    const rows = await repo.listUsers(this.deps.db, { role: filter.role, q: filter.q, after, limit });
+    const after = readCursor(filter.cursor, (v): v is [string] => UUID.test(String(v[0])));
+    const rows = await repo.listUsers(this.deps.db, {
+      role: filter.role,
+      q: filter.q,
+      afterId: after?.[0],
+      limit,
+    });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
       items: page.map((r) => toUserView(r)),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor([new Date(last.createdAt).toISOString(), last.id]) : null,
+      nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
     };
   }
 
   async listAudit(filter: { limit?: number; cursor?: string }) {
     const limit = filter.limit ?? 50;
-    const before = decodeCursor<[number]>(filter.cursor, 1);
+    const before = readCursor(filter.cursor, (v): v is [number] => Number.isSafeInteger(v[0]));
     const rows = await repo.listAudit(this.deps.db, { beforeId: before?.[0], limit });
     const page = rows.slice(0, limit);
     return {
