@@ -211,9 +211,9 @@ export class RedisQueueStore implements QueueStore {
     const replies = await this.#redis
       .multi()
       .hgetall(m)
-      .zrange(z, 0, -1)
-      .zrange(c, 0, -1)
-      .zrange(s, 0, -1)
+      .zrange(z, '0', '-1')
+      .zrange(c, '0', '-1')
+      .zrange(s, '0', '-1')
       .hgetall(e)
       .exec();
     const [metaHash, waiting, called, skipped, stored] = unwrap(replies) as [
