@@ -14,6 +14,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
+import pagesPlugin from './plugins/pages.js';
 import redisPlugin from './plugins/redis.js';
 import securityPlugin from './plugins/security.js';
 
@@ -113,6 +114,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
 
   await app.register(opsRoutes);
+  await app.register(pagesPlugin);
   await app.register(
     async (v1) => {
       await v1.register(accountsRoutes, { authRateLimit: config.RATE_LIMIT_AUTH });

@@ -58,7 +58,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    console.error(err instanceof ConfigError ? `invalid configuration: ${err.message}` : err);
+    console.error(err instanceof ConfigError ? `carequeue: invalid configuration: ${err.message}` : err);
     process.exit(1);
   },
 );

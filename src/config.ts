@@ -15,7 +15,8 @@ export const EnvSchema = Type.Object({
   REDIS_PREFIX: Type.String({ default: 'cq:' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   SEED_DEMO: Type.Optional(Flag),
-  ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
+  // A pattern, not format: 'email' (TypeBox's Value checker knows no formats unless registered).
+  ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$', maxLength: 254 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$' })),
@@ -68,7 +69,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key];
-    if (value !== undefined && value !== '') raw[key] = value;
+    if (value === undefined || value === '') continue;
+    // Value.Convert would quietly truncate "3.5" to 3; a number that is not whole is a mistake worth naming.
+    if (EnvSchema.properties[key as keyof Env].type === 'integer' && !/^\d+$/.test(value.trim())) {
+      throw new ConfigError(`${key}: Expected a whole number (got ${shown(key, value)})`);
+    }
+    raw[key] = value;
   }
   const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw)) as Env;
   const first = Value.Errors(EnvSchema, env).First();
