@@ -1,0 +1,52 @@
+// Small shared pieces of UI: avatars, rating stars, labelled fields, status pills.
+import { h } from './dom.js';
+
+export function avatar(name: string, photoUrl: string | null, large = false) {
+  const initials = name
+    .replace(/^Dr\.?\s+/i, '')
+    .split(/\s+/)
+    .slice(0, 2)
+    .map((w) => w[0] ?? '')
+    .join('')
+    .toUpperCase();
+  return h(
+    'div',
+    { class: `avatar${large ? ' large' : ''}`, 'aria-hidden': 'true' },
+    photoUrl ? h('img', { src: photoUrl, alt: '' }) : initials,
+  );
+}
+
+export function stars(rating: number | null, count: number) {
+  if (rating === null || count === 0) return h('span', { class: 'muted' }, 'No reviews yet');
+  return h(
+    'span',
+    { class: 'stars', 'aria-label': `Rated ${rating.toFixed(1)} of 5 from ${count} reviews` },
+    `★ ${rating.toFixed(1)}`,
+    h('span', { class: 'muted' }, ` (${count})`),
+  );
+}
+
+export function field(
+  name: string,
+  label: string,
+  control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement = h('input', { name }),
+) {
+  const id = `f-${name}-${Math.random().toString(36).slice(2, 7)}`;
+  control.id = id;
+  if (!control.name) control.name = name;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), control);
+}
+
+export function select(name: string, options: [string, string][], value = '') {
+  const el = h(
+    'select',
+    { name },
+    options.map(([v, label]) => h('option', { value: v }, label)),
+  );
+  el.value = value;
+  return el;
+}
+
+export function pill(status: string, label: string) {
+  return h('span', { class: `pill ${status}` }, label);
+}

@@ -1,0 +1,314 @@
+// Front desk: the hospital's queues today, check-in, walk-ins (with priority), recall, booking on behalf,
+// and notifications that failed and need a phone call.
+import { api, type PageOf, qs, requireUser } from '../lib/api.js';
+import { mountChrome } from '../lib/chrome.js';
+import { errorText, formatTime, formValues, h, main, render, STATUS_LABEL, toast } from '../lib/dom.js';
+import { connectionBadge, isWaiting, Live, type QueueEntry, type WatchedQueue } from '../lib/live.js';
+import { entryOp, queueOp } from '../lib/queue-ops.js';
+import {
+  type Hospital,
+  hospitalQueuesToday,
+  hospitals,
+  type QueueSummary,
+  queueIdOf,
+} from '../lib/queues.js';
+import { field, pill, select } from '../lib/widgets.js';
+
+interface Notification {
+  id: string;
+  kind: string;
+  channel: string;
+  status: string;
+  to: string;
+  appointmentId?: string | null;
+  attempts: number;
+  lastError?: string | null;
+  createdAt: string;
+}
+
+const user = requireUser('staff', 'admin');
+const conn = h('span', { class: 'conn connecting', role: 'status' }, 'Connecting…');
+const live = new Live({
+  onState: (state, last) => {
+    const badge = connectionBadge(state, last);
+    conn.className = badge.cls;
+    conn.textContent = badge.text;
+  },
+});
+const queuesEl = h('div', { class: 'stack' });
+const failuresEl = h('div', {});
+const cards = new Map<string, HTMLElement>();
+let hospitalInfo: Hospital | null = null;
+
+function entryRow(queue: WatchedQueue, e: QueueEntry) {
+  const id = e.appointmentId;
+  const btn = (label: string, action: Parameters<typeof entryOp>[2], cls = 'secondary small') =>
+    id
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: cls,
+            onclick: () => entryOp(queue, id, action, action === 'call' ? { reason: 'staff_decision' } : {}),
+          },
+          label,
+        )
+      : null;
+  return h(
+    'tr',
+    { class: e.status === 'called' ? 'is-called' : '' },
+    h('td', { class: 'serial' }, e.serial),
+    h(
+      'td',
+      {},
+      e.name ?? '—',
+      e.kind === 'walk_in' ? h('span', { class: 'muted' }, ' (walk-in)') : null,
+      (e.priority ?? 0) > 0 ? [' ', pill('priority', 'Urgent')] : null,
+    ),
+    h('td', {}, pill(e.status, STATUS_LABEL[e.status] ?? e.status)),
+    h('td', {}, e.position === null ? '' : e.position === 0 ? 'next' : `${e.position} ahead`),
+    h(
+      'td',
+      { class: 'row' },
+      e.status === 'booked' || e.status === 'confirmed' ? btn('Check in', 'check-in') : null,
+      e.status === 'skipped' ? btn('Recall', 'recall') : null,
+      isWaiting(e.status) ? btn('Call now', 'call') : null,
+    ),
+  );
+}
+
+function walkInForm(queue: WatchedQueue) {
+  const form = h(
+    'form',
+    {
+      class: 'fields',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const v = formValues(form);
+        const urgent = v.priority === 'emergency';
+        const result = await queueOp<{ serial: number; trackingToken: string }>(queue, 'walk-ins', {
+          name: v.name,
+          ...(v.phone ? { phone: v.phone } : {}),
+          ...(urgent ? { priority: 10, reason: 'emergency' } : {}),
+        });
+        if (result) {
+          form.reset();
+          toast(`Walk-in serial ${result.serial} — tracking link /t/${result.trackingToken}`);
+        }
+      },
+    },
+    field('name', 'Walk-in name', h('input', { required: true, autocomplete: 'off' })),
+    field('phone', 'Phone (optional)', h('input', { type: 'tel', autocomplete: 'off' })),
+    field(
+      'priority',
+      'Priority',
+      select('priority', [
+        ['', 'Normal'],
+        ['emergency', 'Emergency — to the front'],
+      ]),
+    ),
+    h('div', { class: 'field' }, h('button', { type: 'submit', style: 'width:100%' }, 'Add walk-in')),
+  );
+  return form;
+}
+
+function paintCard(summary: QueueSummary, queue: WatchedQueue) {
+  const card = cards.get(queue.queueId);
+  const snap = queue.snapshot;
+  if (!card || !snap) return;
+  const waiting = queue.waiting();
+  render(
+    card,
+    h(
+      'div',
+      { class: 'spread' },
+      h(
+        'h2',
+        { style: 'margin:0' },
+        `${summary.doctorName ?? 'Doctor'}${summary.room ? ` · room ${summary.room}` : ''}`,
+      ),
+      h(
+        'span',
+        { class: 'muted' },
+        `${formatTime(summary.startsAt, hospitalInfo?.timezone)}–${formatTime(summary.endsAt, hospitalInfo?.timezone)}`,
+      ),
+    ),
+    h(
+      'p',
+      {},
+      'Now serving ',
+      h('b', { style: 'font-size:1.4rem' }, snap.nowServing ?? '—'),
+      ` · ${waiting.length} waiting`,
+      queue.paused
+        ? h(
+            'span',
+            { class: 'pill skipped', style: 'margin-left:.5rem' },
+            `Paused${snap.notice ? `: ${snap.notice}` : ''}`,
+          )
+        : null,
+    ),
+    h(
+      'div',
+      { class: 'row', style: 'margin-bottom:.6rem' },
+      h('button', { type: 'button', onclick: () => queueOp(queue, 'call-next') }, 'Call next'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          onclick: () =>
+            queueOp(
+              queue,
+              queue.paused ? 'resume' : 'pause',
+              queue.paused ? {} : { message: 'The doctor will be back shortly' },
+            ),
+        },
+        queue.paused ? 'Resume' : 'Pause',
+      ),
+    ),
+    snap.entries.length
+      ? h(
+          'table',
+          { class: 'queue-list' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, '#'),
+              h('th', {}, 'Patient'),
+              h('th', {}, 'Status'),
+              h('th', {}, 'Place'),
+              h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            snap.entries.map((e) => entryRow(queue, e)),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No one in this queue.'),
+    h('h3', { style: 'margin-top:1rem' }, 'Register a walk-in'),
+    walkInForm(queue),
+  );
+}
+
+async function loadQueues(hospitalId: string) {
+  try {
+    const { hospital, queues } = await hospitalQueuesToday(hospitalId);
+    hospitalInfo = hospital;
+    render(queuesEl);
+    cards.clear();
+    for (const id of live.watchedQueues()) live.unwatchQueue(id);
+    if (!queues.length) render(queuesEl, h('p', { class: 'card empty' }, 'No sessions with patients today.'));
+    for (const summary of queues.filter((q) => q.status !== 'cancelled')) {
+      const card = h(
+        'section',
+        { class: 'card', 'data-queue-id': queueIdOf(summary) },
+        h('p', { class: 'muted' }, 'Loading…'),
+      );
+      cards.set(queueIdOf(summary), card);
+      queuesEl.append(card);
+      live.watchQueue(queueIdOf(summary), (q) => paintCard(summary, q));
+    }
+  } catch (err) {
+    render(queuesEl, h('p', { class: 'notice error' }, errorText(err)));
+  }
+}
+
+async function loadFailures(hospitalId: string) {
+  try {
+    const page = await api.get<PageOf<Notification>>(
+      `/notifications${qs({ status: 'failed', hospitalId, limit: 20 })}`,
+    );
+    render(
+      failuresEl,
+      page.items.length
+        ? h(
+            'table',
+            {},
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, 'Message'),
+                h('th', {}, 'To'),
+                h('th', {}, 'Tries'),
+                h('th', {}, 'Why'),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              page.items.map((n) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', {}, `${n.kind} (${n.channel})`),
+                  h('td', {}, n.to),
+                  h('td', {}, n.attempts),
+                  h('td', {}, n.lastError ?? '—'),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No failed messages. 👍'),
+    );
+  } catch (err) {
+    render(failuresEl, h('p', { class: 'muted' }, `Notifications are not available: ${errorText(err)}`));
+  }
+}
+
+async function start() {
+  if (!user) return;
+  mountChrome();
+  let hospitalId = user.hospitalId ?? new URLSearchParams(location.search).get('hospitalId');
+  const picker = h('div', {});
+  if (user.role === 'admin') {
+    const all = await hospitals().catch(() => []);
+    hospitalId ??= all[0]?.id ?? null;
+    const sel = select(
+      'hospitalId',
+      all.map((x): [string, string] => [x.id, x.name]),
+      hospitalId ?? '',
+    );
+    sel.addEventListener('change', () => location.assign(`/desk?hospitalId=${sel.value}`));
+    render(picker, field('hospitalId', 'Hospital', sel));
+  }
+  if (!hospitalId) {
+    render(main(), h('p', { class: 'notice' }, 'This account is not attached to a hospital.'));
+    return;
+  }
+  render(
+    main(),
+    h(
+      'div',
+      { class: 'spread' },
+      h('h1', {}, 'Front desk'),
+      h(
+        'div',
+        { class: 'row' },
+        conn,
+        h(
+          'a',
+          { class: 'button secondary', href: `/screen?hospitalId=${hospitalId}`, target: '_blank' },
+          'Open lobby screen',
+        ),
+        h('a', { class: 'button secondary', href: '/' }, 'Book for a patient'),
+      ),
+    ),
+    picker,
+    queuesEl,
+    h('h2', {}, 'Messages that failed'),
+    h('section', { class: 'card' }, failuresEl),
+  );
+  const id = hospitalId;
+  await Promise.all([loadQueues(id), loadFailures(id)]);
+  live.socket.on('connect', () => void loadFailures(id));
+}
+
+void start();

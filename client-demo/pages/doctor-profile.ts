@@ -1,0 +1,282 @@
+// Doctor profile: about, reviews, the availability calendar and booking for self or a dependent.
+import QRCode from 'qrcode';
+import { ApiError, api, currentUser, type PageOf, qs } from '../lib/api.js';
+import { mountChrome } from '../lib/chrome.js';
+import type { Booked, DoctorProfile, Opening } from '../lib/directory.js';
+import { addDays, errorText, formatDate, formatTime, h, localDate, main, render } from '../lib/dom.js';
+import { avatar, field, select, stars } from '../lib/widgets.js';
+
+interface Review {
+  id: string;
+  rating: number;
+  comment: string;
+  reviewer: string;
+  createdAt: string;
+}
+interface Dependent {
+  id: string;
+  name: string;
+  relation: string;
+}
+
+const doctorId = location.pathname.split('/')[2] ?? '';
+const DAYS = 14;
+const calendar = h('div', { class: 'days', 'data-testid': 'availability' });
+const bookPanel = h('section', { 'aria-live': 'polite', 'data-testid': 'book-panel' });
+let zone: string | undefined;
+let zones: string[] = [];
+
+function openingButton(o: Opening) {
+  const full = o.remaining <= 0;
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: `day${full ? ' full' : ''}`,
+      'aria-pressed': 'false',
+      disabled: full,
+      'data-date': o.date,
+      onclick: (e: Event) => {
+        for (const b of calendar.querySelectorAll('.day')) b.setAttribute('aria-pressed', 'false');
+        (e.currentTarget as HTMLElement).setAttribute('aria-pressed', 'true');
+        void showBooking(o);
+      },
+    },
+    h('strong', {}, formatDate(o.date)),
+    `${formatTime(o.start, zone)}–${formatTime(o.end, zone)}`,
+    h('br'),
+    h('span', { class: 'muted' }, `${o.hospital.name}${o.room ? ` · room ${o.room}` : ''}`),
+    h('br'),
+    full ? h('b', {}, 'Full') : h('b', {}, `${o.remaining} of ${o.capacity} free`),
+    o.nextEstimatedAt && !full
+      ? h('span', { class: 'muted' }, ` · next ≈ ${formatTime(o.nextEstimatedAt, zone)}`)
+      : null,
+  );
+}
+
+async function showBooking(o: Opening) {
+  const user = currentUser();
+  if (!user) {
+    render(
+      bookPanel,
+      h(
+        'div',
+        { class: 'card' },
+        h('p', {}, 'Sign in to book this session.'),
+        h('a', { class: 'button', href: `/signin?next=${encodeURIComponent(location.pathname)}` }, 'Sign in'),
+        ' ',
+        h(
+          'a',
+          { class: 'button secondary', href: `/register?next=${encodeURIComponent(location.pathname)}` },
+          'Register',
+        ),
+      ),
+    );
+    return;
+  }
+  const who: [string, string][] = [];
+  if (user.role === 'patient') {
+    who.push(['', `Myself (${user.name})`]);
+    const deps = await api
+      .get<PageOf<Dependent>>('/me/dependents')
+      .catch(() => ({ items: [] as Dependent[] }));
+    for (const d of deps.items) who.push([d.id, `${d.name} (${d.relation})`]);
+  }
+  const message = h('div', { role: 'alert' });
+  const form = h(
+    'form',
+    {
+      class: 'card',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        const profileId = String(data.get('profileId') ?? '').trim();
+        const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
+        button.disabled = true;
+        try {
+          const booked = await api.post<Booked>(
+            '/appointments',
+            { sessionId: o.sessionId, date: o.date, ...(profileId ? { profileId } : {}) },
+            { idempotencyKey: crypto.randomUUID() },
+          );
+          await showSuccess(booked, o);
+        } catch (err) {
+          const alternatives =
+            err instanceof ApiError && err.code === 'SESSION_FULL'
+              ? ' Another date below may still have room.'
+              : '';
+          render(message, h('p', { class: 'notice error' }, errorText(err) + alternatives));
+          button.disabled = false;
+        }
+      },
+    },
+    h('h2', { style: 'margin-top:0' }, `Book ${formatDate(o.date)} at ${o.hospital.name}`),
+    h(
+      'p',
+      { class: 'muted' },
+      `Fee ${o.fee} · serials are given in order; your estimated time is shown after booking.`,
+    ),
+    user.role === 'patient'
+      ? field('profileId', 'Who is the appointment for?', select('profileId', who))
+      : field(
+          'profileId',
+          'Patient profile id (booking on behalf)',
+          h('input', { required: true, autocomplete: 'off' }),
+        ),
+    message,
+    h('button', { type: 'submit', 'data-testid': 'book' }, 'Book serial'),
+  );
+  render(bookPanel, form);
+  form.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+}
+
+async function showSuccess(b: Booked, o: Opening) {
+  const link = `${location.origin}/t/${b.trackingToken}`;
+  const svg = await QRCode.toString(link, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+  const qr = h('div', { class: 'qr', role: 'img', 'aria-label': 'QR code of the tracking link' });
+  qr.innerHTML = svg;
+  render(
+    bookPanel,
+    h(
+      'div',
+      { class: 'card success', 'data-testid': 'booked' },
+      h('p', { class: 'notice ok' }, 'Booked. Keep this link to follow the queue.'),
+      h('div', { class: 'muted' }, 'Your serial'),
+      h('div', { class: 'serial-big', 'data-testid': 'booked-serial' }, b.serial),
+      h('p', {}, `${formatDate(b.date)} · ${o.hospital.name}${o.room ? ` · room ${o.room}` : ''}`),
+      h('p', {}, 'Estimated time ', h('b', {}, formatTime(b.estimatedAt, zone))),
+      qr,
+      h(
+        'p',
+        {},
+        h(
+          'a',
+          { href: `/t/${b.trackingToken}`, 'data-testid': 'tracking-link', class: 'button' },
+          'Follow my place live',
+        ),
+      ),
+      h(
+        'p',
+        { class: 'hint' },
+        'Scan the code with your phone, or open ',
+        h('a', { href: '/me/appointments' }, 'My appointments'),
+        ' later.',
+      ),
+    ),
+  );
+  void loadAvailability();
+}
+
+async function loadAvailability() {
+  // The earliest "today" among the doctor's hospitals: the server leaves out what has already passed.
+  const from = [localDate(), ...zones.map((z) => localDate(z))].sort()[0];
+  try {
+    const page = await api.get<PageOf<Opening>>(
+      `/doctors/${doctorId}/availability${qs({ from, to: addDays(from, DAYS - 1) })}`,
+    );
+    render(
+      calendar,
+      page.items.length
+        ? page.items.map(openingButton)
+        : h('p', { class: 'empty' }, `No sessions in the next ${DAYS} days.`),
+    );
+  } catch (err) {
+    render(calendar, h('p', { class: 'notice error' }, errorText(err)));
+  }
+}
+
+async function start() {
+  mountChrome();
+  let doctor: DoctorProfile;
+  try {
+    doctor = await api.get<DoctorProfile>(`/doctors/${doctorId}`);
+  } catch (err) {
+    render(
+      main(),
+      h('p', { class: 'notice error' }, errorText(err)),
+      h('p', {}, h('a', { href: '/' }, 'Back to the search')),
+    );
+    return;
+  }
+  document.title = `${doctor.name} · CareQueue`;
+  zone = doctor.hospitals[0]?.timezone;
+  zones = doctor.hospitals.map((x) => x.timezone);
+  const reviews = h('div', { class: 'stack' });
+  render(
+    main(),
+    h('p', {}, h('a', { href: '/' }, '← All doctors')),
+    h(
+      'section',
+      { class: 'card doctor-card' },
+      avatar(doctor.name, doctor.photoUrl, true),
+      h(
+        'div',
+        {},
+        h('h1', { style: 'margin:0' }, doctor.name),
+        h(
+          'div',
+          { class: 'tags' },
+          doctor.specializations.map((s) => h('span', { class: 'pill' }, s.name)),
+        ),
+        h(
+          'div',
+          { class: 'row muted' },
+          stars(doctor.rating, doctor.ratingCount),
+          doctor.experienceYears !== null ? `· ${doctor.experienceYears} yrs experience` : null,
+          `· ${doctor.visitCount} visits`,
+          doctor.licenseNo ? `· licence ${doctor.licenseNo}` : null,
+        ),
+        doctor.qualifications.length
+          ? h(
+              'p',
+              {},
+              doctor.qualifications
+                .map(
+                  (q) => `${q.name}${q.institute ? ` (${q.institute}${q.year ? `, ${q.year}` : ''})` : ''}`,
+                )
+                .join(' · '),
+            )
+          : null,
+        doctor.bio ? h('p', {}, doctor.bio) : null,
+        doctor.hospitals.length
+          ? h(
+              'p',
+              { class: 'muted' },
+              `Sits at ${doctor.hospitals.map((x) => `${x.name}, ${x.city}`).join('; ')}`,
+            )
+          : null,
+      ),
+    ),
+    h('h2', {}, 'Choose a day'),
+    calendar,
+    bookPanel,
+    h('h2', {}, 'Reviews'),
+    reviews,
+  );
+  await loadAvailability();
+  try {
+    const page = await api.get<PageOf<Review>>(`/doctors/${doctorId}/reviews?limit=10`);
+    render(
+      reviews,
+      page.items.length
+        ? page.items.map((r) =>
+            h(
+              'blockquote',
+              { class: 'card', style: 'margin:0' },
+              h(
+                'div',
+                { class: 'stars' },
+                '★'.repeat(r.rating),
+                h('span', { class: 'muted' }, ` — ${r.reviewer}`),
+              ),
+              r.comment ? h('p', { style: 'margin:.3rem 0 0' }, r.comment) : null,
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No reviews yet.'),
+    );
+  } catch {
+    render(reviews, h('p', { class: 'muted' }, 'Reviews are not available right now.'));
+  }
+}
+
+void start();
