@@ -19,6 +19,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
     create index hospitals_city_idx on hospitals (lower(city)) where deleted_at is null;
     create index hospitals_name_trgm_idx on hospitals using gin (name gin_trgm_ops);
+    create index hospitals_active_name_idx on hospitals (name, id) where deleted_at is null;
     alter table users add constraint users_hospital_fk foreign key (hospital_id) references hospitals (id);
 
     create table specializations (
@@ -86,6 +87,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       created_at timestamptz not null default now(),
       primary key (user_id, doctor_id)
     );
+    create index favorites_user_created_idx on favorites (user_id, created_at desc, doctor_id);
   `.execute(db);
 }
 

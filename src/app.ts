@@ -1,4 +1,5 @@
 // buildApp(config): the whole server as a Fastify instance, ready to listen or to be injected in tests.
+import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Clock, systemClock } from './clock.js';
@@ -8,8 +9,12 @@ import { migrateToLatest } from './db/migrate.js';
 import { DomainEvents } from './events.js';
 import accountsRoutes from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
+import directoryRoutes from './modules/directory/directory.routes.js';
+import { DirectoryService } from './modules/directory/directory.service.js';
+import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
 import opsRoutes from './modules/ops/ops.routes.js';
 import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
+import cachePlugin from './plugins/cache.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
@@ -24,6 +29,7 @@ declare module 'fastify' {
     clock: Clock;
     events: DomainEvents;
     accounts: AccountsService;
+    directory: DirectoryService;
   }
 }
 
@@ -100,6 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(authPlugin, { secret: config.JWT_SECRET });
   await app.register(securityPlugin, { config });
   await app.register(metricsPlugin);
+  await app.register(cachePlugin);
   await app.register(docsPlugin);
 
   app.decorate(
@@ -113,11 +120,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }),
   );
 
+  app.decorate(
+    'directory',
+    new DirectoryService({
+      db: app.db,
+      clock: app.clock,
+      cache: app.cache,
+      photos: new DiskPhotoStorage(join(config.DATA_DIR, 'uploads')),
+      phoneRegion: config.DEFAULT_PHONE_REGION,
+    }),
+  );
+
   await app.register(opsRoutes);
   await app.register(pagesPlugin);
   await app.register(
     async (v1) => {
       await v1.register(accountsRoutes, { authRateLimit: config.RATE_LIMIT_AUTH });
+      await v1.register(directoryRoutes);
     },
     { prefix: '/v1' },
   );

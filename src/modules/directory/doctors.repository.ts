@@ -1,0 +1,342 @@
+// Doctor queries: the public search (trigram name match, filters, keyset pages over computed sort keys) and
+// the pieces of a profile.
+import { type RawBuilder, sql } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import type { DoctorSort } from './directory.schema.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Sort key for doctors with nothing to rank by (unrated, no free day): after everyone else. */
+const LAST = 1e9;
+
+export interface DoctorSearch {
+  q?: string;
+  city?: string;
+  specialization?: string;
+  qualification?: string;
+  hospitalId?: string;
+  serviceId?: string;
+  /** A local date, or an ISO weekday. */
+  availableOn?: { date: string } | { weekday: number };
+  sort: DoctorSort;
+  now: Date;
+  /** UTC date of `now`, for weekday filters that are not tied to a hospital's zone. */
+  today: string;
+  after: [number | string, string, string] | null;
+  limit: number;
+  /** Restrict to these doctors (favorites). */
+  onlyVerified: boolean;
+}
+
+export interface SearchRow {
+  id: string;
+  name: string;
+  k1: number | string;
+  k2: string;
+  soonest: string | null;
+  recentVisits: number | null;
+}
+
+function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function filters(s: DoctorSearch): RawBuilder<unknown>[] {
+  const where: RawBuilder<unknown>[] = [];
+  if (s.onlyVerified) where.push(sql`d.verified_at is not null`);
+  if (s.q) {
+    // %> and ILIKE both use the GIN trigram index on name; the licence number is an exact (citext) match.
+    where.push(sql`(d.name %> ${s.q} or d.name ilike ${likePattern(s.q)} or d.license_no = ${s.q}::citext)`);
+  }
+  if (s.city) {
+    where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
+      where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
+        and lower(h.city) = lower(${s.city}))`);
+  }
+  if (s.hospitalId) {
+    where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
+      where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
+        and s.hospital_id = ${s.hospitalId}::uuid)`);
+  }
+  if (s.specialization) {
+    where.push(
+      UUID.test(s.specialization)
+        ? sql`exists (select 1 from doctor_specializations ds
+            where ds.doctor_id = d.id and ds.specialization_id = ${s.specialization}::uuid)`
+        : sql`exists (select 1 from doctor_specializations ds join specializations sp on sp.id = ds.specialization_id
+            where ds.doctor_id = d.id and sp.name = ${s.specialization}::citext)`,
+    );
+  }
+  if (s.qualification) {
+    where.push(
+      UUID.test(s.qualification)
+        ? sql`exists (select 1 from doctor_qualifications dq
+            where dq.doctor_id = d.id and dq.qualification_id = ${s.qualification}::uuid)`
+        : sql`exists (select 1 from doctor_qualifications dq join qualifications ql on ql.id = dq.qualification_id
+            where dq.doctor_id = d.id and ql.name = ${s.qualification}::citext)`,
+    );
+  }
+  if (s.serviceId) {
+    where.push(sql`exists (select 1 from doctor_services dsv
+      where dsv.doctor_id = d.id and dsv.service_id = ${s.serviceId}::uuid)`);
+  }
+  const on = s.availableOn;
+  if (on && 'date' in on) {
+    where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
+      where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
+        and s.weekday = extract(isodow from ${on.date}::date)
+        and (s.valid_from is null or s.valid_from <= ${on.date}::date)
+        and (s.valid_to is null or s.valid_to >= ${on.date}::date)
+        and not exists (select 1 from session_days sd
+          where sd.session_id = s.id and sd.date = ${on.date}::date and sd.status = 'cancelled'))
+      and not exists (select 1 from time_off t
+        where t.doctor_id = d.id and ${on.date}::date between t.from_date and t.to_date)`);
+  } else if (on) {
+    where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
+      where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
+        and s.weekday = ${on.weekday} and (s.valid_to is null or s.valid_to >= ${s.today}::date))`);
+  }
+  return where;
+}
+
+/** Completed visits in the 90 days before `now`. */
+function recentVisits(now: Date): RawBuilder<number> {
+  return sql<number>`(select count(*)::int from appointments a
+    where a.doctor_id = d.id and a.status = 'completed'
+      and a.date >= (${now}::timestamptz - interval '91 days')::date
+      and a.completed_at >= ${now}::timestamptz - interval '90 days')`;
+}
+
+/**
+ * The earliest local date in the next 30 days (in each hospital's zone) on which one of the doctor's sessions
+ * runs with room left: its queue is not created yet, or has booked_count < capacity and is not closed.
+ */
+function soonestFreeDay(now: Date): RawBuilder<string | null> {
+  return sql<string | null>`(select min(c.day) from (
+      select ((${now}::timestamptz at time zone h.timezone)::date + g.i) as day,
+        s.id as session_id, s.weekday, s.valid_from, s.valid_to
+      from sessions s join hospitals h on h.id = s.hospital_id cross join generate_series(0, 29) as g(i)
+      where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
+    ) c
+    where extract(isodow from c.day) = c.weekday
+      and (c.valid_from is null or c.day >= c.valid_from) and (c.valid_to is null or c.day <= c.valid_to)
+      and not exists (select 1 from time_off t where t.doctor_id = d.id and c.day between t.from_date and t.to_date)
+      and not exists (select 1 from session_days sd where sd.session_id = c.session_id and sd.date = c.day
+        and (sd.booked_count >= sd.capacity or sd.status in ('closed', 'cancelled'))))`;
+}
+
+const ratingAvg = sql`(d.rating_sum::float8 / nullif(d.rating_count, 0))`;
+
+/** k1 ascending then name then id: every order is expressed as an ascending key so one keyset works for all. */
+function sortKey(s: DoctorSearch): { k1: RawBuilder<unknown>; type: 'text' | 'float8' } {
+  switch (s.sort) {
+    case 'name':
+      return { k1: sql`d.name`, type: 'text' };
+    case 'rating':
+      return { k1: sql`coalesce(-${ratingAvg}, ${LAST}::float8)`, type: 'float8' };
+    case 'popular':
+      // visits dominate (x10), the average rating (0–5) breaks ties between equal visit counts.
+      return { k1: sql`-(${recentVisits(s.now)} * 10 + coalesce(${ratingAvg}, 0))::float8`, type: 'float8' };
+    case 'soonest':
+      return {
+        k1: sql`coalesce((${soonestFreeDay(s.now)} - date '2000-01-01')::float8, ${LAST}::float8)`,
+        type: 'float8',
+      };
+    default:
+      return {
+        k1: s.q
+          ? sql`-(case when d.license_no = ${s.q}::citext then 2 else word_similarity(${s.q}, d.name) end)::float8`
+          : sql`d.name`,
+        type: s.q ? 'float8' : 'text',
+      };
+  }
+}
+
+export function searchQuery(s: DoctorSearch) {
+  const where = filters(s);
+  const { k1, type } = sortKey(s);
+  const extra =
+    s.sort === 'soonest'
+      ? sql`, ${soonestFreeDay(s.now)}::text as soonest`
+      : s.sort === 'popular'
+        ? sql`, ${recentVisits(s.now)} as recent_visits`
+        : sql``;
+  const after = s.after
+    ? sql`where (x.k1, x.k2, x.id) > (${String(s.after[0])}::${sql.raw(type)}, ${s.after[1]}::text, ${s.after[2]}::uuid)`
+    : sql``;
+  return sql<SearchRow>`select * from (
+      select d.id, d.name, ${k1} as k1, d.name as k2 ${extra}
+      from doctors d
+      ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}
+    ) x ${after}
+    order by x.k1, x.k2, x.id
+    limit ${s.limit + 1}`;
+}
+
+export async function searchDoctors(db: Executor, s: DoctorSearch): Promise<SearchRow[]> {
+  const { rows } = await searchQuery(s).execute(db);
+  return rows;
+}
+
+export interface DoctorCard {
+  id: string;
+  name: string;
+  photoUrl: string | null;
+  experienceYears: number | null;
+  ratingSum: number;
+  ratingCount: number;
+  visitCount: number;
+  specializations: string[];
+  cities: string[];
+}
+
+/** The list-card fields of these doctors, in no particular order. */
+export async function doctorCards(db: Executor, ids: string[]): Promise<Map<string, DoctorCard>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<DoctorCard>`
+    select d.id, d.name, d.photo_url, d.experience_years, d.rating_sum, d.rating_count,
+      (select count(*)::int from appointments a where a.doctor_id = d.id and a.status = 'completed') as visit_count,
+      array(select sp.name::text from doctor_specializations ds join specializations sp on sp.id = ds.specialization_id
+        where ds.doctor_id = d.id order by sp.name) as specializations,
+      array(select distinct h.city from sessions s join hospitals h on h.id = s.hospital_id
+        where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null order by h.city) as cities
+    from doctors d where d.id = any(${ids}::uuid[])`.execute(db);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export function findDoctor(db: Executor, id: string) {
+  return db.selectFrom('doctors').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findDoctorByLicense(db: Executor, licenseNo: string) {
+  return db.selectFrom('doctors').select('id').where('licenseNo', '=', licenseNo).executeTakeFirst();
+}
+
+export async function completedVisits(db: Executor, doctorId: string): Promise<number> {
+  const row = await db
+    .selectFrom('appointments')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('doctorId', '=', doctorId)
+    .where('status', '=', 'completed')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export function doctorSpecializations(db: Executor, doctorId: string) {
+  return db
+    .selectFrom('doctorSpecializations as ds')
+    .innerJoin('specializations as sp', 'sp.id', 'ds.specializationId')
+    .select(['sp.id', 'sp.name'])
+    .where('ds.doctorId', '=', doctorId)
+    .orderBy('sp.name')
+    .execute();
+}
+
+export function doctorQualifications(db: Executor, doctorId: string) {
+  return db
+    .selectFrom('doctorQualifications as dq')
+    .innerJoin('qualifications as q', 'q.id', 'dq.qualificationId')
+    .select(['dq.qualificationId', 'q.name', 'dq.institute', 'dq.year'])
+    .where('dq.doctorId', '=', doctorId)
+    .orderBy('dq.year', (o) => o.desc().nullsLast())
+    .orderBy('q.name')
+    .execute();
+}
+
+export function doctorServices(db: Executor, doctorId: string) {
+  return db
+    .selectFrom('doctorServices as dsv')
+    .innerJoin('services as sv', 'sv.id', 'dsv.serviceId')
+    .select(['sv.id', 'sv.name', 'sv.kind', 'sv.durationMinutes', 'sv.fee'])
+    .where('dsv.doctorId', '=', doctorId)
+    .orderBy('sv.name')
+    .execute();
+}
+
+/** Hospitals where the doctor holds a live session. */
+export function doctorHospitals(db: Executor, doctorId: string) {
+  return db
+    .selectFrom('hospitals as h')
+    .select(['h.id', 'h.name', 'h.city', 'h.timezone'])
+    .where('h.deletedAt', 'is', null)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('sessions as s')
+          .select('s.id')
+          .whereRef('s.hospitalId', '=', 'h.id')
+          .where('s.doctorId', '=', doctorId)
+          .where('s.deletedAt', 'is', null),
+      ),
+    )
+    .orderBy('h.name')
+    .execute();
+}
+
+export function updateDoctor(
+  db: Executor,
+  id: string,
+  changes: {
+    name?: string;
+    bio?: string;
+    licenseNo?: string | null;
+    photoUrl?: string | null;
+    experienceYears?: number | null;
+    verifiedAt?: Date | null;
+  },
+) {
+  return db
+    .updateTable('doctors')
+    .set({ ...changes, updatedAt: sql<Date>`now()` })
+    .where('id', '=', id)
+    .returning(['id', 'photoUrl'])
+    .executeTakeFirst();
+}
+
+export async function replaceSpecializations(db: Executor, doctorId: string, ids: string[]) {
+  await db.deleteFrom('doctorSpecializations').where('doctorId', '=', doctorId).execute();
+  if (ids.length)
+    await db
+      .insertInto('doctorSpecializations')
+      .values(ids.map((specializationId) => ({ doctorId, specializationId })))
+      .execute();
+}
+
+export async function replaceServices(db: Executor, doctorId: string, ids: string[]) {
+  await db.deleteFrom('doctorServices').where('doctorId', '=', doctorId).execute();
+  if (ids.length)
+    await db
+      .insertInto('doctorServices')
+      .values(ids.map((serviceId) => ({ doctorId, serviceId })))
+      .execute();
+}
+
+export async function replaceQualifications(
+  db: Executor,
+  doctorId: string,
+  entries: { qualificationId: string; institute?: string; year?: number | null }[],
+) {
+  await db.deleteFrom('doctorQualifications').where('doctorId', '=', doctorId).execute();
+  if (entries.length)
+    await db
+      .insertInto('doctorQualifications')
+      .values(
+        entries.map((e) => ({
+          doctorId,
+          qualificationId: e.qualificationId,
+          institute: e.institute ?? '',
+          year: e.year ?? null,
+        })),
+      )
+      .execute();
+}
+
+/** Which of these ids exist in a catalog table (to name the bad one in a 400 rather than hit a foreign key). */
+export async function existingIds(
+  db: Executor,
+  table: 'specializations' | 'qualifications' | 'services',
+  ids: string[],
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom(table).select('id').where('id', 'in', ids).execute();
+  return new Set(rows.map((r) => r.id));
+}

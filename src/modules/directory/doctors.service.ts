@@ -1,0 +1,293 @@
+// Doctors: public search, profiles (cached), self/admin edits, verification and photos.
+import { createHash } from 'node:crypto';
+import type { Static } from '@sinclair/typebox';
+import { DateTime } from 'luxon';
+import type { Clock } from '../../clock.js';
+import type { DB } from '../../db/database.js';
+import { AppError, forbidden, notFound } from '../../errors.js';
+import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import type { Cache } from '../../plugins/cache.js';
+import type { Role } from '../accounts/accounts.table.js';
+import type { DoctorQuerySchema, DoctorSort, DoctorUpdateSchema } from './directory.schema.js';
+import * as repo from './doctors.repository.js';
+import { PHOTO_TYPES, type PhotoStorage, photoNameOf, photoUrl, sniffImageType } from './photo.storage.js';
+
+export interface Viewer {
+  id: string;
+  role: Role;
+  doctorId: string | null;
+}
+
+export interface DoctorsDeps {
+  db: DB;
+  clock: Clock;
+  cache: Cache;
+  photos: PhotoStorage;
+}
+
+export const PROFILE_TTL_SECONDS = 300;
+export const POPULAR_TTL_SECONDS = 60;
+export const MAX_PHOTO_BYTES = 2 * 1024 * 1024;
+
+const invalid = (field: string, message: string) =>
+  new AppError('VALIDATION_FAILED', `${field} ${message}`, [{ field, message }]);
+
+export const profileKey = (id: string) => `doctor:${id}`;
+
+function ratingOf(sum: number, count: number): number | null {
+  return count > 0 ? Math.round((sum / count) * 100) / 100 : null;
+}
+
+export function toCardView(card: repo.DoctorCard) {
+  return {
+    id: card.id,
+    name: card.name,
+    photoUrl: card.photoUrl,
+    experienceYears: card.experienceYears,
+    rating: ratingOf(card.ratingSum, card.ratingCount),
+    ratingCount: card.ratingCount,
+    visitCount: Number(card.visitCount),
+    specializations: card.specializations,
+    cities: card.cities,
+  };
+}
+
+export type DoctorProfile = Awaited<ReturnType<DoctorsService['loadProfile']>>;
+
+export class DoctorsService {
+  constructor(private readonly deps: DoctorsDeps) {}
+
+  // Search ---------------------------------------------------------------------------------------------------
+
+  async search(query: Static<typeof DoctorQuerySchema>) {
+    const sort: DoctorSort = query.sort ?? (query.q?.trim() ? 'relevance' : 'name');
+    const limit = query.limit ?? 20;
+    let after: [number | string, string, string] | null = null;
+    if (query.cursor) {
+      after = decodeCursor<[number | string, string, string]>(query.cursor, 3);
+      const numeric = sort !== 'name' && !(sort === 'relevance' && !query.q?.trim());
+      if (
+        !after ||
+        (numeric ? typeof after[0] !== 'number' : typeof after[0] !== 'string') ||
+        typeof after[1] !== 'string' ||
+        !/^[0-9a-f-]{36}$/i.test(after[2])
+      )
+        throw invalid('querystring.cursor', 'is not a cursor of this list (was the sort changed?)');
+    }
+    const now = this.deps.clock.now();
+    const search: repo.DoctorSearch = {
+      q: query.q?.trim() || undefined,
+      city: query.city?.trim() || undefined,
+      specialization: query.specialization?.trim() || undefined,
+      qualification: query.qualification?.trim() || undefined,
+      hospitalId: query.hospitalId,
+      serviceId: query.serviceId,
+      availableOn: this.parseAvailableOn(query.availableOn),
+      sort,
+      now,
+      today: now.toISOString().slice(0, 10),
+      after,
+      limit,
+      onlyVerified: true,
+    };
+    if (sort !== 'popular') return this.runSearch(search);
+    // Popular lists are cached briefly; any directory write bumps the generation and so drops them all.
+    const generation = await this.deps.cache.generation('popular');
+    const digest = createHash('sha1')
+      .update(JSON.stringify({ ...query, limit, now: undefined }))
+      .digest('hex');
+    return this.deps.cache.wrap(`popular:${generation}:${digest}`, POPULAR_TTL_SECONDS, () =>
+      this.runSearch(search),
+    );
+  }
+
+  private parseAvailableOn(value: string | undefined): repo.DoctorSearch['availableOn'] {
+    if (value === undefined) return undefined;
+    if (/^[1-7]$/.test(value)) return { weekday: Number(value) };
+    if (!DateTime.fromISO(value).isValid) throw invalid('querystring.availableOn', 'is not a real date');
+    return { date: value };
+  }
+
+  private async runSearch(search: repo.DoctorSearch) {
+    const rows = await repo.searchDoctors(this.deps.db, search);
+    const page = rows.slice(0, search.limit);
+    const cards = await repo.doctorCards(
+      this.deps.db,
+      page.map((r) => r.id),
+    );
+    const last = page.at(-1);
+    return {
+      items: page.flatMap((row) => {
+        const card = cards.get(row.id);
+        if (!card) return [];
+        return [
+          {
+            ...toCardView(card),
+            ...(search.sort === 'soonest' ? { soonestDate: row.soonest } : {}),
+            ...(search.sort === 'popular' ? { recentVisits: Number(row.recentVisits ?? 0) } : {}),
+          },
+        ];
+      }),
+      nextCursor:
+        rows.length > search.limit && last
+          ? encodeCursor([typeof last.k1 === 'string' ? last.k1 : Number(last.k1), last.k2, last.id])
+          : null,
+    };
+  }
+
+  // Profiles -------------------------------------------------------------------------------------------------
+
+  /** The profile as anyone may see it; unverified doctors only to themselves and admins. */
+  async profile(id: string, viewer: Viewer | null) {
+    const profile = await this.deps.cache.wrap(profileKey(id), PROFILE_TTL_SECONDS, () =>
+      this.loadProfile(id),
+    );
+    if (!profile) throw notFound('Doctor');
+    if (!profile.verified && !this.canManage(viewer, id)) throw notFound('Doctor');
+    return profile;
+  }
+
+  async loadProfile(id: string) {
+    const db = this.deps.db;
+    const doctor = await repo.findDoctor(db, id);
+    if (!doctor) return undefined;
+    const [specializations, qualifications, services, hospitals, visits] = await Promise.all([
+      repo.doctorSpecializations(db, id),
+      repo.doctorQualifications(db, id),
+      repo.doctorServices(db, id),
+      repo.doctorHospitals(db, id),
+      repo.completedVisits(db, id),
+    ]);
+    return {
+      id: doctor.id,
+      name: doctor.name,
+      licenseNo: doctor.licenseNo,
+      bio: doctor.bio,
+      experienceYears: doctor.experienceYears,
+      photoUrl: doctor.photoUrl,
+      verified: doctor.verifiedAt !== null,
+      rating: ratingOf(doctor.ratingSum, doctor.ratingCount),
+      ratingCount: doctor.ratingCount,
+      visitCount: visits,
+      specializations,
+      qualifications: qualifications.map((q) => ({ ...q, institute: q.institute, year: q.year })),
+      services: services.map((s) => ({ ...s, fee: Number(s.fee) })),
+      hospitals,
+    };
+  }
+
+  /** Name and photo for booking, queue and notification views. Unknown ids are left out. */
+  async summaries(
+    ids: string[],
+  ): Promise<Map<string, { id: string; name: string; photoUrl: string | null }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.deps.db
+      .selectFrom('doctors')
+      .select(['id', 'name', 'photoUrl'])
+      .where('id', 'in', [...new Set(ids)])
+      .execute();
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  canManage(viewer: Viewer | null, doctorId: string): boolean {
+    return (
+      viewer !== null &&
+      (viewer.role === 'admin' || (viewer.role === 'doctor' && viewer.doctorId === doctorId))
+    );
+  }
+
+  /** Drops a doctor's cached profile and every cached popular list. Call after any change that shows there. */
+  async invalidate(...doctorIds: string[]): Promise<void> {
+    await this.deps.cache.del(...doctorIds.map(profileKey));
+    await this.deps.cache.bump('popular');
+  }
+
+  // Edits ----------------------------------------------------------------------------------------------------
+
+  async update(viewer: Viewer, id: string, body: Static<typeof DoctorUpdateSchema>) {
+    if (!this.canManage(viewer, id)) {
+      if (!(await repo.findDoctor(this.deps.db, id))) throw notFound('Doctor');
+      throw forbidden('Only this doctor or an admin may edit this profile');
+    }
+    await this.deps.db.transaction().execute(async (trx) => {
+      const doctor = await repo.findDoctor(trx, id);
+      if (!doctor) throw notFound('Doctor');
+      if (body.licenseNo !== undefined && body.licenseNo !== doctor.licenseNo) {
+        const holder = await repo.findDoctorByLicense(trx, body.licenseNo);
+        if (holder && holder.id !== id) {
+          throw new AppError('CONFLICT', 'This licence number belongs to another doctor', [
+            { field: 'body.licenseNo', message: 'is already registered' },
+          ]);
+        }
+      }
+      await this.requireIds(trx, 'specializations', 'body.specializationIds', body.specializationIds);
+      await this.requireIds(trx, 'services', 'body.serviceIds', body.serviceIds);
+      await this.requireIds(
+        trx,
+        'qualifications',
+        'body.qualifications',
+        body.qualifications?.map((q) => q.qualificationId),
+      );
+      const changes = {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.bio !== undefined ? { bio: body.bio } : {}),
+        ...(body.experienceYears !== undefined ? { experienceYears: body.experienceYears } : {}),
+        ...(body.licenseNo !== undefined ? { licenseNo: body.licenseNo } : {}),
+      };
+      await repo.updateDoctor(trx, id, changes);
+      if (body.specializationIds) await repo.replaceSpecializations(trx, id, body.specializationIds);
+      if (body.serviceIds) await repo.replaceServices(trx, id, body.serviceIds);
+      if (body.qualifications) await repo.replaceQualifications(trx, id, body.qualifications);
+    });
+    await this.invalidate(id);
+    return this.profile(id, viewer);
+  }
+
+  private async requireIds(
+    db: DB | Parameters<typeof repo.findDoctor>[0],
+    table: 'specializations' | 'qualifications' | 'services',
+    field: string,
+    ids: string[] | undefined,
+  ) {
+    if (!ids?.length) return;
+    const found = await repo.existingIds(db, table, ids);
+    const missing = ids.findIndex((id) => !found.has(id));
+    if (missing >= 0) throw invalid(`${field}.${missing}`, `names no known ${table.replace(/s$/, '')}`);
+  }
+
+  async setVerified(id: string, verified: boolean) {
+    const now = this.deps.clock.now();
+    const row = await repo.updateDoctor(this.deps.db, id, { verifiedAt: verified ? now : null });
+    if (!row) throw notFound('Doctor');
+    await this.invalidate(id);
+    return this.profile(id, { id: '', role: 'admin', doctorId: null });
+  }
+
+  /** Stores an uploaded photo after checking its real type; nothing is stored when it is refused. */
+  async setPhoto(viewer: Viewer, id: string, upload: { bytes: Buffer; mimetype: string }) {
+    if (!this.canManage(viewer, id)) {
+      if (!(await repo.findDoctor(this.deps.db, id))) throw notFound('Doctor');
+      throw forbidden('Only this doctor or an admin may change this photo');
+    }
+    const doctor = await repo.findDoctor(this.deps.db, id);
+    if (!doctor) throw notFound('Doctor');
+    if (upload.bytes.length > MAX_PHOTO_BYTES) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `A photo may be at most ${MAX_PHOTO_BYTES / 1024 / 1024} MB`);
+    }
+    const type = sniffImageType(upload.bytes);
+    if (!type || !(upload.mimetype in PHOTO_TYPES)) {
+      throw invalid('body.photo', 'must be a JPEG, PNG or WebP image');
+    }
+    const name = await this.deps.photos.put(id, PHOTO_TYPES[type], upload.bytes);
+    try {
+      await repo.updateDoctor(this.deps.db, id, { photoUrl: photoUrl(name) });
+    } catch (err) {
+      await this.deps.photos.remove(name);
+      throw err;
+    }
+    const previous = photoNameOf(doctor.photoUrl);
+    if (previous) await this.deps.photos.remove(previous);
+    await this.invalidate(id);
+    return this.profile(id, viewer);
+  }
+}

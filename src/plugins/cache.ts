@@ -1,0 +1,170 @@
+// Read-through cache for directory reads (profiles, catalogs, popular lists): Redis when it is configured, so
+// every instance sees one cache and one invalidation, else an in-process LRU. Hits and misses go to /metrics.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    cache: Cache;
+  }
+}
+
+export interface Cache {
+  readonly kind: 'redis' | 'memory';
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  del(...keys: string[]): Promise<void>;
+  /** The cached value, or `load()`'s result stored for `ttlSeconds`. */
+  wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T>;
+  /** A counter that `bump` raises: put it in keys to drop a whole family of entries at once. */
+  generation(name: string): Promise<number>;
+  bump(name: string): Promise<void>;
+}
+
+interface Counters {
+  hits: Counter<'cache'>;
+  misses: Counter<'cache'>;
+}
+
+/** The part of a key before its first ':' names the family in the metrics ('doctor', 'catalog', …). */
+const family = (key: string) => key.split(':', 1)[0];
+
+abstract class BaseCache implements Cache {
+  abstract readonly kind: 'redis' | 'memory';
+  constructor(protected readonly counters?: Counters) {}
+  abstract get<T>(key: string): Promise<T | undefined>;
+  abstract set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  abstract del(...keys: string[]): Promise<void>;
+  abstract generation(name: string): Promise<number>;
+  abstract bump(name: string): Promise<void>;
+
+  async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
+    const cached = await this.get<T>(key);
+    if (cached !== undefined) {
+      this.counters?.hits.inc({ cache: family(key) });
+      return cached;
+    }
+    this.counters?.misses.inc({ cache: family(key) });
+    const value = await load();
+    if (value !== undefined) await this.set(key, value, ttlSeconds);
+    return value;
+  }
+}
+
+export class MemoryCache extends BaseCache {
+  readonly kind = 'memory';
+  #lru: LRUCache<string, { v: unknown }>;
+  #generations = new Map<string, number>();
+
+  constructor(options: { max?: number; counters?: Counters } = {}) {
+    super(options.counters);
+    this.#lru = new LRUCache({ max: options.max ?? 5000 });
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    // A structured clone so a caller that mutates a result cannot change what the next caller gets.
+    const entry = this.#lru.get(key);
+    return entry === undefined ? undefined : (structuredClone(entry.v) as T);
+  }
+
+  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    this.#lru.set(key, { v: structuredClone(value) }, { ttl: ttlSeconds * 1000 });
+  }
+
+  async del(...keys: string[]): Promise<void> {
+    for (const key of keys) this.#lru.delete(key);
+  }
+
+  async generation(name: string): Promise<number> {
+    return this.#generations.get(name) ?? 0;
+  }
+
+  async bump(name: string): Promise<void> {
+    this.#generations.set(name, (this.#generations.get(name) ?? 0) + 1);
+  }
+}
+
+export class RedisCache extends BaseCache {
+  readonly kind = 'redis';
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    counters?: Counters,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {
+    super(counters);
+  }
+
+  private k(key: string) {
+    return `${this.prefix}cache:${key}`;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    try {
+      const raw = await this.redis.get(this.k(key));
+      return raw === null ? undefined : (JSON.parse(raw) as T);
+    } catch (err) {
+      // A cache that cannot answer is a miss; Postgres still has the truth.
+      this.onError(err);
+      return undefined;
+    }
+  }
+
+  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    try {
+      await this.redis.set(this.k(key), JSON.stringify(value), 'EX', Math.max(1, Math.round(ttlSeconds)));
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /** Invalidation must not be skipped silently: a failure here is thrown so the caller knows. */
+  async del(...keys: string[]): Promise<void> {
+    if (keys.length) await this.redis.del(...keys.map((key) => this.k(key)));
+  }
+
+  async generation(name: string): Promise<number> {
+    try {
+      return Number((await this.redis.get(this.k(`gen:${name}`))) ?? 0);
+    } catch (err) {
+      this.onError(err);
+      return -1;
+    }
+  }
+
+  async bump(name: string): Promise<void> {
+    await this.redis.incr(this.k(`gen:${name}`));
+  }
+}
+
+export function cacheCounters(registry: Registry): Counters {
+  return {
+    hits: new Counter({
+      name: 'cache_hits_total',
+      help: 'Directory cache hits by key family',
+      labelNames: ['cache'] as const,
+      registers: [registry],
+    }),
+    misses: new Counter({
+      name: 'cache_misses_total',
+      help: 'Directory cache misses by key family',
+      labelNames: ['cache'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+async function cachePlugin(app: FastifyInstance): Promise<void> {
+  const counters = cacheCounters(app.metrics);
+  const cache: Cache = app.redis
+    ? new RedisCache(app.redis, app.config.REDIS_PREFIX, counters, (err) =>
+        app.log.warn({ err }, 'cache read failed; serving from the database'),
+      )
+    : new MemoryCache({ counters });
+  app.decorate<Cache>('cache', cache);
+}
+
+export default fp(cachePlugin, { name: 'cache', dependencies: ['redis', 'metrics'] });

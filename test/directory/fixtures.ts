@@ -1,0 +1,175 @@
+// Directory fixtures: hospitals, catalogs, sessions and completed visits written straight to the database
+// (the schedule and booking modules own those flows; the directory only reads their rows).
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { makeUser, type TestUser } from '../helpers/users.js';
+
+export async function insertHospital(
+  app: FastifyInstance,
+  values: { name?: string; city?: string; timezone?: string } = {},
+): Promise<string> {
+  const row = await app.db
+    .insertInto('hospitals')
+    .values({
+      name: values.name ?? `Hospital ${randomBytes(3).toString('hex')}`,
+      city: values.city ?? 'Dhaka',
+      timezone: values.timezone ?? 'Asia/Dhaka',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function insertCatalog(
+  app: FastifyInstance,
+  table: 'specializations' | 'qualifications' | 'services',
+  name: string,
+): Promise<string> {
+  const row = await app.db.insertInto(table).values({ name }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function insertSession(
+  app: FastifyInstance,
+  values: {
+    doctorId: string;
+    hospitalId: string;
+    weekday: number;
+    capacity?: number;
+    validFrom?: string | null;
+    validTo?: string | null;
+    deleted?: boolean;
+  },
+): Promise<string> {
+  const row = await app.db
+    .insertInto('sessions')
+    .values({
+      doctorId: values.doctorId,
+      hospitalId: values.hospitalId,
+      weekday: values.weekday,
+      startTime: '17:00',
+      endTime: '20:00',
+      slotMinutes: 10,
+      capacity: values.capacity ?? 18,
+      validFrom: values.validFrom ?? null,
+      validTo: values.validTo ?? null,
+      deletedAt: values.deleted ? new Date() : null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function insertSessionDay(
+  app: FastifyInstance,
+  values: {
+    sessionId: string;
+    date: string;
+    bookedCount?: number;
+    capacity?: number;
+    status?: 'open' | 'closed' | 'cancelled';
+  },
+): Promise<string> {
+  const session = await app.db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('id', '=', values.sessionId)
+    .executeTakeFirstOrThrow();
+  const row = await app.db
+    .insertInto('sessionDays')
+    .values({
+      sessionId: session.id,
+      doctorId: session.doctorId,
+      hospitalId: session.hospitalId,
+      date: values.date,
+      startsAt: `${values.date}T11:00:00Z`,
+      endsAt: `${values.date}T14:00:00Z`,
+      capacity: values.capacity ?? session.capacity,
+      slotMinutes: session.slotMinutes,
+      bookedCount: values.bookedCount ?? 0,
+      nextSerial: (values.bookedCount ?? 0) + 1,
+      status: values.status ?? 'open',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+let serialSeq = 1;
+
+/** An appointment of `patient` with this doctor, in a queue of its own; completed unless told otherwise. */
+export async function insertAppointment(
+  app: FastifyInstance,
+  values: {
+    doctorId: string;
+    patient: TestUser;
+    hospitalId?: string;
+    date?: string;
+    status?: 'completed' | 'booked' | 'cancelled';
+    completedAt?: Date;
+  },
+): Promise<string> {
+  const hospitalId = values.hospitalId ?? (await insertHospital(app));
+  const date = values.date ?? '2026-01-05';
+  const weekday = ((new Date(`${date}T00:00:00Z`).getUTCDay() + 6) % 7) + 1;
+  // A removed session: the visit happened, but it must not make the doctor look available anywhere.
+  const sessionId = await insertSession(app, {
+    doctorId: values.doctorId,
+    hospitalId,
+    weekday,
+    deleted: true,
+  });
+  const queueId = await insertSessionDay(app, { sessionId, date });
+  const status = values.status ?? 'completed';
+  const serial = serialSeq++;
+  const row = await app.db
+    .insertInto('appointments')
+    .values({
+      queueId,
+      doctorId: values.doctorId,
+      date,
+      profileId: values.patient.profileId ?? null,
+      bookedBy: values.patient.id,
+      serial,
+      positionKey: serial,
+      status,
+      estimatedAt: `${date}T11:00:00Z`,
+      trackingTokenHash: randomBytes(16).toString('hex'),
+      completedAt: status === 'completed' ? (values.completedAt ?? new Date(`${date}T12:00:00Z`)) : null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** A verified doctor (through the real sign-up) with the given name. */
+export async function makeDoctor(
+  app: FastifyInstance,
+  name: string,
+  extra: { licenseNo?: string; verified?: boolean } = {},
+) {
+  const user = await makeUser(app, 'doctor', { name, ...extra });
+  if (!user.doctorId) throw new Error('doctor has no doctorId');
+  return { ...user, doctorId: user.doctorId };
+}
+
+/** A verified doctor written straight to the tables (no password hashing): for tests that need many. */
+export async function insertDoctor(app: FastifyInstance, name: string): Promise<string> {
+  const user = await app.db
+    .insertInto('users')
+    .values({
+      email: `doc-${randomBytes(6).toString('hex')}@example.test`,
+      passwordHash: 'x',
+      role: 'doctor',
+      name,
+      phone: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const doctor = await app.db
+    .insertInto('doctors')
+    .values({ userId: user.id, name, licenseNo: null, verifiedAt: new Date() })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return doctor.id;
+}
