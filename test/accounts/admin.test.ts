@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser, PASSWORD, type TestUser, uniqueEmail } from '../helpers/users.js';
@@ -160,7 +160,7 @@ for (const backend of await databaseBackends()) {
       const seen = new Set<string>();
       let cursor: string | null = null;
       for (let page = 0; page < 4; page++) {
-        const res = await app.inject({
+        const res: LightMyRequestResponse = await app.inject({
           url: `/v1/admin/users?q=${tag}&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
           headers: admin.auth,
         });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
@@ -41,14 +41,14 @@ for (const backend of await databaseBackends()) {
     const shared = sharedTestApp({ backend });
 
     async function refused(
-      request: Parameters<FastifyInstance['inject']>[0],
+      request: InjectOptions,
       status: number,
       code: string,
     ): Promise<ReturnType<typeof assertError>> {
       const { app } = shared.current;
       const before = await snapshot(app);
-      const res = await app.inject(request as never);
-      const body = assertError(res as LightMyRequestResponse, status, code);
+      const res = await app.inject(request);
+      const body = assertError(res, status, code);
       assert.equal(await snapshot(app), before, 'the database is unchanged');
       return body;
     }
