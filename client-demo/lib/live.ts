@@ -249,9 +249,10 @@ export class WatchedQueue {
 export function connectionBadge(
   state: ConnectionState,
   lastUpdate: Date | null,
+  timeZone?: string,
 ): { text: string; cls: string } {
   const at = lastUpdate
-    ? lastUpdate.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    ? lastUpdate.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone })
     : '—';
   if (state === 'live') return { text: `Live · updated ${at}`, cls: 'conn live' };
   if (state === 'connecting') return { text: 'Connecting…', cls: 'conn connecting' };

@@ -30,10 +30,10 @@ function doctorCard(d: DoctorListItem) {
       ),
       h(
         'div',
-        { class: 'row muted' },
+        { class: 'row muted meta' },
         stars(d.rating, d.ratingCount),
-        d.experienceYears !== null ? `· ${d.experienceYears} yrs experience` : null,
-        d.cities.length ? `· ${d.cities.join(', ')}` : null,
+        d.experienceYears !== null ? `${d.experienceYears} yrs experience` : null,
+        d.cities.length ? d.cities.join(', ') : null,
       ),
       h(
         'p',

@@ -49,7 +49,7 @@ function entryRow(queue: WatchedQueue, e: QueueEntry) {
           {
             type: 'button',
             class: cls,
-            onclick: () => entryOp(queue, id, action, action === 'call' ? { reason: 'staff_decision' } : {}),
+            onclick: () => entryOp(queue, id, action),
           },
           label,
         )
@@ -60,7 +60,7 @@ function entryRow(queue: WatchedQueue, e: QueueEntry) {
     h('td', { class: 'serial' }, e.serial),
     h(
       'td',
-      {},
+      { class: 'name' },
       e.name ?? '—',
       e.kind === 'walk_in' ? h('span', { class: 'muted' }, ' (walk-in)') : null,
       (e.priority ?? 0) > 0 ? [' ', pill('priority', 'Urgent')] : null,
@@ -218,11 +218,9 @@ async function loadQueues(hospitalId: string) {
   }
 }
 
-async function loadFailures(hospitalId: string) {
+async function loadFailures() {
   try {
-    const page = await api.get<PageOf<Notification>>(
-      `/notifications${qs({ status: 'failed', hospitalId, limit: 20 })}`,
-    );
+    const page = await api.get<PageOf<Notification>>(`/notifications${qs({ status: 'failed', limit: 20 })}`);
     render(
       failuresEl,
       page.items.length
@@ -307,8 +305,8 @@ async function start() {
     h('section', { class: 'card' }, failuresEl),
   );
   const id = hospitalId;
-  await Promise.all([loadQueues(id), loadFailures(id)]);
-  live.socket.on('connect', () => void loadFailures(id));
+  await Promise.all([loadQueues(id), loadFailures()]);
+  live.socket.on('connect', () => void loadFailures());
 }
 
 void start();

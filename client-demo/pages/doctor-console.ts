@@ -84,7 +84,7 @@ function entryRow(queue: WatchedQueue, e: QueueEntry) {
     h('td', { class: 'serial' }, e.serial),
     h(
       'td',
-      {},
+      { class: 'name' },
       e.name ?? '—',
       e.kind === 'walk_in' ? h('span', { class: 'muted' }, ' (walk-in)') : null,
       (e.priority ?? 0) > 0 ? [' ', pill('priority', 'Urgent')] : null,

@@ -220,11 +220,11 @@ async function start() {
         ),
         h(
           'div',
-          { class: 'row muted' },
+          { class: 'row muted meta' },
           stars(doctor.rating, doctor.ratingCount),
-          doctor.experienceYears !== null ? `· ${doctor.experienceYears} yrs experience` : null,
-          `· ${doctor.visitCount} visits`,
-          doctor.licenseNo ? `· licence ${doctor.licenseNo}` : null,
+          doctor.experienceYears !== null ? `${doctor.experienceYears} yrs experience` : null,
+          `${doctor.visitCount} visits`,
+          doctor.licenseNo ? `Licence ${doctor.licenseNo}` : null,
         ),
         doctor.qualifications.length
           ? h(

@@ -15,7 +15,7 @@ interface AppointmentRow {
   doctorName?: string;
   doctor?: { name: string } | null;
   hospitalName?: string;
-  hospital?: { name: string } | null;
+  hospital?: { name: string; timezone?: string } | null;
   patientName?: string | null;
   room?: string | null;
 }
@@ -48,7 +48,7 @@ function card(a: AppointmentRow) {
       h(
         'div',
         { class: 'muted' },
-        `${formatDate(a.date)} · ${a.hospital?.name ?? a.hospitalName ?? ''}${a.room ? ` · room ${a.room}` : ''} · about ${formatTime(a.estimatedAt)}`,
+        `${formatDate(a.date)} · ${a.hospital?.name ?? a.hospitalName ?? ''}${a.room ? ` · room ${a.room}` : ''} · about ${formatTime(a.estimatedAt, a.hospital?.timezone)}`,
       ),
       a.patientName ? h('div', { class: 'muted' }, `For ${a.patientName}`) : null,
       position !== undefined && position !== null

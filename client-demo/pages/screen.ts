@@ -39,7 +39,7 @@ const foot = h(
 
 function paintSound() {
   const on = soundOn();
-  soundButton.textContent = on ? '🔊 Sound on' : '🔇 Sound off';
+  soundButton.textContent = on ? 'Sound on' : 'Sound off';
   soundButton.setAttribute('aria-pressed', String(on));
   soundButton.setAttribute('aria-label', on ? 'Mute call-outs' : 'Turn call-outs on');
 }
@@ -59,7 +59,7 @@ function tick() {
 const live = new Live({
   auth: {},
   onState: (state, last) => {
-    const badge = connectionBadge(state, last);
+    const badge = connectionBadge(state, last, hospitalInfo?.timezone);
     conn.className = badge.cls;
     conn.textContent = badge.text;
     conn.dataset.state = state;
@@ -86,20 +86,30 @@ function panel(queue: WatchedQueue | undefined, summary: QueueSummary) {
       h('div', { class: 'doc' }, doctorNameOf(summary)),
       h('div', { class: 'room' }, summary.room ? `Room ${summary.room}` : ''),
     ),
-    h('div', { class: 'now-label' }, 'Now serving'),
-    h('div', { class: 'now', 'data-testid': 'now-serving' }, nowServing ?? '—'),
-    h('div', { class: 'next-label' }, 'Next'),
     h(
       'div',
-      { class: 'next', 'data-testid': 'next-serials' },
-      waiting.length
-        ? waiting.slice(0, NEXT_COUNT).map((e) => h('span', {}, e.serial))
-        : h('em', { class: 'muted' }, 'No one waiting'),
+      { class: 'panel-body' },
+      h(
+        'div',
+        {},
+        h('div', { class: 'now-label' }, 'Now serving'),
+        h('div', { class: 'now', 'data-testid': 'now-serving' }, nowServing ?? '—'),
+      ),
+      h(
+        'div',
+        {},
+        h('div', { class: 'next-label' }, 'Next'),
+        h(
+          'div',
+          { class: 'next', 'data-testid': 'next-serials' },
+          waiting.length
+            ? waiting.slice(0, NEXT_COUNT).map((e) => h('span', {}, e.serial))
+            : h('em', { class: 'muted' }, 'No one waiting'),
+        ),
+        h('div', { class: 'waiting-count' }, `${waiting.length} waiting`),
+      ),
     ),
-    h('div', { class: 'waiting-count' }, `${waiting.length} waiting`),
-    paused
-      ? h('div', { class: 'pause-note', role: 'alert' }, `⏸ Paused${notice ? ` — ${notice}` : ''}`)
-      : null,
+    paused ? h('div', { class: 'pause-note', role: 'alert' }, `Paused${notice ? ` — ${notice}` : ''}`) : null,
     snap?.status === 'closed' ? h('div', { class: 'pause-note' }, 'Session closed') : null,
   );
 }

@@ -141,7 +141,11 @@ function paint(t: Tracking) {
         ? h(
             'p',
             {},
-            h('a', { href: calendarUrl, download: `carequeue-serial-${t.serial}.ics` }, '📅 Add to calendar'),
+            h(
+              'a',
+              { href: calendarUrl, download: `carequeue-serial-${t.serial}.ics` },
+              'Add to calendar (.ics)',
+            ),
           )
         : null,
     ),

@@ -114,6 +114,14 @@ export function watchConsole(page: Page, name: string, watch: ConsoleWatch): voi
     watch.errors.push(`${name}: ${msg.text()}`);
   });
   page.on('pageerror', (err) => watch.errors.push(`${name}: ${err.message}`));
+  // The console only says "Failed to load resource"; name the request so a failure explains itself.
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !(watch.outage && res.status() >= 500)) {
+      watch.errors.push(
+        `${name}: HTTP ${res.status()} ${res.request().method()} ${new URL(res.url()).pathname}`,
+      );
+    }
+  });
 }
 
 /** JSON call to the API (test set-up only; the flow under test goes through the pages). */

@@ -1,0 +1,233 @@
+// A clinic morning in a real browser: a patient books on the booking page, follows the queue on the phone
+// view while the lobby screen shows it, the doctor calls patients from the console, and the screen recovers
+// by itself when the server is killed and started again.
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  type ConsoleWatch,
+  call,
+  earlyZoneToday,
+  freePort,
+  launchBrowser,
+  login,
+  type RunningServer,
+  SCREENSHOTS,
+  startServer,
+  tempDataDir,
+  watchConsole,
+} from './harness.js';
+
+const PATIENT = 'patient@demo.carequeue.local';
+const DOCTOR = 'dr.rahman@demo.carequeue.local';
+const STAFF = 'desk@demo.carequeue.local';
+const ADMIN = 'admin@demo.carequeue.local';
+const PASSWORD = 'carequeue-demo';
+
+let server: RunningServer;
+let browser: Browser;
+let data: Awaited<ReturnType<typeof tempDataDir>>;
+let port: number;
+const consoleWatch: ConsoleWatch = { errors: [], outage: false };
+const zone = earlyZoneToday();
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+
+async function signIn(page: Page, email: string, next = '') {
+  await page.goto(`${server.url}/signin${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL((url) => url.pathname !== '/signin');
+}
+
+async function newPage(name: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+  // The browser sits in the hospital's zone, as the clinic's screens and its patients' phones do.
+  const page = await browser.newPage({ viewport, timezoneId: zone.timezone });
+  watchConsole(page, name, consoleWatch);
+  return page;
+}
+
+before(async () => {
+  data = await tempDataDir();
+  port = await freePort();
+  await mkdir(SCREENSHOTS, { recursive: true });
+  server = await startServer(data.dir, port);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await data?.remove();
+});
+
+test('book, follow live on the phone and the lobby screen, call next from the console, survive a restart', async () => {
+  // Set-up through the API: a hospital where it is early today, and a session of the demo doctor there.
+  const admin = await login(server.url, ADMIN);
+  const hospital = await call<{ id: string }>(
+    server.url,
+    'POST',
+    '/hospitals',
+    { name: 'Mirpur Family Clinic', city: 'Dhaka', address: 'Section 10, Mirpur', timezone: zone.timezone },
+    admin.accessToken,
+  );
+  const doctor = await login(server.url, DOCTOR);
+  const doctorId = doctor.user.doctorId as string;
+  const start = `${String(zone.localHour + 1).padStart(2, '0')}:00`;
+  const session = await call<{ id: string }>(
+    server.url,
+    'POST',
+    `/doctors/${doctorId}/sessions`,
+    {
+      hospitalId: hospital.id,
+      weekday: zone.weekday,
+      start,
+      end: '23:00',
+      slotMinutes: 10,
+      room: '3',
+      fee: 500,
+    },
+    doctor.accessToken,
+  );
+  // Two patients booked before ours, so ours starts with people ahead.
+  for (const n of [1, 2]) {
+    const email = `early${n}-${Date.now()}@example.com`;
+    const tokens = await call<{ accessToken: string }>(server.url, 'POST', '/auth/register', {
+      email,
+      password: PASSWORD,
+      name: `Early Patient ${n}`,
+      role: 'patient',
+    });
+    await call(
+      server.url,
+      'POST',
+      '/appointments',
+      { sessionId: session.id, date: zone.date },
+      tokens.accessToken,
+    );
+  }
+
+  // The patient books through the pages: search, the doctor's profile, today's session, book.
+  const patient = await newPage('booking');
+  await signIn(patient, PATIENT);
+  await patient.goto(`${server.url}/`);
+  await patient.getByLabel('Doctor name or licence no.').fill('Rahman');
+  await patient.getByRole('button', { name: 'Search' }).click();
+  await patient.getByRole('link', { name: 'Dr. Ayesha Rahman' }).first().waitFor();
+  await shot(patient, 'booking-search');
+  await patient.getByRole('link', { name: 'Dr. Ayesha Rahman' }).first().click();
+  await patient.waitForURL(`**/doctors/${doctorId}`);
+  const day = patient.locator(`[data-testid=availability] button[data-date="${zone.date}"]`, {
+    hasText: 'Mirpur Family Clinic',
+  });
+  await day.waitFor();
+  await shot(patient, 'doctor-profile');
+  await day.click();
+  await patient.getByTestId('book').click();
+  const serialText = await patient.getByTestId('booked-serial').textContent();
+  assert.equal(serialText, '3', 'the third booking of the session gets serial 3');
+  await patient.locator('.qr svg').waitFor();
+  await patient.getByTestId('booked').screenshot({ path: join(SCREENSHOTS, 'booking-success.png') });
+  const trackingHref = await patient.getByTestId('tracking-link').getAttribute('href');
+  assert.match(trackingHref ?? '', /^\/t\/[\w-]+$/);
+
+  // The phone view and the lobby screen, in two other pages.
+  const phone = await newPage('phone', { width: 390, height: 844 });
+  await phone.goto(`${server.url}${trackingHref}`);
+  await phone.getByTestId('position').filter({ hasText: '2 ahead of you' }).waitFor();
+  await phone.locator('[data-testid=connection][data-state=live]').waitFor();
+  await shot(phone, 'patient-view');
+
+  const screen = await newPage('screen', { width: 1600, height: 900 });
+  await screen.goto(`${server.url}/screen?hospitalId=${hospital.id}`);
+  await screen.locator('[data-testid=connection][data-state=live]').waitFor();
+  const panel = screen.locator('.panel', { hasText: 'Dr. Ayesha Rahman' });
+  await panel.getByTestId('next-serials').filter({ hasText: '123' }).waitFor();
+  assert.equal(await panel.getByTestId('now-serving').textContent(), '—');
+  assert.doesNotMatch((await screen.locator('main').textContent()) ?? '', /Early Patient|Karim/);
+
+  // The doctor calls the next patient from the console; the other pages change without a reload.
+  const doctorPage = await newPage('doctor');
+  await signIn(doctorPage, DOCTOR);
+  await doctorPage.goto(`${server.url}/doctor`);
+  await doctorPage.locator('.queue-list').getByText('Karim Hossain').waitFor();
+  const phoneNavigations: string[] = [];
+  phone.on('framenavigated', (frame) => phoneNavigations.push(frame.url()));
+  await doctorPage.getByTestId('call-next').click();
+  await doctorPage.getByTestId('now-serving').filter({ hasText: /^1$/ }).waitFor();
+  await panel.getByTestId('now-serving').filter({ hasText: /^1$/ }).waitFor();
+  await panel.getByTestId('next-serials').filter({ hasText: /^23$/ }).waitFor();
+  await phone.getByTestId('position').filter({ hasText: '1 ahead of you' }).waitFor();
+  assert.equal(await phone.getByTestId('now-serving').textContent(), '1');
+  await shot(doctorPage, 'doctor-console');
+  await shot(screen, 'lobby-screen');
+
+  // Keyboard shortcut N calls the next one; the patient is now next.
+  await doctorPage.locator('body').press('n');
+  await panel.getByTestId('now-serving').filter({ hasText: /^2$/ }).waitFor();
+  await phone.getByTestId('position').filter({ hasText: 'You are next' }).waitFor();
+  assert.deepEqual(phoneNavigations, [], 'the phone view updated without reloading');
+
+  // Kill the server; the screen says it is offline, then recovers by itself once the server is back.
+  consoleWatch.outage = true;
+  await server.kill();
+  await screen.locator('[data-testid=connection][data-state=offline]').waitFor();
+  await shot(screen, 'lobby-screen-offline');
+  server = await startServer(data.dir, port);
+  await screen.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 60_000 });
+  await phone.locator('[data-testid=connection][data-state=live]').waitFor({ timeout: 60_000 });
+  consoleWatch.outage = false;
+  assert.equal(
+    await panel.getByTestId('now-serving').textContent(),
+    '2',
+    'state after the restart is correct',
+  );
+
+  // After the restart the same pages keep following changes made by the doctor.
+  const again = await login(server.url, DOCTOR);
+  const queues = await call<{ items: { queueId: string; hospitalId: string }[] }>(
+    server.url,
+    'GET',
+    `/queues?date=${zone.date}&hospitalId=${hospital.id}`,
+    undefined,
+    again.accessToken,
+  );
+  await call(server.url, 'POST', `/queues/${queues.items[0].queueId}/call-next`, {}, again.accessToken);
+  await panel.getByTestId('now-serving').filter({ hasText: /^3$/ }).waitFor();
+  await phone.getByTestId('your-turn').filter({ hasText: 'room 3' }).waitFor();
+  await shot(phone, 'patient-view-your-turn');
+
+  assert.deepEqual(consoleWatch.errors, []);
+});
+
+test('front desk, admin, sign-in and my appointments pages render without console errors', async () => {
+  const page = await newPage('misc');
+  await page.goto(`${server.url}/signin`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await shot(page, 'sign-in');
+  await page.goto(`${server.url}/register`);
+  await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+
+  await signIn(page, PATIENT);
+  await page.goto(`${server.url}/me/appointments`);
+  await page.getByRole('heading', { name: 'Upcoming' }).waitFor();
+  await shot(page, 'my-appointments');
+
+  await page.evaluate(() => localStorage.clear());
+  await signIn(page, STAFF);
+  await page.goto(`${server.url}/desk`);
+  await page.getByRole('heading', { name: 'Front desk' }).waitFor();
+  await page.getByRole('heading', { name: 'Messages that failed' }).waitFor();
+  await shot(page, 'front-desk');
+
+  await page.evaluate(() => localStorage.clear());
+  await signIn(page, ADMIN);
+  await page.goto(`${server.url}/admin`);
+  await page.getByRole('cell', { name: 'Dr. Ayesha Rahman' }).waitFor();
+  await shot(page, 'admin');
+
+  assert.deepEqual(consoleWatch.errors, []);
+});
