@@ -46,11 +46,23 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       phone text primary key,
       opted_out_at timestamptz not null default now()
     );
+
+    -- How far the reminder scanner has looked: each tick scans (scanned_until, now + window] once, so a
+    -- process that was down catches up exactly once.
+    create table notification_scan_state (
+      name text primary key,
+      scanned_until timestamptz not null,
+      updated_at timestamptz not null default now()
+    );
+
+    -- The reminder scan reads only active appointments by estimated time; keeps a tick fast at 1M rows.
+    create index appointments_reminder_scan_idx on appointments (estimated_at)
+      where status in ('booked', 'confirmed', 'checked_in');
   `.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop table sms_opt_outs; drop table notification_preferences; drop table notification_outbox;`.execute(
+  await sql`drop index appointments_reminder_scan_idx; drop table notification_scan_state; drop table sms_opt_outs; drop table notification_preferences; drop table notification_outbox;`.execute(
     db,
   );
 }

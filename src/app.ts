@@ -12,6 +12,8 @@ import { AccountsService } from './modules/accounts/accounts.service.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
 import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
+import notificationsRoutes from './modules/notifications/notifications.routes.js';
+import { createNotifications, type Notifications } from './modules/notifications/notifications.setup.js';
 import opsRoutes from './modules/ops/ops.routes.js';
 import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
 import cachePlugin from './plugins/cache.js';
@@ -28,6 +30,7 @@ declare module 'fastify' {
     config: Config;
     clock: Clock;
     events: DomainEvents;
+    notifications: Notifications;
     accounts: AccountsService;
     directory: DirectoryService;
   }
@@ -131,11 +134,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }),
   );
 
+  app.decorate('notifications', createNotifications(app));
+
   await app.register(opsRoutes);
   await app.register(pagesPlugin);
   await app.register(
     async (v1) => {
       await v1.register(accountsRoutes, { authRateLimit: config.RATE_LIMIT_AUTH });
+      await v1.register(notificationsRoutes);
       await v1.register(directoryRoutes);
     },
     { prefix: '/v1' },

@@ -24,7 +24,13 @@ export type QueueEventType =
 
 export interface EventMap {
   /** A new appointment holds a serial (booking, walk-in, the new half of a reschedule). */
-  'appointment.booked': { appointmentId: string; queueId: string; actorId: string | null };
+  'appointment.booked': {
+    appointmentId: string;
+    queueId: string;
+    actorId: string | null;
+    /** The raw tracking token, when the emitter has it: the confirmation message carries the link. */
+    trackingToken?: string;
+  };
   'appointment.rescheduled': { appointmentId: string; previousAppointmentId: string; actorId: string | null };
   'appointment.cancelled': { appointmentId: string; queueId: string; actorId: string | null; reason: string };
   'appointment.confirmed': { appointmentId: string; actorId: string | null };

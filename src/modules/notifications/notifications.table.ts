@@ -1,4 +1,4 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { CreatedAt, Timestamp, UpdatedAt } from '../accounts/accounts.table.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'delivered', 'failed', 'cancelled'] as const;
@@ -17,7 +17,7 @@ export interface NotificationOutboxTable {
   language: Generated<string>;
   payload: Generated<unknown>;
   urgent: Generated<boolean>;
-  sendAfter: Generated<Timestamp>;
+  sendAfter: ColumnType<Date, Date | string | undefined, Date | string>;
   status: Generated<OutboxStatus>;
   attempts: Generated<number>;
   lastError: string | null;
@@ -44,10 +44,17 @@ export interface SmsOptOutsTable {
   optedOutAt: CreatedAt;
 }
 
+export interface NotificationScanStateTable {
+  name: string;
+  scannedUntil: Timestamp;
+  updatedAt: UpdatedAt;
+}
+
 export interface NotificationsTables {
   notificationOutbox: NotificationOutboxTable;
   notificationPreferences: NotificationPreferencesTable;
   smsOptOuts: SmsOptOutsTable;
+  notificationScanState: NotificationScanStateTable;
 }
 
 export type OutboxRow = Selectable<NotificationOutboxTable>;

@@ -1,0 +1,238 @@
+// Wiring of the notifications module: transports from config, the service's event subscriptions, outbox
+// metrics, and the node-cron ticks (started when the app is ready, stopped when it closes).
+import type { FastifyInstance } from 'fastify';
+import cron, { type ScheduledTask } from 'node-cron';
+import { Counter, Gauge } from 'prom-client';
+import { AppError } from '../../errors.js';
+import type { Principal } from '../../plugins/auth.js';
+import { recordQueueEvent } from '../queue/queue.repository.js';
+import * as repo from './notifications.repository.js';
+import { type AppointmentActions, NotificationsService, SCAN_WINDOW_MS } from './notifications.service.js';
+import { LogTransport, SmtpTransport, type Transport, TwilioTransport } from './notifications.transports.js';
+import { NotificationsWorker } from './notifications.worker.js';
+
+export interface Notifications {
+  service: NotificationsService;
+  worker: NotificationsWorker;
+  /** One drain tick (what the cron runs). */
+  drain: NotificationsWorker['drain'];
+  /** One reminder scan tick (what the cron runs). */
+  scanReminders: () => ReturnType<NotificationsWorker['scanReminders']>;
+}
+
+/** The booking module's service, when it is there: SMS replies go through the same rules as the API. */
+interface BookingService {
+  confirm(principal: Principal, id: string): Promise<unknown>;
+  cancel(principal: Principal, id: string, reason: string | undefined): Promise<unknown>;
+}
+
+/** SMS replies act as the account that owns the appointment, so the booking rules (cut-offs) still apply. */
+function appointmentActions(app: FastifyInstance): AppointmentActions {
+  const owner = async (appointmentId: string): Promise<Principal> => {
+    const row = await app.db
+      .selectFrom('appointments as a')
+      .leftJoin('patientProfiles as pp', 'pp.id', 'a.profileId')
+      .leftJoin('users as u', 'u.id', 'pp.accountId')
+      .select(['u.id', 'u.name', 'pp.id as profileId'])
+      .where('a.id', '=', appointmentId)
+      .executeTakeFirst();
+    if (!row?.id) throw new AppError('NOT_FOUND', 'Appointment has no account');
+    return {
+      id: row.id,
+      role: 'patient',
+      name: row.name ?? '',
+      hospitalId: null,
+      doctorId: null,
+      profileId: row.profileId,
+    };
+  };
+  const booking = (): BookingService | undefined =>
+    app.hasDecorator('appointments')
+      ? (app as unknown as { appointments: BookingService }).appointments
+      : undefined;
+  return {
+    async confirm(id) {
+      const service = booking();
+      if (service) return void (await service.confirm(await owner(id), id));
+      await directStatusChange(app, id, 'confirmed');
+    },
+    async cancel(id, _actor, reason) {
+      const service = booking();
+      if (service) return void (await service.cancel(await owner(id), id, reason));
+      await directStatusChange(app, id, 'cancelled', reason);
+    },
+  };
+}
+
+/** Used only when no booking service is registered (the module ships without one in some builds). */
+async function directStatusChange(
+  app: FastifyInstance,
+  id: string,
+  status: 'confirmed' | 'cancelled',
+  reason?: string,
+): Promise<void> {
+  await app.events.transaction(app.db, async (trx, emit) => {
+    const appt = await repo.findAppointmentForUpdate(trx, id);
+    if (!appt || !['booked', 'confirmed'].includes(appt.status) || appt.status === status) return;
+    if (status === 'confirmed' && appt.status !== 'booked') return;
+    await repo.setAppointmentStatus(trx, id, status, app.clock.now(), reason);
+    const version = await recordQueueEvent(trx, {
+      queueId: appt.queueId,
+      type: status,
+      appointmentId: id,
+      serial: appt.serial,
+      reason: reason ?? null,
+    });
+    if (status === 'confirmed') await emit('appointment.confirmed', { appointmentId: id, actorId: null });
+    else
+      await emit('appointment.cancelled', {
+        appointmentId: id,
+        queueId: appt.queueId,
+        actorId: null,
+        reason: reason ?? 'cancelled by SMS reply',
+      });
+    await emit('queue.changed', {
+      queueId: appt.queueId,
+      version,
+      type: status,
+      appointmentId: id,
+      serial: appt.serial,
+    });
+  });
+}
+
+function transports(app: FastifyInstance): Record<'sms' | 'email', Transport> {
+  const { config } = app;
+  const sms =
+    config.NOTIFY_SMS === 'twilio'
+      ? new TwilioTransport({
+          accountSid: config.TWILIO_ACCOUNT_SID as string,
+          authToken: config.TWILIO_AUTH_TOKEN as string,
+          from: config.TWILIO_FROM as string,
+          apiUrl: config.TWILIO_API_URL,
+          timeoutMs: config.NOTIFY_TIMEOUT_MS,
+          statusCallback: `${config.PUBLIC_URL}/v1/webhooks/twilio/status`,
+          phoneRegion: config.DEFAULT_PHONE_REGION,
+        })
+      : new LogTransport('sms', app.log);
+  const email =
+    config.NOTIFY_EMAIL === 'smtp'
+      ? new SmtpTransport({
+          url: config.SMTP_URL as string,
+          from: config.MAIL_FROM,
+          timeoutMs: config.NOTIFY_TIMEOUT_MS,
+        })
+      : new LogTransport('email', app.log);
+  return { sms, email };
+}
+
+function registerMetrics(app: FastifyInstance) {
+  const registers = [app.metrics];
+  const sent = new Counter({
+    name: 'carequeue_outbox_sent_total',
+    help: 'Messages handed to a provider',
+    labelNames: ['channel'] as const,
+    registers,
+  });
+  const failed = new Counter({
+    name: 'carequeue_outbox_failed_total',
+    help: 'Messages given up on after their last attempt',
+    labelNames: ['channel'] as const,
+    registers,
+  });
+  let gauges: Promise<{ queued: number; oldest: Date | null }> | null = null;
+  // Both gauges come from one query per scrape.
+  const read = () => {
+    gauges ??= repo.outboxGauges(app.db, app.clock.now()).finally(() => {
+      setImmediate(() => {
+        gauges = null;
+      });
+    });
+    return gauges;
+  };
+  new Gauge({
+    name: 'carequeue_outbox_queued',
+    help: 'Messages due and not yet sent (pending or being sent)',
+    registers,
+    async collect() {
+      this.set((await read()).queued);
+    },
+  });
+  new Gauge({
+    name: 'carequeue_outbox_oldest_pending_age_seconds',
+    help: 'Age of the oldest due message still waiting to be sent',
+    registers,
+    async collect() {
+      const { oldest } = await read();
+      this.set(oldest ? Math.max(0, (app.clock.now().getTime() - oldest.getTime()) / 1000) : 0);
+    },
+  });
+  return {
+    sent: (channel: string) => sent.inc({ channel }),
+    failed: (channel: string) => failed.inc({ channel }),
+  };
+}
+
+export function createNotifications(app: FastifyInstance): Notifications {
+  const { config } = app;
+  const rules = { publicUrl: config.PUBLIC_URL, phoneRegion: config.DEFAULT_PHONE_REGION };
+  const service = new NotificationsService({
+    db: app.db,
+    clock: app.clock,
+    events: app.events,
+    appointments: appointmentActions(app),
+    ...rules,
+  });
+  service.subscribe();
+  const channels = transports(app);
+  const worker = new NotificationsWorker({
+    db: app.db,
+    clock: app.clock,
+    transports: channels,
+    service,
+    counters: registerMetrics(app),
+    leaseMs: Math.max(60_000, config.NOTIFY_TIMEOUT_MS * 3),
+    ...rules,
+  });
+  const tasks: ScheduledTask[] = [];
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = (name: string, work: () => Promise<unknown>) => async () => {
+    const current = work().catch((err: unknown) => app.log.error({ err }, `${name} tick failed`));
+    running = Promise.all([running, current]);
+    await current;
+  };
+  if (['true', '1'].includes(config.NOTIFY_CRON)) {
+    app.addHook('onReady', async () => {
+      tasks.push(
+        cron.schedule(
+          config.OUTBOX_DRAIN_CRON,
+          tick('outbox drain', () => worker.drain()),
+          {
+            name: 'outbox-drain',
+            noOverlap: true,
+          },
+        ),
+        cron.schedule(
+          config.REMINDER_SCAN_CRON,
+          tick('reminder scan', () => worker.scanReminders(SCAN_WINDOW_MS)),
+          {
+            name: 'reminder-scan',
+            noOverlap: true,
+          },
+        ),
+      );
+    });
+  }
+  // preClose: the ticks stop and finish before the database closes.
+  app.addHook('preClose', async () => {
+    for (const task of tasks) await task.destroy();
+    await running;
+    for (const transport of Object.values(channels)) await transport.close?.();
+  });
+  return {
+    service,
+    worker,
+    drain: () => worker.drain(),
+    scanReminders: () => worker.scanReminders(SCAN_WINDOW_MS),
+  };
+}

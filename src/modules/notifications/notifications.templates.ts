@@ -1,0 +1,205 @@
+// Every message text, in one place: plain text, times in the hospital's zone, English and Bengali.
+import { DateTime } from 'luxon';
+
+export const LANGUAGES = ['en', 'bn'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export const KINDS = [
+  'confirmation',
+  'reschedule',
+  'cancellation',
+  'doctor_cancellation',
+  'reminder',
+  'turn_near',
+  'your_turn',
+  'doctor_paused',
+  'arrive_by',
+  'feedback_request',
+  'invoice',
+  'notice',
+] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** What a message needs to be rendered later, stored as the outbox row's payload. */
+export interface MessagePayload {
+  /** The hospital's IANA zone: every time in the text is shown in it. */
+  tz: string;
+  quietStart?: string;
+  quietEnd?: string;
+  serial?: number;
+  doctorName?: string;
+  hospitalName?: string;
+  room?: string | null;
+  serviceName?: string | null;
+  patientName?: string | null;
+  /** ISO instant the patient was told (estimate, reminder target, new ETA). */
+  estimatedAt?: string;
+  date?: string;
+  trackingUrl?: string;
+  reason?: string;
+  position?: number;
+  notice?: string | null;
+  until?: string | null;
+  fee?: string;
+  offsetMinutes?: number;
+  text?: string;
+}
+
+export interface Rendered {
+  subject: string;
+  text: string;
+}
+
+function when(iso: string | undefined, p: MessagePayload, lang: Language): string {
+  if (!iso) return '';
+  const at = DateTime.fromISO(iso, { zone: p.tz }).setLocale(lang === 'bn' ? 'bn' : 'en-GB');
+  return at.toFormat(lang === 'bn' ? 'd MMMM, h:mm a' : 'EEE d MMM, HH:mm');
+}
+
+function clock(iso: string | null | undefined, p: MessagePayload, lang: Language): string {
+  if (!iso) return '';
+  return DateTime.fromISO(iso, { zone: p.tz })
+    .setLocale(lang === 'bn' ? 'bn' : 'en-GB')
+    .toFormat(lang === 'bn' ? 'h:mm a' : 'HH:mm');
+}
+
+function room(p: MessagePayload, lang: Language): string {
+  if (!p.room) return '';
+  return lang === 'bn' ? `, কক্ষ ${p.room}` : `, room ${p.room}`;
+}
+
+function link(p: MessagePayload, lang: Language): string {
+  if (!p.trackingUrl) return '';
+  return lang === 'bn' ? ` লাইভ অবস্থা: ${p.trackingUrl}` : ` Live status: ${p.trackingUrl}`;
+}
+
+const EN: Record<Kind, (p: MessagePayload) => Rendered> = {
+  confirmation: (p) => ({
+    subject: `Appointment booked: serial ${p.serial} with ${p.doctorName}`,
+    text:
+      `CareQueue: booked${p.serviceName ? ` ${p.serviceName}` : ''} with ${p.doctorName} at ${p.hospitalName}` +
+      `${room(p, 'en')}. Serial ${p.serial}, about ${when(p.estimatedAt, p, 'en')}.${link(p, 'en')}` +
+      ' Reply C to confirm, X to cancel.',
+  }),
+  reschedule: (p) => ({
+    subject: `Appointment moved: serial ${p.serial} with ${p.doctorName}`,
+    text:
+      `CareQueue: your appointment with ${p.doctorName} at ${p.hospitalName} is now serial ${p.serial}, ` +
+      `about ${when(p.estimatedAt, p, 'en')}${room(p, 'en')}.${link(p, 'en')}`,
+  }),
+  cancellation: (p) => ({
+    subject: `Appointment cancelled: ${p.doctorName}, ${p.date}`,
+    text:
+      `CareQueue: your appointment (serial ${p.serial}) with ${p.doctorName} at ${p.hospitalName} on ` +
+      `${when(p.estimatedAt, p, 'en')} is cancelled${p.reason ? `: ${p.reason}` : '.'}`,
+  }),
+  doctor_cancellation: (p) => ({
+    subject: `Cancelled: serial ${p.serial} on ${p.date}`,
+    text:
+      `CareQueue: serial ${p.serial} (${when(p.estimatedAt, p, 'en')}) at ${p.hospitalName} was cancelled` +
+      `${p.reason ? `: ${p.reason}` : '.'}`,
+  }),
+  reminder: (p) => ({
+    subject: `Reminder: ${p.doctorName} at ${clock(p.estimatedAt, p, 'en')}`,
+    text:
+      `CareQueue reminder: serial ${p.serial} with ${p.doctorName} at ${p.hospitalName}${room(p, 'en')}, ` +
+      `about ${when(p.estimatedAt, p, 'en')}.${link(p, 'en')} Reply C to confirm, X to cancel.`,
+  }),
+  turn_near: (p) => ({
+    subject: `Almost your turn: serial ${p.serial}`,
+    text: `CareQueue: ${p.position} ahead of you (serial ${p.serial}) for ${p.doctorName}${room(p, 'en')}. Please be ready.`,
+  }),
+  your_turn: (p) => ({
+    subject: `It is your turn: serial ${p.serial}`,
+    text: `CareQueue: it is your turn now, serial ${p.serial}. Please go to ${p.doctorName}${room(p, 'en')}.`,
+  }),
+  doctor_paused: (p) => ({
+    subject: `${p.doctorName} is delayed`,
+    text:
+      `CareQueue: ${p.doctorName} at ${p.hospitalName} has paused the queue` +
+      `${p.until ? ` until ${clock(p.until, p, 'en')}` : ''}${p.notice ? `: ${p.notice}` : '.'} Your serial ${p.serial} stays.`,
+  }),
+  arrive_by: (p) => ({
+    subject: `New time: serial ${p.serial}`,
+    text: `CareQueue: the queue for ${p.doctorName} has moved. Please arrive by ${clock(p.estimatedAt, p, 'en')} (serial ${p.serial}).${link(p, 'en')}`,
+  }),
+  feedback_request: (p) => ({
+    subject: `How was your visit with ${p.doctorName}?`,
+    text: `CareQueue: thank you for visiting ${p.doctorName}. Tell us how it went in the app.${link(p, 'en')}`,
+  }),
+  invoice: (p) => ({
+    subject: `Invoice: ${p.fee} for your visit`,
+    text: `CareQueue: your visit with ${p.doctorName} at ${p.hospitalName} on ${p.date}: fee ${p.fee}. The invoice is in the app.`,
+  }),
+  notice: (p) => ({ subject: 'CareQueue', text: p.text ?? '' }),
+};
+
+const BN: Record<Kind, (p: MessagePayload) => Rendered> = {
+  confirmation: (p) => ({
+    subject: `অ্যাপয়েন্টমেন্ট নিশ্চিত: সিরিয়াল ${p.serial}, ${p.doctorName}`,
+    text:
+      `CareQueue: ${p.hospitalName}-এ ${p.doctorName}-এর কাছে আপনার সিরিয়াল ${p.serial}${room(p, 'bn')}, ` +
+      `আনুমানিক ${when(p.estimatedAt, p, 'bn')}।${link(p, 'bn')} নিশ্চিত করতে C, বাতিল করতে X লিখুন।`,
+  }),
+  reschedule: (p) => ({
+    subject: `অ্যাপয়েন্টমেন্ট পরিবর্তন: সিরিয়াল ${p.serial}`,
+    text: `CareQueue: ${p.doctorName}-এর কাছে আপনার নতুন সিরিয়াল ${p.serial}, আনুমানিক ${when(p.estimatedAt, p, 'bn')}${room(p, 'bn')}।${link(p, 'bn')}`,
+  }),
+  cancellation: (p) => ({
+    subject: `অ্যাপয়েন্টমেন্ট বাতিল: ${p.doctorName}`,
+    text: `CareQueue: ${when(p.estimatedAt, p, 'bn')}-এ ${p.doctorName}-এর কাছে আপনার অ্যাপয়েন্টমেন্ট (সিরিয়াল ${p.serial}) বাতিল হয়েছে${p.reason ? `: ${p.reason}` : '।'}`,
+  }),
+  doctor_cancellation: (p) => ({
+    subject: `বাতিল: সিরিয়াল ${p.serial}`,
+    text: `CareQueue: ${when(p.estimatedAt, p, 'bn')}-এর সিরিয়াল ${p.serial} বাতিল হয়েছে${p.reason ? `: ${p.reason}` : '।'}`,
+  }),
+  reminder: (p) => ({
+    subject: `স্মরণ করিয়ে দিচ্ছি: ${p.doctorName}`,
+    text: `CareQueue: ${p.hospitalName}-এ ${p.doctorName}-এর কাছে আপনার সিরিয়াল ${p.serial}${room(p, 'bn')}, আনুমানিক ${when(p.estimatedAt, p, 'bn')}।${link(p, 'bn')}`,
+  }),
+  turn_near: (p) => ({
+    subject: `আপনার পালা প্রায় এসে গেছে: সিরিয়াল ${p.serial}`,
+    text: `CareQueue: আপনার আগে আর ${p.position} জন (সিরিয়াল ${p.serial})। অনুগ্রহ করে প্রস্তুত থাকুন।`,
+  }),
+  your_turn: (p) => ({
+    subject: `এখন আপনার পালা: সিরিয়াল ${p.serial}`,
+    text: `CareQueue: এখন আপনার পালা, সিরিয়াল ${p.serial}। ${p.doctorName}-এর কাছে যান${room(p, 'bn')}।`,
+  }),
+  doctor_paused: (p) => ({
+    subject: `${p.doctorName} দেরি করছেন`,
+    text: `CareQueue: ${p.doctorName} সারি সাময়িক বন্ধ রেখেছেন${p.until ? `, ${clock(p.until, p, 'bn')} পর্যন্ত` : ''}${p.notice ? `: ${p.notice}` : '।'} আপনার সিরিয়াল ${p.serial} ঠিক থাকবে।`,
+  }),
+  arrive_by: (p) => ({
+    subject: `নতুন সময়: সিরিয়াল ${p.serial}`,
+    text: `CareQueue: সারি পিছিয়েছে। অনুগ্রহ করে ${clock(p.estimatedAt, p, 'bn')}-এর মধ্যে আসুন (সিরিয়াল ${p.serial})।${link(p, 'bn')}`,
+  }),
+  feedback_request: (p) => ({
+    subject: `${p.doctorName}-এর কাছে আপনার অভিজ্ঞতা কেমন ছিল?`,
+    text: `CareQueue: ${p.doctorName}-এর কাছে আসার জন্য ধন্যবাদ। অ্যাপে আপনার মতামত জানান।${link(p, 'bn')}`,
+  }),
+  invoice: (p) => ({
+    subject: `ইনভয়েস: ${p.fee}`,
+    text: `CareQueue: ${p.date} তারিখে ${p.doctorName}-এর কাছে আপনার ফি ${p.fee}। ইনভয়েস অ্যাপে আছে।`,
+  }),
+  notice: (p) => ({ subject: 'CareQueue', text: p.text ?? '' }),
+};
+
+const TEMPLATES: Record<Language, Record<Kind, (p: MessagePayload) => Rendered>> = { en: EN, bn: BN };
+
+/** Renders one message; an unknown kind or language falls back to the English notice. */
+export function renderMessage(kind: string, language: string, payload: MessagePayload): Rendered {
+  const table =
+    TEMPLATES[(LANGUAGES as readonly string[]).includes(language) ? (language as Language) : 'en'];
+  const template = table[kind as Kind] ?? table.notice;
+  return template(payload);
+}
+
+/** The SMS keyword replies (two-way SMS). */
+export const SMS_REPLIES = {
+  help: 'CareQueue: reply C to confirm your next appointment, X to cancel it, STOP to stop reminders, START to resume.',
+  stopped: 'CareQueue: you will get no more reminders. Reply START to resume.',
+  started: 'CareQueue: reminders are back on. Reply STOP to stop.',
+  confirmed: (serial: number) => `CareQueue: confirmed, serial ${serial}. See you soon.`,
+  cancelled: (serial: number) => `CareQueue: your appointment (serial ${serial}) is cancelled.`,
+  none: 'CareQueue: we found no upcoming appointment for this number.',
+} as const;

@@ -1,0 +1,270 @@
+// The two cron jobs: the outbox drain (claim with SKIP LOCKED and a lease, send, settle, retry with backoff)
+// and the reminder scan (enqueue reminders due in the next window, from a watermark, so downtime is caught
+// up once). Both return a status for expected non-work and throw only on real failure.
+import type { Clock } from '../../clock.js';
+import type { DB } from '../../db/database.js';
+import * as repo from './notifications.repository.js';
+import {
+  backoffMs,
+  basePayload,
+  DEFAULT_OFFSETS,
+  MAX_ATTEMPTS,
+  patientRows,
+  type RuleOptions,
+  TRANSACTIONAL_KINDS,
+  URGENT_KINDS,
+} from './notifications.rules.js';
+import type { NotificationsService } from './notifications.service.js';
+import type { Channel, OutboxRow } from './notifications.table.js';
+import { type MessagePayload, renderMessage } from './notifications.templates.js';
+import { afterQuietHours, reminderTime } from './notifications.time.js';
+import { type Transport, TransportError } from './notifications.transports.js';
+
+export interface OutboxCounters {
+  sent(channel: Channel): void;
+  failed(channel: Channel): void;
+}
+
+export interface WorkerDeps extends RuleOptions {
+  db: DB;
+  clock: Clock;
+  transports: Record<Channel, Transport>;
+  service: NotificationsService;
+  counters?: OutboxCounters;
+  /** How long a claim is held; must exceed a send's timeout. */
+  leaseMs: number;
+  /** @default 100 rows claimed per drain */
+  batchSize?: number;
+  /** @default 8 sends in flight per instance */
+  concurrency?: number;
+}
+
+export interface DrainResult {
+  status: 'idle' | 'worked';
+  claimed: number;
+  sent: number;
+  retried: number;
+  failed: number;
+  cancelled: number;
+  deferred: number;
+}
+
+export interface ScanResult {
+  status: 'busy' | 'idle' | 'scanned';
+  candidates: number;
+  enqueued: number;
+  from?: Date;
+  to?: Date;
+}
+
+/** Kinds that are only worth sending while the appointment is still what the message says. */
+const STALE_CHECKED = new Set(['reminder', 'arrive_by']);
+const SCAN_NAME = 'reminders';
+/** A process down longer than this does not look back further for reminders. */
+const MAX_CATCH_UP_MS = 7 * 24 * 3600_000;
+
+export class NotificationsWorker {
+  constructor(private readonly deps: WorkerDeps) {}
+
+  /** One drain tick: claims due rows and sends them. Safe to run on every instance at once. */
+  async drain(): Promise<DrainResult> {
+    const { db, clock } = this.deps;
+    const result: DrainResult = {
+      status: 'idle',
+      claimed: 0,
+      sent: 0,
+      retried: 0,
+      failed: 0,
+      cancelled: 0,
+      deferred: 0,
+    };
+    const now = clock.now();
+    const lease = new Date(now.getTime() + this.deps.leaseMs);
+    const rows = await repo.claimDue(db, now, lease, this.deps.batchSize ?? 100);
+    if (rows.length === 0) return result;
+    result.status = 'worked';
+    result.claimed = rows.length;
+    const stale = await this.staleRows(rows, now);
+    const optedOut = await repo.optedOut(
+      db,
+      rows.filter((r) => r.channel === 'sms' && !TRANSACTIONAL_KINDS.has(r.kind)).map((r) => r.recipient),
+    );
+    const queue = [...rows];
+    const worker = async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        const outcome = await this.process(row, lease, stale.has(row.id), optedOut.has(row.recipient));
+        result[outcome]++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.deps.concurrency ?? 8, rows.length) }, worker));
+    return result;
+  }
+
+  /** Drains until nothing is due (bounded), for tests and the bench. */
+  async drainAll(maxTicks = 1000): Promise<DrainResult[]> {
+    const results: DrainResult[] = [];
+    for (let i = 0; i < maxTicks; i++) {
+      const r = await this.drain();
+      results.push(r);
+      if (r.status === 'idle') break;
+    }
+    return results;
+  }
+
+  private async staleRows(rows: OutboxRow[], now: Date): Promise<Set<string>> {
+    const checked = rows.filter((r) => STALE_CHECKED.has(r.kind) && r.appointmentId);
+    if (checked.length === 0) return new Set();
+    const appointments = await this.deps.db
+      .selectFrom('appointments')
+      .select(['id', 'status', 'estimatedAt'])
+      .where(
+        'id',
+        'in',
+        checked.map((r) => r.appointmentId as string),
+      )
+      .execute();
+    const byId = new Map(appointments.map((a) => [a.id, a]));
+    const stale = new Set<string>();
+    for (const row of checked) {
+      const a = byId.get(row.appointmentId as string);
+      const told = (row.payload as MessagePayload).estimatedAt;
+      const active = a && ['booked', 'confirmed'].includes(a.status) && new Date(a.estimatedAt) > now;
+      const unchanged =
+        row.kind !== 'reminder' || (a && told && new Date(a.estimatedAt).getTime() === Date.parse(told));
+      if (!active || !unchanged) stale.add(row.id);
+    }
+    return stale;
+  }
+
+  private async process(
+    row: OutboxRow,
+    lease: Date,
+    stale: boolean,
+    optedOut: boolean,
+  ): Promise<'sent' | 'retried' | 'failed' | 'cancelled' | 'deferred'> {
+    const { db, clock } = this.deps;
+    const payload = row.payload as MessagePayload;
+    if (stale) {
+      await repo.settle(
+        db,
+        row.id,
+        lease,
+        { status: 'cancelled', lastError: 'appointment changed' },
+        clock.now(),
+      );
+      return 'cancelled';
+    }
+    if (optedOut) {
+      await repo.settle(
+        db,
+        row.id,
+        lease,
+        { status: 'cancelled', lastError: 'recipient opted out (STOP)' },
+        clock.now(),
+      );
+      return 'cancelled';
+    }
+    const now = clock.now();
+    if (!row.urgent && !URGENT_KINDS.has(row.kind) && payload.tz && payload.quietStart && payload.quietEnd) {
+      const resume = afterQuietHours(now, payload.tz, { start: payload.quietStart, end: payload.quietEnd });
+      if (resume.getTime() !== now.getTime()) {
+        await repo.settle(
+          db,
+          row.id,
+          lease,
+          { status: 'pending', sendAfter: resume, attempts: row.attempts - 1 },
+          now,
+        );
+        return 'deferred';
+      }
+    }
+    const message = renderMessage(row.kind, row.language, payload);
+    try {
+      const { providerId } = await this.deps.transports[row.channel].send({
+        to: row.recipient,
+        subject: message.subject,
+        text: message.text,
+      });
+      await repo.settle(
+        db,
+        row.id,
+        lease,
+        { status: 'sent', providerId, sentAt: clock.now(), lastError: null },
+        clock.now(),
+      );
+      this.deps.counters?.sent(row.channel);
+      return 'sent';
+    } catch (err) {
+      const retryable = !(err instanceof TransportError) || err.retryable;
+      const error = err instanceof Error ? err.message : String(err);
+      const at = clock.now();
+      if (retryable && row.attempts < MAX_ATTEMPTS) {
+        const sendAfter = new Date(at.getTime() + backoffMs(row.attempts));
+        await repo.settle(
+          db,
+          row.id,
+          lease,
+          { status: 'pending', sendAfter, lastError: error.slice(0, 500) },
+          at,
+        );
+        return 'retried';
+      }
+      await repo.settle(db, row.id, lease, { status: 'failed', lastError: error.slice(0, 500) }, at);
+      this.deps.counters?.failed(row.channel);
+      return 'failed';
+    }
+  }
+
+  /** One reminder scan tick: enqueues every reminder whose time falls between the watermark and now + window. */
+  async scanReminders(windowMs: number): Promise<ScanResult> {
+    const { db, clock } = this.deps;
+    const now = clock.now();
+    const to = new Date(now.getTime() + windowMs);
+    await repo.ensureScanState(db, SCAN_NAME, now);
+    return db.transaction().execute(async (trx): Promise<ScanResult> => {
+      const state = await repo.lockScanState(trx, SCAN_NAME);
+      if (!state) return { status: 'busy', candidates: 0, enqueued: 0 };
+      const from = new Date(
+        Math.max(new Date(state.scannedUntil).getTime(), now.getTime() - MAX_CATCH_UP_MS),
+      );
+      if (from >= to) return { status: 'idle', candidates: 0, enqueued: 0 };
+      const offsets = [...new Set([...DEFAULT_OFFSETS, ...(await repo.distinctOffsets(trx))])];
+      const candidates = await repo.reminderCandidates(trx, { from, to, now }, offsets, DEFAULT_OFFSETS);
+      const due = pickDue(candidates, from, to, now);
+      let enqueued = 0;
+      for (let i = 0; i < due.length; i += 500) {
+        const chunk = due.slice(i, i + 500);
+        const contexts = await repo.loadAppointmentContexts(trx, [
+          ...new Set(chunk.map((c) => c.appointmentId)),
+        ]);
+        const byId = new Map(contexts.map((c) => [c.id, c]));
+        const rows = chunk.flatMap((c) => {
+          const ctx = byId.get(c.appointmentId);
+          if (!ctx) return [];
+          const spec = this.deps.service.reminderSpec(ctx.id, c.offsetMinutes, c.estimatedAt, c.at);
+          return patientRows(ctx, spec, basePayload(ctx), this.deps);
+        });
+        enqueued += await repo.insertOutbox(trx, rows);
+      }
+      await repo.advanceScanState(trx, SCAN_NAME, to);
+      return { status: 'scanned', candidates: candidates.length, enqueued, from, to };
+    });
+  }
+}
+
+/**
+ * Exact send times in the window; after downtime, only the latest overdue reminder of an appointment goes
+ * out (a patient 30 minutes from their visit gets the 1 h reminder, not the 24 h one as well).
+ */
+export function pickDue(candidates: repo.ReminderCandidate[], from: Date, to: Date, now: Date) {
+  const timed = candidates
+    .map((c) => ({ ...c, at: reminderTime(c.estimatedAt, c.offsetMinutes, c.timezone) }))
+    .filter((c) => c.at > from && c.at <= to);
+  const overdueMin = new Map<string, number>();
+  for (const c of timed) {
+    if (c.at > now) continue;
+    const current = overdueMin.get(c.appointmentId);
+    if (current === undefined || c.offsetMinutes < current) overdueMin.set(c.appointmentId, c.offsetMinutes);
+  }
+  return timed.filter((c) => c.at > now || overdueMin.get(c.appointmentId) === c.offsetMinutes);
+}
