@@ -124,6 +124,31 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       primary key (user_id, key)
     );
 
+    -- A full session's waitlist. An offered entry holds a freed place until offer_expires_at, and counts
+    -- against capacity while it does, so an offer can never overbook.
+    create table waitlist_entries (
+      id uuid primary key default gen_random_uuid(),
+      queue_id uuid not null references session_days (id),
+      profile_id uuid not null references patient_profiles (id),
+      account_id uuid not null references users (id) on delete cascade,
+      status text not null default 'waiting' check (status in ('waiting', 'offered', 'booked', 'expired', 'left')),
+      offered_at timestamptz,
+      offer_expires_at timestamptz,
+      appointment_id uuid references appointments (id),
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now()
+    );
+    create unique index waitlist_one_pending_idx on waitlist_entries (queue_id, profile_id)
+      where status in ('waiting', 'offered');
+    create index waitlist_queue_pending_idx on waitlist_entries (queue_id, status, created_at)
+      where status in ('waiting', 'offered');
+    create index waitlist_offers_due_idx on waitlist_entries (offer_expires_at) where status = 'offered';
+    create index waitlist_account_idx on waitlist_entries (account_id, created_at desc);
+    create index time_off_doctor_range_idx on time_off (doctor_id, to_date);
+    create index idempotency_keys_created_idx on idempotency_keys (created_at);
+    create index appointments_date_status_idx on appointments (date, status);
+    create index sessions_doctor_weekday_idx on sessions (doctor_id, weekday) where deleted_at is null;
+
     create table reviews (
       id uuid primary key default gen_random_uuid(),
       appointment_id uuid not null unique references appointments (id),
@@ -140,7 +165,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
-    drop table reviews; drop table idempotency_keys; drop table queue_events; drop table appointments;
+    drop table reviews; drop table waitlist_entries; drop table idempotency_keys; drop table queue_events; drop table appointments;
     drop table session_days; drop table time_off; drop table sessions;
   `.execute(db);
 }

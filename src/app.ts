@@ -9,12 +9,16 @@ import { migrateToLatest } from './db/migrate.js';
 import { DomainEvents } from './events.js';
 import accountsRoutes from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
+import appointmentsRoutes from './modules/appointments/appointments.routes.js';
+import { AppointmentsService } from './modules/appointments/appointments.service.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
 import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
 import notificationsRoutes from './modules/notifications/notifications.routes.js';
 import { createNotifications, type Notifications } from './modules/notifications/notifications.setup.js';
 import opsRoutes from './modules/ops/ops.routes.js';
+import scheduleRoutes from './modules/schedule/schedule.routes.js';
+import { ScheduleService } from './modules/schedule/schedule.service.js';
 import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
 import cachePlugin from './plugins/cache.js';
 import dbPlugin from './plugins/db.js';
@@ -32,6 +36,8 @@ declare module 'fastify' {
     events: DomainEvents;
     notifications: Notifications;
     accounts: AccountsService;
+    schedule: ScheduleService;
+    appointments: AppointmentsService;
     directory: DirectoryService;
   }
 }
@@ -134,6 +140,30 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }),
   );
 
+  app.decorate(
+    'schedule',
+    new ScheduleService({
+      db: app.db,
+      clock: app.clock,
+      events: app.events,
+      cancelAffected: (...args) => app.appointments.cancelAffected(...args),
+    }),
+  );
+  app.decorate(
+    'appointments',
+    new AppointmentsService({
+      db: app.db,
+      clock: app.clock,
+      events: app.events,
+      schedule: app.schedule,
+      options: {
+        cancelCutoffMinutes: config.CANCEL_CUTOFF_MINUTES,
+        waitlistOfferMinutes: config.WAITLIST_OFFER_MINUTES,
+        publicUrl: config.PUBLIC_URL,
+      },
+    }),
+  );
+
   app.decorate('notifications', createNotifications(app));
 
   await app.register(opsRoutes);
@@ -141,6 +171,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(
     async (v1) => {
       await v1.register(accountsRoutes, { authRateLimit: config.RATE_LIMIT_AUTH });
+      await v1.register(scheduleRoutes);
+      await v1.register(appointmentsRoutes);
       await v1.register(notificationsRoutes);
       await v1.register(directoryRoutes);
     },

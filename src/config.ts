@@ -42,6 +42,8 @@ export const EnvSchema = Type.Object({
   ),
   DEFAULT_PHONE_REGION: Type.String({ pattern: '^[A-Z]{2}$', default: 'BD' }),
   RATE_LIMIT_AUTH: Type.Integer({ minimum: 1, default: 20 }),
+  CANCEL_CUTOFF_MINUTES: Type.Integer({ minimum: 0, maximum: 10_080, default: 0 }),
+  WAITLIST_OFFER_MINUTES: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
 });
 
 export type Env = Static<typeof EnvSchema>;

@@ -30,9 +30,28 @@ export interface EventMap {
     actorId: string | null;
     /** The raw tracking token, when the emitter has it: the confirmation message carries the link. */
     trackingToken?: string;
+    /** Set when this booking is the new half of a reschedule (appointment.rescheduled follows). */
+    rescheduledFrom?: string;
   };
   'appointment.rescheduled': { appointmentId: string; previousAppointmentId: string; actorId: string | null };
-  'appointment.cancelled': { appointmentId: string; queueId: string; actorId: string | null; reason: string };
+  'appointment.cancelled': {
+    appointmentId: string;
+    queueId: string;
+    actorId: string | null;
+    reason: string;
+    /** Who asked: the patient, the clinic, or a schedule change (time off, session edited or removed). */
+    kind?: 'patient' | 'clinic' | 'time_off' | 'session_changed' | 'session_deleted';
+    actorRole?: 'patient' | 'doctor' | 'staff' | 'admin' | null;
+  };
+  /** A freed place is held for a waitlisted patient until expiresAt (ISO); accept at POST /v1/waitlist/:id/accept. */
+  'waitlist.offered': {
+    entryId: string;
+    queueId: string;
+    profileId: string;
+    accountId: string;
+    expiresAt: string;
+    link: string;
+  };
   'appointment.confirmed': { appointmentId: string; actorId: string | null };
   /** Emitted by the live queue after commit when a waiting patient's position reaches the turn-near threshold. */
   'appointment.turn_near': { appointmentId: string; queueId: string; position: number };

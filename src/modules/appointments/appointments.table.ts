@@ -1,6 +1,5 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { CreatedAt, Timestamp, UpdatedAt } from '../accounts/accounts.table.js';
-import type { Numeric } from '../directory/directory.table.js';
 
 export const APPOINTMENT_STATUSES = [
   'booked',
@@ -32,7 +31,8 @@ export interface AppointmentsTable {
   trackingTokenHash: string;
   walkInName: string | null;
   walkInPhone: string | null;
-  fee: Generated<Numeric>;
+  /** numeric(10,2): a string when read. */
+  fee: ColumnType<string, string | number | undefined, string | number>;
   cancelReason: string | null;
   bookedAt: CreatedAt;
   confirmedAt: Timestamp | null;
@@ -54,9 +54,27 @@ export interface IdempotencyKeysTable {
   createdAt: CreatedAt;
 }
 
+export const WAITLIST_STATUSES = ['waiting', 'offered', 'booked', 'expired', 'left'] as const;
+export type WaitlistStatus = (typeof WAITLIST_STATUSES)[number];
+
+export interface WaitlistEntriesTable {
+  id: Generated<string>;
+  queueId: string;
+  profileId: string;
+  accountId: string;
+  status: Generated<WaitlistStatus>;
+  offeredAt: Timestamp | null;
+  offerExpiresAt: Timestamp | null;
+  appointmentId: string | null;
+  createdAt: CreatedAt;
+  updatedAt: UpdatedAt;
+}
+
 export interface AppointmentsTables {
   appointments: AppointmentsTable;
   idempotencyKeys: IdempotencyKeysTable;
+  waitlistEntries: WaitlistEntriesTable;
 }
 
 export type Appointment = Selectable<AppointmentsTable>;
+export type WaitlistEntry = Selectable<WaitlistEntriesTable>;

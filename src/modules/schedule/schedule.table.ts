@@ -1,6 +1,5 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { CreatedAt, Timestamp, UpdatedAt } from '../accounts/accounts.table.js';
-import type { Numeric } from '../directory/directory.table.js';
 
 export interface SessionsTable {
   id: Generated<string>;
@@ -13,7 +12,8 @@ export interface SessionsTable {
   endTime: string;
   slotMinutes: number;
   capacity: number;
-  fee: Generated<Numeric>;
+  /** numeric(10,2): a string when read. */
+  fee: ColumnType<string, string | number | undefined, string | number>;
   room: string | null;
   validFrom: string | null;
   validTo: string | null;

@@ -1,0 +1,345 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import type { AppointmentStatus } from './appointments.table.js';
+
+/** Statuses that hold a place in the day (the partial unique index's complement). */
+export const ACTIVE = ['booked', 'confirmed', 'checked_in', 'called', 'skipped'] as const;
+/** Statuses a cancel (or a schedule change) may take an appointment out of. */
+export const CANCELLABLE = ['booked', 'confirmed', 'checked_in'] as const;
+
+export function findProfile(db: Executor, id: string) {
+  return db
+    .selectFrom('patientProfiles')
+    .select(['id', 'accountId', 'name'])
+    .where('id', '=', id)
+    .where('deletedAt', 'is', null)
+    .executeTakeFirst();
+}
+
+export function serviceExists(db: Executor, id: string) {
+  return db.selectFrom('services').select('id').where('id', '=', id).executeTakeFirst();
+}
+
+export function findActiveForProfile(
+  db: Executor,
+  q: { profileId: string; doctorId: string; date: string; excludeId?: string },
+) {
+  let query = db
+    .selectFrom('appointments')
+    .select(['id', 'queueId', 'serial'])
+    .where('profileId', '=', q.profileId)
+    .where('doctorId', '=', q.doctorId)
+    .where('date', '=', q.date)
+    .where('status', 'in', ACTIVE);
+  if (q.excludeId) query = query.where('id', '!=', q.excludeId);
+  return query.executeTakeFirst();
+}
+
+export async function serialUsed(db: Executor, queueId: string, serial: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('appointments')
+    .select('id')
+    .where('queueId', '=', queueId)
+    .where('serial', '=', serial)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface AppointmentInsert {
+  queueId: string;
+  doctorId: string;
+  date: string;
+  profileId: string | null;
+  bookedBy: string | null;
+  serviceId: string | null;
+  serial: number;
+  positionKey: number;
+  estimatedAt: Date;
+  trackingTokenHash: string;
+  fee: string | number;
+  bookedAt: Date;
+}
+
+export async function insertAppointment(db: Executor, values: AppointmentInsert): Promise<string> {
+  const { id } = await db.insertInto('appointments').values(values).returning('id').executeTakeFirstOrThrow();
+  return id;
+}
+
+/** booked_count follows the active booked (not walk-in) appointments of the queue. */
+export function adjustBookedCount(db: Executor, queueId: string, delta: number) {
+  return db
+    .updateTable('sessionDays')
+    .set({ bookedCount: sql`booked_count + ${delta}` })
+    .where('id', '=', queueId)
+    .execute();
+}
+
+export async function heldOfferCount(db: Executor, queueId: string, now: Date, excludeEntryId?: string) {
+  let query = db
+    .selectFrom('waitlistEntries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'offered')
+    .where('offerExpiresAt', '>', now);
+  if (excludeEntryId) query = query.where('id', '!=', excludeEntryId);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+const DETAIL_COLUMNS = [
+  'appointments.id',
+  'appointments.queueId',
+  'appointments.doctorId',
+  'appointments.date',
+  'appointments.profileId',
+  'appointments.bookedBy',
+  'appointments.serviceId',
+  'appointments.serial',
+  'appointments.kind',
+  'appointments.status',
+  'appointments.estimatedAt',
+  'appointments.fee',
+  'appointments.cancelReason',
+  'appointments.bookedAt',
+  'appointments.confirmedAt',
+  'appointments.cancelledAt',
+  'appointments.trackingTokenHash',
+  'appointments.walkInName',
+  'sessionDays.sessionId',
+  'sessionDays.hospitalId',
+  'sessionDays.startsAt',
+  'sessionDays.slotMinutes',
+  'sessions.room',
+  'hospitals.name as hospitalName',
+  'hospitals.city as hospitalCity',
+  'hospitals.address as hospitalAddress',
+  'hospitals.timezone',
+  'doctors.name as doctorName',
+  'patientProfiles.name as profileName',
+  'patientProfiles.accountId as profileAccountId',
+] as const;
+
+function detailQuery(db: Executor) {
+  return db
+    .selectFrom('appointments')
+    .innerJoin('sessionDays', 'sessionDays.id', 'appointments.queueId')
+    .innerJoin('sessions', 'sessions.id', 'sessionDays.sessionId')
+    .innerJoin('hospitals', 'hospitals.id', 'sessionDays.hospitalId')
+    .innerJoin('doctors', 'doctors.id', 'appointments.doctorId')
+    .leftJoin('patientProfiles', 'patientProfiles.id', 'appointments.profileId')
+    .select(DETAIL_COLUMNS);
+}
+
+export type AppointmentDetail = NonNullable<Awaited<ReturnType<typeof findDetail>>>;
+
+export function findDetail(db: Executor, id: string) {
+  return detailQuery(db).where('appointments.id', '=', id).executeTakeFirst();
+}
+
+export function lockAppointment(db: Executor, id: string) {
+  return db
+    .selectFrom('appointments')
+    .select(['id', 'queueId', 'status', 'kind', 'serial', 'profileId', 'trackingTokenHash'])
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export function markCancelled(
+  db: Executor,
+  id: string,
+  at: Date,
+  reason: string,
+  trackingTokenHash?: string,
+) {
+  return db
+    .updateTable('appointments')
+    .set({
+      status: 'cancelled',
+      cancelledAt: at,
+      cancelReason: reason,
+      updatedAt: at,
+      ...(trackingTokenHash ? { trackingTokenHash } : {}),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export function markConfirmed(db: Executor, id: string, at: Date) {
+  return db
+    .updateTable('appointments')
+    .set({ status: 'confirmed', confirmedAt: at, updatedAt: at })
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface ListFilter {
+  date?: string;
+  from?: string;
+  to?: string;
+  status?: AppointmentStatus[];
+  doctorId?: string;
+  hospitalId?: string;
+  profileId?: string;
+  order: 'asc' | 'desc';
+  limit: number;
+  after: [string, string] | null;
+}
+
+export interface ListScope {
+  accountId?: string;
+  doctorId?: string;
+  hospitalId?: string;
+}
+
+export function listAppointments(db: Executor, scope: ListScope, f: ListFilter) {
+  let q = detailQuery(db);
+  if (scope.accountId) q = q.where('patientProfiles.accountId', '=', scope.accountId);
+  if (scope.doctorId) q = q.where('appointments.doctorId', '=', scope.doctorId);
+  if (scope.hospitalId) q = q.where('sessionDays.hospitalId', '=', scope.hospitalId);
+  if (f.date) q = q.where('appointments.date', '=', f.date);
+  if (f.from) q = q.where('appointments.date', '>=', f.from);
+  if (f.to) q = q.where('appointments.date', '<=', f.to);
+  if (f.status && f.status.length > 0) q = q.where('appointments.status', 'in', f.status);
+  if (f.doctorId) q = q.where('appointments.doctorId', '=', f.doctorId);
+  if (f.hospitalId) q = q.where('sessionDays.hospitalId', '=', f.hospitalId);
+  if (f.profileId) q = q.where('appointments.profileId', '=', f.profileId);
+  if (f.after) {
+    const [at, id] = f.after;
+    const cmp = f.order === 'asc' ? '>' : '<';
+    q = q.where((eb) =>
+      eb.or([
+        eb('appointments.estimatedAt', cmp, new Date(at)),
+        eb.and([eb('appointments.estimatedAt', '=', new Date(at)), eb('appointments.id', cmp, id)]),
+      ]),
+    );
+  }
+  return q
+    .orderBy('appointments.estimatedAt', f.order)
+    .orderBy('appointments.id', f.order)
+    .limit(f.limit + 1)
+    .execute();
+}
+
+export function findIdempotency(db: Executor, userId: string, key: string) {
+  return db
+    .selectFrom('idempotencyKeys')
+    .selectAll()
+    .where('userId', '=', userId)
+    .where('key', '=', key)
+    .executeTakeFirst();
+}
+
+/** Claims a key inside the booking transaction; a concurrent claimant waits for it and then gets nothing. */
+export async function claimIdempotency(db: Executor, userId: string, key: string, requestHash: string) {
+  const row = await db
+    .insertInto('idempotencyKeys')
+    .values({ userId, key, requestHash, statusCode: 0, response: JSON.stringify(null) })
+    .onConflict((oc) => oc.columns(['userId', 'key']).doNothing())
+    .returning('key')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export function storeIdempotentResult(
+  db: Executor,
+  userId: string,
+  key: string,
+  statusCode: number,
+  response: unknown,
+) {
+  return db
+    .updateTable('idempotencyKeys')
+    .set({ statusCode, response: JSON.stringify(response) })
+    .where('userId', '=', userId)
+    .where('key', '=', key)
+    .execute();
+}
+
+// Waitlist.
+
+export function insertWaitlistEntry(
+  db: Executor,
+  values: { queueId: string; profileId: string; accountId: string },
+) {
+  return db.insertInto('waitlistEntries').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findWaitlistEntry(db: Executor, id: string) {
+  return db.selectFrom('waitlistEntries').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function pendingWaitlistEntry(db: Executor, queueId: string, profileId: string) {
+  return db
+    .selectFrom('waitlistEntries')
+    .select('id')
+    .where('queueId', '=', queueId)
+    .where('profileId', '=', profileId)
+    .where('status', 'in', ['waiting', 'offered'])
+    .executeTakeFirst();
+}
+
+export function listWaitlistEntries(db: Executor, accountId: string) {
+  return db
+    .selectFrom('waitlistEntries')
+    .innerJoin('sessionDays', 'sessionDays.id', 'waitlistEntries.queueId')
+    .selectAll('waitlistEntries')
+    .select(['sessionDays.sessionId', 'sessionDays.date', 'sessionDays.doctorId'])
+    .where('waitlistEntries.accountId', '=', accountId)
+    .orderBy('waitlistEntries.createdAt', 'desc')
+    .limit(100)
+    .execute();
+}
+
+export function expireOffers(db: Executor, queueId: string, now: Date) {
+  return db
+    .updateTable('waitlistEntries')
+    .set({ status: 'expired', updatedAt: now })
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'offered')
+    .where('offerExpiresAt', '<=', now)
+    .execute();
+}
+
+export function firstWaiting(db: Executor, queueId: string) {
+  return db
+    .selectFrom('waitlistEntries')
+    .selectAll()
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'waiting')
+    .orderBy('createdAt')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export function setWaitlistStatus(
+  db: Executor,
+  id: string,
+  values: {
+    status: 'offered' | 'booked' | 'left' | 'expired';
+    offeredAt?: Date;
+    offerExpiresAt?: Date;
+    appointmentId?: string;
+  },
+  now: Date,
+) {
+  return db
+    .updateTable('waitlistEntries')
+    .set({ ...values, updatedAt: now })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Queues with an offer whose hold has run out: the sweep passes those places on. */
+export async function queuesWithLapsedOffers(db: Executor, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('waitlistEntries')
+    .select('queueId')
+    .distinct()
+    .where('status', '=', 'offered')
+    .where('offerExpiresAt', '<=', now)
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.queueId);
+}

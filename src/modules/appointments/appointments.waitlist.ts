@@ -1,0 +1,143 @@
+// Waitlists of full sessions: a freed place is offered to the first waiting patient and held for a while;
+// held offers count against capacity, so an offer can never overbook. Lapsed offers pass to the next.
+import type { Transaction } from 'kysely';
+import type { Clock } from '../../clock.js';
+import type { Database, DB } from '../../db/database.js';
+import { AppError, notFound } from '../../errors.js';
+import type { DomainEvents, Emit } from '../../events.js';
+import type { Principal } from '../../plugins/auth.js';
+import { lockQueue } from '../queue/queue.repository.js';
+import * as scheduleRepo from '../schedule/schedule.repository.js';
+import { bookingRefusal } from '../schedule/schedule.rules.js';
+import * as repo from './appointments.repository.js';
+import type { WaitlistEntry } from './appointments.table.js';
+
+export interface WaitlistDeps {
+  db: DB;
+  clock: Clock;
+  events: DomainEvents;
+  /** How long an offered place is held. @default 30 */
+  offerMinutes: number;
+  publicUrl: string;
+  resolveProfile(principal: Principal, profileId: string | undefined): Promise<string>;
+}
+
+export function toWaitlistView(e: WaitlistEntry) {
+  return {
+    id: e.id,
+    queueId: e.queueId,
+    profileId: e.profileId,
+    status: e.status,
+    offeredAt: e.offeredAt ? e.offeredAt.toISOString() : null,
+    offerExpiresAt: e.offerExpiresAt ? e.offerExpiresAt.toISOString() : null,
+    appointmentId: e.appointmentId,
+    createdAt: e.createdAt.toISOString(),
+  };
+}
+
+export class WaitlistService {
+  constructor(private readonly deps: WaitlistDeps) {}
+
+  async join(principal: Principal, queueId: string, profileIdInput: string | undefined) {
+    const profileId = await this.deps.resolveProfile(principal, profileIdInput);
+    const day = await scheduleRepo.findSessionDayById(this.deps.db, queueId);
+    if (!day) throw notFound('Queue');
+    const session = await scheduleRepo.findSession(this.deps.db, day.sessionId);
+    if (!session) throw notFound('Queue');
+    if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId) throw notFound('Queue');
+    const now = this.deps.clock.now();
+    const timeOff = await scheduleRepo.timeOffOverlapping(this.deps.db, [day.doctorId], day.date, day.date);
+    const refusal = bookingRefusal(session, day.date, now, timeOff.length > 0, day);
+    if (refusal) throw new AppError('DATE_NOT_BOOKABLE', 'That date cannot be booked', { reason: refusal });
+    return this.deps.events.transaction(this.deps.db, async (trx) => {
+      const locked = await lockQueue(trx, queueId);
+      if (!locked) throw notFound('Queue');
+      const duplicate = await repo.findActiveForProfile(trx, {
+        profileId,
+        doctorId: locked.doctorId,
+        date: locked.date,
+      });
+      if (duplicate) throw new AppError('ALREADY_BOOKED', 'This patient already has an appointment that day');
+      const held = await repo.heldOfferCount(trx, queueId, now);
+      if (locked.bookedCount + held < locked.capacity)
+        throw new AppError('CONFLICT', 'The session has room; book it instead', { reason: 'has_room' });
+      if (await repo.pendingWaitlistEntry(trx, queueId, profileId))
+        throw new AppError('CONFLICT', 'This patient is already on the waitlist', {
+          reason: 'already_waiting',
+        });
+      const entry = await repo.insertWaitlistEntry(trx, { queueId, profileId, accountId: principal.id });
+      return toWaitlistView(entry);
+    });
+  }
+
+  async list(principal: Principal) {
+    const rows = await repo.listWaitlistEntries(this.deps.db, principal.id);
+    return { items: rows.map(toWaitlistView), nextCursor: null };
+  }
+
+  async ownEntry(principal: Principal, id: string): Promise<WaitlistEntry> {
+    const entry = await repo.findWaitlistEntry(this.deps.db, id);
+    if (!entry || (entry.accountId !== principal.id && principal.role !== 'admin'))
+      throw notFound('Waitlist entry');
+    return entry;
+  }
+
+  async leave(principal: Principal, id: string) {
+    const entry = await this.ownEntry(principal, id);
+    await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
+      await lockQueue(trx, entry.queueId);
+      const fresh = await repo.findWaitlistEntry(trx, id);
+      if (!fresh || (fresh.status !== 'waiting' && fresh.status !== 'offered')) return;
+      await repo.setWaitlistStatus(trx, id, { status: 'left' }, this.deps.clock.now());
+      if (fresh.status === 'offered') await this.offerFreedPlaces(trx, emit, entry.queueId);
+    });
+  }
+
+  /**
+   * With the queue row locked by the caller: lapses expired offers, then offers each free place (capacity
+   * minus active bookings minus held offers) to the next waiting patient.
+   */
+  async offerFreedPlaces(trx: Transaction<Database>, emit: Emit, queueId: string): Promise<number> {
+    const now = this.deps.clock.now();
+    await repo.expireOffers(trx, queueId, now);
+    const day = await scheduleRepo.findSessionDayById(trx, queueId);
+    if (!day || day.status === 'closed' || day.status === 'cancelled' || day.endsAt <= now) return 0;
+    let room = day.capacity - day.bookedCount - (await repo.heldOfferCount(trx, queueId, now));
+    let offered = 0;
+    while (room > 0) {
+      const next = await repo.firstWaiting(trx, queueId);
+      if (!next) break;
+      const expiresAt = new Date(now.getTime() + this.deps.offerMinutes * 60_000);
+      await repo.setWaitlistStatus(
+        trx,
+        next.id,
+        { status: 'offered', offeredAt: now, offerExpiresAt: expiresAt },
+        now,
+      );
+      await emit('waitlist.offered', {
+        entryId: next.id,
+        queueId,
+        profileId: next.profileId,
+        accountId: next.accountId,
+        expiresAt: expiresAt.toISOString(),
+        link: `${this.deps.publicUrl}/book?offer=${next.id}`,
+      });
+      room--;
+      offered++;
+    }
+    return offered;
+  }
+
+  /** Passes lapsed offers on. Run by a timer on every instance; the queue lock keeps them from colliding. */
+  async sweepLapsedOffers(): Promise<{ queues: number; offered: number }> {
+    const queueIds = await repo.queuesWithLapsedOffers(this.deps.db, this.deps.clock.now(), 100);
+    let offered = 0;
+    for (const queueId of queueIds) {
+      offered += await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
+        await lockQueue(trx, queueId);
+        return this.offerFreedPlaces(trx, emit, queueId);
+      });
+    }
+    return { queues: queueIds.length, offered };
+  }
+}

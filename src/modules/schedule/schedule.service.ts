@@ -1,0 +1,573 @@
+// Weekly sessions, time off and the availability calendar; also creates the queue row of a session day.
+import type { Static } from '@sinclair/typebox';
+import type { Transaction } from 'kysely';
+import type { Clock } from '../../clock.js';
+import type { Database, DB, Executor } from '../../db/database.js';
+import { AppError, forbidden, notFound } from '../../errors.js';
+import type { DomainEvents, Emit } from '../../events.js';
+import type { Principal } from '../../plugins/auth.js';
+import * as repo from './schedule.repository.js';
+import { bookingRefusal, coveredByTimeOff, defaultCapacity, estimatedAt } from './schedule.rules.js';
+import type {
+  DayAvailabilityQuerySchema,
+  SessionCreateSchema,
+  SessionUpdateSchema,
+  TimeOffCreateSchema,
+} from './schedule.schema.js';
+import {
+  addDays,
+  daysBetween,
+  hhmm,
+  isoWeekday,
+  localInstant,
+  todayIn,
+  toZonedIso,
+} from './schedule.time.js';
+
+export const MAX_AVAILABILITY_DAYS = 62;
+
+/** Why appointments are being cancelled by a schedule change (carried on appointment.cancelled). */
+export type ScheduleCancelKind = 'time_off' | 'session_changed' | 'session_deleted';
+
+/**
+ * Cancels appointments inside the caller's transaction (implemented by the appointments service): locks
+ * their queues in a consistent order, frees their places, records queue events and emits the cancellations.
+ */
+export type CancelAffected = (
+  trx: Transaction<Database>,
+  emit: Emit,
+  appointments: { id: string; queueId: string }[],
+  cause: {
+    reason: string;
+    kind: ScheduleCancelKind;
+    actorId: string | null;
+    actorRole: Principal['role'] | null;
+  },
+) => Promise<void>;
+
+export interface ScheduleDeps {
+  db: DB;
+  clock: Clock;
+  events: DomainEvents;
+  cancelAffected: CancelAffected;
+}
+
+type SessionRow = repo.SessionRow;
+
+export function toSessionView(s: SessionRow) {
+  return {
+    id: s.id,
+    doctorId: s.doctorId,
+    hospitalId: s.hospitalId,
+    hospital: { id: s.hospitalId, name: s.hospitalName, city: s.hospitalCity, timezone: s.timezone },
+    weekday: s.weekday,
+    start: hhmm(s.startTime),
+    end: hhmm(s.endTime),
+    slotMinutes: s.slotMinutes,
+    capacity: s.capacity,
+    fee: Number(s.fee),
+    room: s.room,
+    validFrom: s.validFrom,
+    validTo: s.validTo,
+    bookingOpensDays: s.bookingOpensDays,
+    bookingClosesMinutes: s.bookingClosesMinutes,
+  };
+}
+
+export function toTimeOffView(t: {
+  id: string;
+  doctorId: string;
+  fromDate: string;
+  toDate: string;
+  reason: string;
+  createdAt: Date;
+}) {
+  return {
+    id: t.id,
+    doctorId: t.doctorId,
+    from: t.fromDate,
+    to: t.toDate,
+    reason: t.reason,
+    createdAt: t.createdAt.toISOString(),
+  };
+}
+
+export type Opening = ReturnType<typeof toOpening>;
+
+function toOpening(
+  s: SessionRow,
+  date: string,
+  day: Awaited<ReturnType<typeof repo.sessionDaysInRange>>[number] | undefined,
+  held: number,
+) {
+  const startsAt = day?.startsAt ?? localInstant(date, s.startTime, s.timezone);
+  const endsAt = day?.endsAt ?? localInstant(date, s.endTime, s.timezone);
+  const capacity = day?.capacity ?? s.capacity;
+  const booked = day?.bookedCount ?? 0;
+  const remaining = Math.max(0, capacity - booked - held);
+  const nextSerial = remaining > 0 ? (day?.nextSerial ?? 1) : null;
+  const slot = day?.slotMinutes ?? s.slotMinutes;
+  return {
+    sessionId: s.id,
+    doctorId: s.doctorId,
+    queueId: day?.id ?? null,
+    date,
+    start: toZonedIso(startsAt, s.timezone),
+    end: toZonedIso(endsAt, s.timezone),
+    capacity,
+    booked,
+    remaining,
+    nextSerial,
+    nextEstimatedAt:
+      nextSerial === null ? null : toZonedIso(estimatedAt(startsAt, nextSerial, slot), s.timezone),
+    fee: Number(s.fee),
+    hospital: { id: s.hospitalId, name: s.hospitalName, city: s.hospitalCity },
+    room: s.room,
+  };
+}
+
+/**
+ * Creates the queue (session day) row of `session` on local `date` if it does not exist yet, with its start
+ * and end as instants in the hospital's zone, and returns its id. Safe under concurrency: racing callers
+ * get the same row.
+ */
+export async function ensureSessionDay(
+  trx: Executor,
+  session: Pick<
+    SessionRow,
+    'id' | 'doctorId' | 'hospitalId' | 'startTime' | 'endTime' | 'capacity' | 'slotMinutes' | 'timezone'
+  >,
+  date: string,
+): Promise<string> {
+  const existing = await repo.findSessionDay(trx, session.id, date);
+  if (existing) return existing.id;
+  const inserted = await repo.insertSessionDayIfMissing(trx, {
+    sessionId: session.id,
+    doctorId: session.doctorId,
+    hospitalId: session.hospitalId,
+    date,
+    startsAt: localInstant(date, session.startTime, session.timezone),
+    endsAt: localInstant(date, session.endTime, session.timezone),
+    capacity: session.capacity,
+    slotMinutes: session.slotMinutes,
+  });
+  if (inserted) return inserted.id;
+  const raced = await repo.findSessionDay(trx, session.id, date);
+  if (!raced) throw new Error('session day vanished after a conflicting insert');
+  return raced.id;
+}
+
+function sameRange(a: string, b: string): boolean {
+  return a.slice(0, 5) === b.slice(0, 5);
+}
+
+export class ScheduleService {
+  constructor(private readonly deps: ScheduleDeps) {}
+
+  private get db() {
+    return this.deps.db;
+  }
+
+  private async requireDoctor(id: string) {
+    const doctor = await repo.findDoctor(this.db, id);
+    if (!doctor) throw notFound('Doctor');
+    return doctor;
+  }
+
+  /** Doctor themself, admin, or staff of the hospital concerned. */
+  private assertManages(principal: Principal, doctorId: string, hospitalIds: (string | undefined)[]): void {
+    if (principal.role === 'admin') return;
+    if (principal.role === 'doctor' && principal.doctorId === doctorId) return;
+    if (
+      principal.role === 'staff' &&
+      principal.hospitalId !== null &&
+      hospitalIds.length > 0 &&
+      hospitalIds.every((h) => h === principal.hospitalId)
+    )
+      return;
+    throw forbidden('Only the doctor, an admin or staff of that hospital may change this schedule');
+  }
+
+  async listSessions(doctorId: string) {
+    await this.requireDoctor(doctorId);
+    const rows = await repo.listDoctorSessions(this.db, doctorId);
+    return { items: rows.map(toSessionView), nextCursor: null };
+  }
+
+  async getSession(id: string) {
+    const row = await repo.findSession(this.db, id);
+    if (!row) throw notFound('Session');
+    return toSessionView(row);
+  }
+
+  async createSession(principal: Principal, doctorId: string, body: Static<typeof SessionCreateSchema>) {
+    await this.requireDoctor(doctorId);
+    this.assertManages(principal, doctorId, [body.hospitalId]);
+    const hospital = await repo.findHospital(this.db, body.hospitalId);
+    if (!hospital) throw notFound('Hospital');
+    const values: repo.SessionInsert = {
+      doctorId,
+      hospitalId: body.hospitalId,
+      weekday: body.weekday,
+      startTime: body.start,
+      endTime: body.end,
+      slotMinutes: body.slotMinutes,
+      capacity: body.capacity ?? defaultCapacity(body.start, body.end, body.slotMinutes),
+      fee: body.fee ?? 0,
+      room: body.room ?? null,
+      validFrom: body.validFrom ?? null,
+      validTo: body.validTo ?? null,
+      bookingOpensDays: body.bookingOpensDays ?? 30,
+      bookingClosesMinutes: body.bookingClosesMinutes ?? 0,
+    };
+    validateSessionShape(values);
+    const id = await this.db.transaction().execute(async (trx) => {
+      await repo.lockDoctor(trx, doctorId);
+      await this.assertNoOverlap(trx, values);
+      return repo.insertSession(trx, values);
+    });
+    return this.getSession(id);
+  }
+
+  private async assertNoOverlap(trx: Executor, s: repo.SessionInsert, excludeId?: string) {
+    const clash = await repo.findOverlappingSession(trx, {
+      doctorId: s.doctorId,
+      weekday: s.weekday,
+      startTime: s.startTime,
+      endTime: s.endTime,
+      validFrom: s.validFrom,
+      validTo: s.validTo,
+      excludeId,
+    });
+    if (clash) {
+      throw new AppError(
+        'CONFLICT',
+        'The doctor already has a session overlapping these hours on that weekday',
+        {
+          sessionId: clash.id,
+        },
+      );
+    }
+  }
+
+  async updateSession(principal: Principal, id: string, body: Static<typeof SessionUpdateSchema>) {
+    const current = await repo.findSession(this.db, id);
+    if (!current) throw notFound('Session');
+    this.assertManages(principal, current.doctorId, [
+      current.hospitalId,
+      body.hospitalId ?? current.hospitalId,
+    ]);
+    if (body.hospitalId && body.hospitalId !== current.hospitalId) {
+      if (!(await repo.findHospital(this.db, body.hospitalId))) throw notFound('Hospital');
+    }
+    const cancelled = await this.deps.events.transaction(this.db, async (trx, emit) => {
+      await repo.lockDoctor(trx, current.doctorId);
+      const locked = await repo.lockSession(trx, id);
+      if (!locked) throw notFound('Session');
+      const next: repo.SessionInsert = {
+        doctorId: locked.doctorId,
+        hospitalId: body.hospitalId ?? locked.hospitalId,
+        weekday: body.weekday ?? locked.weekday,
+        startTime: body.start ?? hhmm(locked.startTime),
+        endTime: body.end ?? hhmm(locked.endTime),
+        slotMinutes: body.slotMinutes ?? locked.slotMinutes,
+        capacity: body.capacity ?? locked.capacity,
+        fee: body.fee ?? locked.fee,
+        room: body.room === undefined ? locked.room : body.room,
+        validFrom: body.validFrom === undefined ? locked.validFrom : body.validFrom,
+        validTo: body.validTo === undefined ? locked.validTo : body.validTo,
+        bookingOpensDays: body.bookingOpensDays ?? locked.bookingOpensDays,
+        bookingClosesMinutes: body.bookingClosesMinutes ?? locked.bookingClosesMinutes,
+      };
+      if (body.capacity === undefined && (body.start || body.end || body.slotMinutes)) {
+        const fitted = defaultCapacity(next.startTime, next.endTime, next.slotMinutes);
+        if (locked.capacity === defaultCapacity(locked.startTime, locked.endTime, locked.slotMinutes))
+          next.capacity = fitted;
+      }
+      validateSessionShape(next);
+      await this.assertNoOverlap(trx, next, id);
+      const timezone =
+        next.hospitalId === locked.hospitalId
+          ? locked.timezone
+          : ((await repo.findHospital(trx, next.hospitalId))?.timezone ?? locked.timezone);
+      const today = todayIn(timezone, this.deps.clock.now());
+      const active = await repo.activeAppointmentsOfSession(trx, id, today);
+      const affected = affectedByEdit(locked, next, active);
+      if (affected.length > 0 && !body.cancelAffected) {
+        throw new AppError(
+          'CONFLICT',
+          `This change would cancel ${affected.length} booked appointment(s); send cancelAffected: true to do so`,
+          { affectedAppointments: affected.length },
+        );
+      }
+      if (affected.length > 0) {
+        await this.deps.cancelAffected(trx, emit, affected, {
+          reason: body.reason ?? 'The doctor changed this session',
+          kind: 'session_changed',
+          actorId: principal.id,
+          actorRole: principal.role,
+        });
+      }
+      await repo.updateSession(trx, id, next);
+      await this.reshapeFutureDays(trx, { ...next, id, timezone }, today);
+      return affected.map((a) => a.id);
+    });
+    return { session: await this.getSession(id), cancelledAppointmentIds: cancelled };
+  }
+
+  /** Queues from today on follow the edited session; their bookings were kept only where still valid. */
+  private async reshapeFutureDays(
+    trx: Executor,
+    s: repo.SessionInsert & { id: string; timezone: string },
+    today: string,
+  ) {
+    for (const day of await repo.futureSessionDays(trx, s.id, today)) {
+      await repo.updateSessionDayShape(trx, day.id, {
+        hospitalId: s.hospitalId,
+        startsAt: localInstant(day.date, s.startTime, s.timezone),
+        endsAt: localInstant(day.date, s.endTime, s.timezone),
+        capacity: s.capacity,
+        slotMinutes: s.slotMinutes,
+      });
+    }
+  }
+
+  async deleteSession(principal: Principal, id: string, opts: { cancelAffected?: boolean; reason?: string }) {
+    const current = await repo.findSession(this.db, id);
+    if (!current) throw notFound('Session');
+    this.assertManages(principal, current.doctorId, [current.hospitalId]);
+    return this.deps.events.transaction(this.db, async (trx, emit) => {
+      await repo.lockDoctor(trx, current.doctorId);
+      const locked = await repo.lockSession(trx, id);
+      if (!locked) throw notFound('Session');
+      const today = todayIn(locked.timezone, this.deps.clock.now());
+      const active = await repo.activeAppointmentsOfSession(trx, id, today);
+      if (active.length > 0 && !opts.cancelAffected) {
+        throw new AppError(
+          'CONFLICT',
+          `The session has ${active.length} booked appointment(s); send cancelAffected=true to cancel them`,
+          { affectedAppointments: active.length },
+        );
+      }
+      if (active.length > 0) {
+        await this.deps.cancelAffected(trx, emit, active, {
+          reason: opts.reason ?? 'The doctor no longer holds this session',
+          kind: 'session_deleted',
+          actorId: principal.id,
+          actorRole: principal.role,
+        });
+      }
+      await repo.softDeleteSession(trx, id, this.deps.clock.now());
+      return { cancelledAppointmentIds: active.map((a) => a.id) };
+    });
+  }
+
+  async listTimeOff(doctorId: string, from: string | undefined) {
+    await this.requireDoctor(doctorId);
+    const rows = await repo.listTimeOff(this.db, doctorId, from ?? null);
+    return { items: rows.map(toTimeOffView), nextCursor: null };
+  }
+
+  private async assertManagesTimeOff(principal: Principal, doctorId: string) {
+    if (principal.role === 'staff' && principal.hospitalId) {
+      if (await repo.doctorWorksAt(this.db, doctorId, principal.hospitalId)) return;
+      throw forbidden('Staff manage time off only for doctors with sessions at their hospital');
+    }
+    this.assertManages(principal, doctorId, []);
+  }
+
+  async createTimeOff(principal: Principal, doctorId: string, body: Static<typeof TimeOffCreateSchema>) {
+    await this.requireDoctor(doctorId);
+    await this.assertManagesTimeOff(principal, doctorId);
+    if (body.to < body.from) {
+      throw new AppError('VALIDATION_FAILED', 'to must not be before from', [
+        { field: 'body.to', message: 'must not be before from' },
+      ]);
+    }
+    if (daysBetween(body.from, body.to) > 366) {
+      throw new AppError('VALIDATION_FAILED', 'A time-off range is at most a year', [
+        { field: 'body.to', message: 'at most 366 days after from' },
+      ]);
+    }
+    const reason = body.reason?.trim() ?? '';
+    return this.deps.events.transaction(this.db, async (trx, emit) => {
+      await repo.lockDoctor(trx, doctorId);
+      const row = await repo.insertTimeOff(trx, { doctorId, fromDate: body.from, toDate: body.to, reason });
+      const affected = await repo.appointmentsInRange(trx, doctorId, body.from, body.to);
+      if (affected.length > 0) {
+        await this.deps.cancelAffected(trx, emit, affected, {
+          reason: reason ? `The doctor is away: ${reason}` : 'The doctor is away on that day',
+          kind: 'time_off',
+          actorId: principal.id,
+          actorRole: principal.role,
+        });
+      }
+      return { ...toTimeOffView(row), cancelledAppointmentIds: affected.map((a) => a.id) };
+    });
+  }
+
+  async deleteTimeOff(principal: Principal, id: string) {
+    const row = await repo.findTimeOff(this.db, id);
+    if (!row) throw notFound('Time off');
+    await this.assertManagesTimeOff(principal, row.doctorId);
+    await repo.deleteTimeOff(this.db, id);
+  }
+
+  /** Per date and session of one doctor: the places still offered, within the booking window. */
+  async doctorAvailability(doctorId: string, from: string, to: string) {
+    await this.requireDoctor(doctorId);
+    if (to < from) {
+      throw new AppError('VALIDATION_FAILED', 'to must not be before from', [
+        { field: 'querystring.to', message: 'must not be before from' },
+      ]);
+    }
+    if (daysBetween(from, to) >= MAX_AVAILABILITY_DAYS) {
+      throw new AppError('VALIDATION_FAILED', `At most ${MAX_AVAILABILITY_DAYS} days at a time`, [
+        { field: 'querystring.to', message: `at most ${MAX_AVAILABILITY_DAYS - 1} days after from` },
+      ]);
+    }
+    const sessions = await repo.listDoctorSessions(this.db, doctorId);
+    return { items: await this.openings(sessions, from, to), nextCursor: null };
+  }
+
+  /** The calendar view: sessions with room on one date, across doctors. */
+  async dayAvailability(query: Static<typeof DayAvailabilityQuerySchema>) {
+    const sessions = await repo.sessionsForDay(this.db, isoWeekday(query.date), {
+      city: query.city,
+      specialization: query.specialization,
+      serviceId: query.serviceId,
+    });
+    const names = new Map(sessions.map((s) => [s.id, s.doctorName]));
+    const open = (await this.openings(sessions, query.date, query.date)).filter((o) => o.remaining > 0);
+    const offset = decodeOffset(query.cursor);
+    const limit = query.limit ?? 20;
+    const page = open.slice(offset, offset + limit);
+    return {
+      items: page.map((o) => ({ ...o, doctor: { id: o.doctorId, name: names.get(o.sessionId) ?? '' } })),
+      nextCursor: offset + limit < open.length ? String(offset + limit) : null,
+    };
+  }
+
+  /** Bookable (session, date) pairs in [from, to], with counts from their queues and held waitlist offers. */
+  async openings(sessions: SessionRow[], from: string, to: string): Promise<Opening[]> {
+    if (sessions.length === 0) return [];
+    const now = this.deps.clock.now();
+    const doctorIds = [...new Set(sessions.map((s) => s.doctorId))];
+    const [days, timeOff] = await Promise.all([
+      repo.sessionDaysInRange(
+        this.db,
+        sessions.map((s) => s.id),
+        from,
+        to,
+      ),
+      repo.timeOffOverlapping(this.db, doctorIds, from, to),
+    ]);
+    const held = await repo.heldOffers(
+      this.db,
+      days.map((d) => d.id),
+      now,
+    );
+    const dayOf = new Map(days.map((d) => [`${d.sessionId}|${d.date}`, d]));
+    const result: Opening[] = [];
+    for (let date = from; date <= to; date = addDays(date, 1)) {
+      for (const s of sessions) {
+        if (s.weekday !== isoWeekday(date)) continue;
+        const day = dayOf.get(`${s.id}|${date}`);
+        const refusal = bookingRefusal(s, date, now, coveredByTimeOff(timeOff, s.doctorId, date), day);
+        if (refusal) continue;
+        result.push(toOpening(s, date, day, day ? (held.get(day.id) ?? 0) : 0));
+      }
+    }
+    result.sort((a, b) => (a.date === b.date ? a.start.localeCompare(b.start) : a.date < b.date ? -1 : 1));
+    return result;
+  }
+
+  /** What a full session offers instead: the doctor's next dates with room, and other doctors that day. */
+  async alternatives(session: SessionRow, date: string) {
+    const sessions = await repo.listDoctorSessions(this.db, session.doctorId);
+    const from = addDays(date, 1);
+    const later = await this.openings(sessions, from, addDays(from, MAX_AVAILABILITY_DAYS - 1));
+    const dates: string[] = [];
+    for (const o of later) {
+      if (o.remaining > 0 && !dates.includes(o.date)) dates.push(o.date);
+      if (dates.length >= 5) break;
+    }
+    const specializationIds = await repo.specializationIdsOf(this.db, session.doctorId);
+    const others = await repo.sessionsForDay(this.db, isoWeekday(date), {
+      specializationIds,
+      excludeDoctorId: session.doctorId,
+    });
+    const names = new Map(others.map((s) => [s.doctorId, s.doctorName]));
+    const doctors: {
+      id: string;
+      name: string;
+      sessionId: string;
+      remaining: number;
+      hospital: Opening['hospital'];
+    }[] = [];
+    for (const o of await this.openings(others, date, date)) {
+      if (o.remaining <= 0 || doctors.some((d) => d.id === o.doctorId)) continue;
+      doctors.push({
+        id: o.doctorId,
+        name: names.get(o.doctorId) ?? '',
+        sessionId: o.sessionId,
+        remaining: o.remaining,
+        hospital: o.hospital,
+      });
+      if (doctors.length >= 5) break;
+    }
+    return { dates, doctors };
+  }
+}
+
+function decodeOffset(cursor: string | undefined): number {
+  if (!cursor) return 0;
+  const n = Number(cursor);
+  if (!Number.isInteger(n) || n < 0) throw new AppError('VALIDATION_FAILED', 'cursor is invalid');
+  return n;
+}
+
+function validateSessionShape(s: repo.SessionInsert): void {
+  const problems: { field: string; message: string }[] = [];
+  if (s.endTime <= s.startTime) problems.push({ field: 'body.end', message: 'must be after start' });
+  else if (defaultCapacity(s.startTime, s.endTime, s.slotMinutes) < 1)
+    problems.push({ field: 'body.slotMinutes', message: 'is longer than the session' });
+  if (s.validFrom && s.validTo && s.validTo < s.validFrom)
+    problems.push({ field: 'body.validTo', message: 'must not be before validFrom' });
+  if (problems.length > 0)
+    throw new AppError('VALIDATION_FAILED', `${problems[0].field} ${problems[0].message}`, problems);
+}
+
+/**
+ * Active appointments an edit would invalidate: all of a date that leaves the session (weekday, validity),
+ * all whose times move (hospital, start, end, slot), and on each remaining day the latest bookings beyond
+ * a lowered capacity.
+ */
+function affectedByEdit(
+  before: SessionRow,
+  after: repo.SessionInsert,
+  active: { id: string; date: string; serial: number; queueId: string }[],
+): { id: string; queueId: string }[] {
+  const moved =
+    after.hospitalId !== before.hospitalId ||
+    !sameRange(after.startTime, before.startTime) ||
+    !sameRange(after.endTime, before.endTime) ||
+    after.slotMinutes !== before.slotMinutes ||
+    after.weekday !== before.weekday;
+  const out: { id: string; queueId: string }[] = [];
+  const perDay = new Map<string, typeof active>();
+  for (const a of active) perDay.set(a.date, [...(perDay.get(a.date) ?? []), a]);
+  for (const [date, list] of perDay) {
+    const invalidDate =
+      (after.validFrom && date < after.validFrom) || (after.validTo && date > after.validTo);
+    if (moved || invalidDate) {
+      out.push(...list.map(({ id, queueId }) => ({ id, queueId })));
+      continue;
+    }
+    if (list.length > after.capacity) {
+      const sorted = [...list].sort((a, b) => a.serial - b.serial);
+      out.push(...sorted.slice(after.capacity).map(({ id, queueId }) => ({ id, queueId })));
+    }
+  }
+  return out;
+}
