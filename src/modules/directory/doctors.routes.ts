@@ -105,6 +105,10 @@ const doctorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/doctors/:id/verify',
     {
+      // An empty POST means "verify".
+      preValidation: async (request) => {
+        request.body ??= { verified: true };
+      },
       preHandler: requireRole('admin'),
       schema: {
         tags: ['directory'],
@@ -115,7 +119,7 @@ const doctorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DoctorProfileSchema, ...errors(401, 403, 404) },
       },
     },
-    async (request) => doctors.setVerified(request.params.id, request.body?.verified ?? true),
+    async (request) => doctors.setVerified(request.params.id, request.body.verified),
   );
 
   app.get(

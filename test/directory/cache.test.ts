@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { MemoryCache } from '../../src/plugins/cache.js';
+import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { databaseBackends, hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { makeUser } from '../helpers/users.js';
+import { insertAppointment, insertCatalog, makeDoctor } from './fixtures.js';
+
+function metric(text: string, name: string, family: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{cache="${family}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+const modes = (await hasRedis()) ? [false, true] : [false];
+
+for (const backend of await databaseBackends()) {
+  for (const redis of modes) {
+    describe(`directory cache [${backend}, ${redis ? 'redis' : 'lru'}]`, () => {
+      test('an edit is visible on the very next read; hits and misses are counted in /metrics', async (t) => {
+        const { app, redisPrefix } = await buildTestApp(t, { backend, redis });
+        assert.equal(app.cache.kind, redis ? 'redis' : 'memory');
+        const admin = await makeUser(app, 'admin');
+        const doctor = await makeDoctor(app, 'Cached Doctor');
+        const url = `/v1/doctors/${doctor.doctorId}`;
+        assert.equal((await app.inject({ url })).json().bio, '');
+        assert.equal((await app.inject({ url })).json().bio, '', 'second read from the cache');
+        if (redisPrefix) {
+          const client = new Redis(REDIS_URL);
+          t.after(() => client.disconnect());
+          assert.ok(await client.exists(`${redisPrefix}cache:doctor:${doctor.doctorId}`), 'stored in Redis');
+        }
+        for (const bio of ['First edit', 'Second edit']) {
+          const edit = await app.inject({ method: 'PATCH', url, headers: doctor.auth, payload: { bio } });
+          assert.equal(edit.statusCode, 200);
+          assert.equal((await app.inject({ url })).json().bio, bio);
+        }
+        // Other writes that change a profile: a review, a renamed specialization, verification.
+        const patient = await makeUser(app, 'patient');
+        const visit = await insertAppointment(app, { doctorId: doctor.doctorId, patient });
+        await app.inject({
+          method: 'POST',
+          url: `/v1/appointments/${visit}/review`,
+          headers: patient.auth,
+          payload: { rating: 3 },
+        });
+        assert.equal((await app.inject({ url })).json().rating, 3);
+        const spec = await insertCatalog(app, 'specializations', 'Cache Cardiology');
+        await app.inject({
+          method: 'PATCH',
+          url,
+          headers: doctor.auth,
+          payload: { specializationIds: [spec] },
+        });
+        assert.equal((await app.inject({ url })).json().specializations[0].name, 'Cache Cardiology');
+        await app.inject({
+          method: 'PATCH',
+          url: `/v1/specializations/${spec}`,
+          headers: admin.auth,
+          payload: { name: 'Cache Cardiology (Adult)' },
+        });
+        assert.equal((await app.inject({ url })).json().specializations[0].name, 'Cache Cardiology (Adult)');
+        await app.inject({
+          method: 'POST',
+          url: `/v1/doctors/${doctor.doctorId}/verify`,
+          headers: admin.auth,
+          payload: { verified: false },
+        });
+        assert.equal((await app.inject({ url })).statusCode, 404, 'unverified at once');
+
+        // Catalog lists and popular lists.
+        await app.inject({ url: '/v1/qualifications' });
+        const created = await app.inject({
+          method: 'POST',
+          url: '/v1/qualifications',
+          headers: admin.auth,
+          payload: { name: 'FRCS' },
+        });
+        assert.equal(created.statusCode, 201);
+        const names = (await app.inject({ url: '/v1/qualifications' }))
+          .json()
+          .items.map((q: { name: string }) => q.name);
+        assert.ok(names.includes('FRCS'));
+        const other = await makeDoctor(app, 'Popular Cached Doctor');
+        const popular = async () =>
+          (await app.inject({ url: '/v1/doctors?sort=popular' }))
+            .json()
+            .items.map((d: { name: string }) => d.name);
+        assert.deepEqual(await popular(), ['Popular Cached Doctor']);
+        await app.inject({
+          method: 'PATCH',
+          url: `/v1/doctors/${other.doctorId}`,
+          headers: other.auth,
+          payload: { name: 'Renamed Popular' },
+        });
+        assert.deepEqual(await popular(), ['Renamed Popular']);
+
+        const metrics = await app.inject({ url: '/metrics' });
+        assert.ok(metric(metrics.body, 'cache_hits_total', 'doctor') >= 1, metrics.body.slice(0, 200));
+        assert.ok(metric(metrics.body, 'cache_misses_total', 'doctor') >= 3);
+        assert.ok(metric(metrics.body, 'cache_misses_total', 'catalog') >= 1);
+      });
+    });
+  }
+}
+
+// Two instances share state only through Postgres and Redis, so this suite exists when both are up.
+if ((await hasPostgres()) && (await hasRedis())) {
+  describe('directory cache across instances', () => {
+    test('an edit on one instance is never served stale by another (shared Redis)', async (t) => {
+      const first = await buildTestApp(t, { backend: 'postgres', redis: true });
+      const config = loadConfig({
+        DATABASE_URL: first.databaseUrl,
+        REDIS_URL,
+        REDIS_PREFIX: first.redisPrefix,
+        JWT_SECRET: TEST_JWT_SECRET,
+        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        LOG_LEVEL: 'silent',
+        SEED_DEMO: 'false',
+      });
+      const second = await buildApp(config, { logger: false });
+      t.after(() => second.close());
+      const doctor = await makeDoctor(first.app, 'Shared Doctor');
+      const url = `/v1/doctors/${doctor.doctorId}`;
+      assert.equal((await second.inject({ url })).json().bio, '');
+      const edit = await first.app.inject({
+        method: 'PATCH',
+        url,
+        headers: doctor.auth,
+        payload: { bio: 'Edited' },
+      });
+      assert.equal(edit.statusCode, 200);
+      assert.equal((await second.inject({ url })).json().bio, 'Edited');
+    });
+  });
+}
+
+describe('memory cache', () => {
+  test('returns copies, honours generations and deletes', async () => {
+    const cache = new MemoryCache({ max: 10 });
+    await cache.set('a:1', { list: [1] }, 60);
+    const got = await cache.get<{ list: number[] }>('a:1');
+    got?.list.push(2);
+    assert.deepEqual(await cache.get('a:1'), { list: [1] });
+    assert.equal(await cache.generation('g'), 0);
+    await cache.bump('g');
+    assert.equal(await cache.generation('g'), 1);
+    await cache.del('a:1');
+    assert.equal(await cache.get('a:1'), undefined);
+    let loads = 0;
+    const load = async () => ++loads;
+    assert.equal(await cache.wrap('b:1', 60, load), 1);
+    assert.equal(await cache.wrap('b:1', 60, load), 1);
+    assert.equal(loads, 1);
+  });
+});
