@@ -236,7 +236,7 @@ for (const backend of await databaseBackends()) {
           .json()
           .items.map((i: { name: string }) => i.name);
         assert.ok(listed.includes(`Renamed ${table}`), 'a rename shows at once (cache invalidated)');
-        const del = await app.inject({
+        const del: { statusCode: number } = await app.inject({
           method: 'DELETE',
           url: `/v1/${table}/${created[1].id}`,
           headers: admin.auth,
@@ -524,7 +524,7 @@ for (const backend of await databaseBackends()) {
         0,
       );
       for (let i = 0; i < 2; i++) {
-        const del = await app.inject({
+        const del: { statusCode: number } = await app.inject({
           method: 'DELETE',
           url: `/v1/me/favorites/${doctors[1].doctorId}`,
           headers: patient.auth,

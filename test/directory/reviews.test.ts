@@ -20,7 +20,7 @@ for (const backend of await databaseBackends()) {
         patient: karim,
         status: 'booked',
       });
-      const review = (id: string, headers: Record<string, string>, payload: unknown) =>
+      const review = (id: string, headers: Record<string, string>, payload: Record<string, unknown>) =>
         app.inject({ method: 'POST', url: `/v1/appointments/${id}/review`, headers, payload });
 
       assert.equal((await review(pending, karim.auth, { rating: 5 })).statusCode, 409, 'not completed yet');
