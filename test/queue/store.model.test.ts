@@ -18,6 +18,7 @@ import { deleteRedisPrefix } from '../helpers/app.js';
 import { hasRedis, REDIS_URL } from '../helpers/services.js';
 import {
   type Action,
+  actionArb,
   applyToModel,
   emptyModel,
   type ModelState,
@@ -28,51 +29,6 @@ import {
 } from './store.model.js';
 
 const HEAD = 4;
-const tag = fc.integer({ min: 0, max: 255 }).map((n) => n.toString(16).padStart(2, '0'));
-
-export const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  {
-    weight: 8,
-    arbitrary: fc.record({
-      t: fc.constant('add' as const),
-      priority: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, fc.integer({ min: -2, max: 3 })),
-      tag,
-      walkIn: fc.boolean(),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('addTie' as const), pick: fc.nat(), tag }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      t: fc.constant('remove' as const),
-      pick: fc.nat(),
-      consult: fc.integer({ min: 0, max: 3600 }),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      t: fc.constant('stage' as const),
-      pick: fc.nat(),
-      stage: fc.constantFrom('booked' as const, 'confirmed' as const, 'checked_in' as const),
-    }),
-  },
-  { weight: 5, arbitrary: fc.constant({ t: 'callNext' as const }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('call' as const), pick: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('skip' as const), pick: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('recall' as const), pick: fc.nat() }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ t: fc.constant('pause' as const), minutes: fc.integer({ min: 1, max: 120 }) }),
-  },
-  { weight: 1, arbitrary: fc.constant({ t: 'resume' as const }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'closeWithNoShows' as const }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'duplicate' as const }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'late' as const }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'gap' as const }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
-);
-
 async function assertSameQueue(store: QueueStore, model: ModelState, step: string) {
   const snap = await store.snapshot(model.queueId, { labels: true });
   assert.deepEqual(snap, modelSnapshot(model), `snapshot after ${step}`);

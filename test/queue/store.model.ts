@@ -1,5 +1,6 @@
 // A deliberately simple reference model of a queue projection (arrays, re-sorted on every read) and a
 // generator of valid changes, for the model-based property test and the rebuild test.
+import fc from 'fast-check';
 import {
   CONSULT_SAMPLES,
   type EntryEffect,
@@ -26,6 +27,8 @@ export interface ModelState {
   pausedUntil: string | null;
   samples: number[];
   slotMinutes: number;
+  doctorId: string;
+  hospitalId: string;
   entries: QueueEntry[];
   /** Every key an entry ever had, by serial (Postgres keeps finished rows: the recall anchor). */
   keysBySerial: Record<number, { priority: number; positionKey: number }>;
@@ -38,7 +41,10 @@ export const BASE_META = {
   date: '2030-01-07',
 } as const;
 
-export function emptyModel(queueId: string, slotMinutes = 10): ModelState {
+export function emptyModel(
+  queueId: string,
+  ids: { doctorId?: string; hospitalId?: string; slotMinutes?: number } = {},
+): ModelState {
   return {
     queueId,
     version: 0,
@@ -48,7 +54,9 @@ export function emptyModel(queueId: string, slotMinutes = 10): ModelState {
     notice: null,
     pausedUntil: null,
     samples: [],
-    slotMinutes,
+    slotMinutes: ids.slotMinutes ?? 10,
+    doctorId: ids.doctorId ?? BASE_META.doctorId,
+    hospitalId: ids.hospitalId ?? BASE_META.hospitalId,
     entries: [],
     keysBySerial: {},
   };
@@ -85,7 +93,10 @@ export function modelMeta(model: ModelState): QueueMeta {
     consultSamples: [...model.samples],
     notice: model.notice,
     pausedUntil: model.pausedUntil,
-    ...BASE_META,
+    startsAt: BASE_META.startsAt,
+    date: BASE_META.date,
+    doctorId: model.doctorId,
+    hospitalId: model.hospitalId,
     slotMinutes: model.slotMinutes,
     waiting: model.entries.filter((e) => e.status === 'waiting').length,
   };
@@ -309,3 +320,49 @@ export function opsFor(model: ModelState, action: Action): QueueOp[] | null {
       return null;
   }
 }
+
+const tag = fc.integer({ min: 0, max: 255 }).map((n) => n.toString(16).padStart(2, '0'));
+
+/** Random steps, weighted towards a realistic day (bookings and call-next dominate). */
+export const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      t: fc.constant('add' as const),
+      priority: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, fc.integer({ min: -2, max: 3 })),
+      tag,
+      walkIn: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('addTie' as const), pick: fc.nat(), tag }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('remove' as const),
+      pick: fc.nat(),
+      consult: fc.integer({ min: 0, max: 3600 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('stage' as const),
+      pick: fc.nat(),
+      stage: fc.constantFrom('booked' as const, 'confirmed' as const, 'checked_in' as const),
+    }),
+  },
+  { weight: 5, arbitrary: fc.constant({ t: 'callNext' as const }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('call' as const), pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('skip' as const), pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('recall' as const), pick: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('pause' as const), minutes: fc.integer({ min: 1, max: 120 }) }),
+  },
+  { weight: 1, arbitrary: fc.constant({ t: 'resume' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'closeWithNoShows' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'duplicate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'late' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'gap' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
+);
