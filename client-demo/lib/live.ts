@@ -234,6 +234,8 @@ export class WatchedQueue {
     if (update.type === 'closed') snap.status = 'closed';
     else snap.status = update.paused ? 'paused' : snap.status === 'closed' ? 'closed' : 'open';
     this.onChange(this, update);
+    // Updates carry serials, not names: a console that shows names fetches the new entry's from a snapshot.
+    if (!known && entries.some((e) => e.name !== undefined && e.serial !== update.serial)) void this.resync();
   }
 
   waiting(): QueueEntry[] {

@@ -93,7 +93,9 @@ function walkInForm(queue: WatchedQueue) {
         });
         if (result) {
           form.reset();
-          toast(`Walk-in serial ${result.serial} — tracking link /t/${result.trackingToken}`);
+          toast(
+            `Walk-in serial ${result.serial} — tracking link ${location.origin}/t/${result.trackingToken}`,
+          );
         }
       },
     },
@@ -254,7 +256,7 @@ async function loadFailures() {
               ),
             ),
           )
-        : h('p', { class: 'muted' }, 'No failed messages. 👍'),
+        : h('p', { class: 'muted' }, 'No failed messages.'),
     );
   } catch (err) {
     render(failuresEl, h('p', { class: 'muted' }, `Notifications are not available: ${errorText(err)}`));

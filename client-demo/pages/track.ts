@@ -93,7 +93,13 @@ function paint(t: Tracking) {
                 ? 'Waiting'
                 : `${t.position} ahead of you`,
           )
-        : h('div', { class: 'ahead', 'data-testid': 'status' }, STATUS_LABEL[t.status] ?? t.status),
+        : h(
+            'div',
+            { class: 'ahead', 'data-testid': 'status' },
+            called
+              ? `Please go to ${t.room ? `room ${t.room}` : 'the doctor'}`
+              : (STATUS_LABEL[t.status] ?? t.status),
+          ),
       t.paused || t.queueStatus === 'paused'
         ? h('p', { class: 'notice' }, `The doctor has paused the queue${t.notice ? `: ${t.notice}` : ''}.`)
         : null,
