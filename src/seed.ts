@@ -1,6 +1,7 @@
 // Demo data for the embedded mode: a clinic that works the moment it starts.
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { seedDirectory } from './modules/directory/directory.seed.js';
 
 export const DEMO_PASSWORD = 'carequeue-demo';
 
@@ -66,5 +67,6 @@ export async function seedDemo(app: FastifyInstance): Promise<boolean> {
     phone: '+8801711000001',
     role: 'patient',
   });
+  await seedDirectory(app, { adminId: admin.id, password: DEMO_PASSWORD });
   return true;
 }

@@ -1,7 +1,9 @@
 // Hospitals, catalogs and favorites: plain Kysely queries, no rules.
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
-import type { HospitalsTable } from './directory.table.js';
+import type { HospitalsTable, SERVICE_KINDS } from './directory.table.js';
+
+type ServiceKind = (typeof SERVICE_KINDS)[number];
 
 // Hospitals ------------------------------------------------------------------------------------------------
 
@@ -152,11 +154,11 @@ export function updateCatalogItem(
 
 export function insertService(
   db: Executor,
-  values: { name: string; kind?: string; durationMinutes?: number; fee?: number },
+  values: { name: string; kind?: ServiceKind; durationMinutes?: number; fee?: number },
 ) {
   return db
     .insertInto('services')
-    .values(values as never)
+    .values(values)
     .returning(['id', 'name', 'kind', 'durationMinutes', 'fee'])
     .executeTakeFirstOrThrow();
 }
@@ -164,11 +166,11 @@ export function insertService(
 export function updateService(
   db: Executor,
   id: string,
-  values: { name?: string; kind?: string; durationMinutes?: number; fee?: number },
+  values: { name?: string; kind?: ServiceKind; durationMinutes?: number; fee?: number },
 ) {
   return db
     .updateTable('services')
-    .set(values as never)
+    .set(values)
     .where('id', '=', id)
     .returning(['id', 'name', 'kind', 'durationMinutes', 'fee'])
     .executeTakeFirst();

@@ -29,7 +29,8 @@ export const SERVICE_KINDS = ['consultation', 'check_up', 'lab_test', 'procedure
 export interface ServicesTable extends CatalogTable {
   kind: Generated<(typeof SERVICE_KINDS)[number]>;
   durationMinutes: Generated<number>;
-  fee: Generated<Numeric>;
+  /** numeric with a default: a string when read, a string or number (or nothing) when written. */
+  fee: ColumnType<string, string | number | undefined, string | number>;
 }
 
 export interface DoctorsTable {
