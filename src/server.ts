@@ -41,6 +41,8 @@ const base = `http://localhost:${(app.server.address() as { port: number }).port
 const lines = [
   '',
   `CareQueue is running at ${base}  (${config.EMBEDDED ? `embedded: data in ${config.DATA_DIR}` : 'Postgres'}${config.REDIS_URL ? ' + Redis' : ''})`,
+  `  booking       ${base}/`,
+  `  lobby screen  ${base}/screen   ·  doctor ${base}/doctor  ·  front desk ${base}/desk  ·  admin ${base}/admin`,
   `  API docs      ${base}/docs`,
   `  health        ${base}/health`,
 ];
