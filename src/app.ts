@@ -17,6 +17,12 @@ import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
 import notificationsRoutes from './modules/notifications/notifications.routes.js';
 import { createNotifications, type Notifications } from './modules/notifications/notifications.setup.js';
 import opsRoutes from './modules/ops/ops.routes.js';
+import { QueueEmitter } from './modules/queue/queue.emitter.js';
+import { LiveQueue } from './modules/queue/queue.live.js';
+import queueRoutes from './modules/queue/queue.routes.js';
+import { QueueService } from './modules/queue/queue.service.js';
+import queueSockets from './modules/queue/queue.socket.js';
+import { createQueueStore, type QueueStore } from './modules/queue/queue.store.js';
 import scheduleRoutes from './modules/schedule/schedule.routes.js';
 import { ScheduleService } from './modules/schedule/schedule.service.js';
 import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
@@ -26,6 +32,7 @@ import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
 import pagesPlugin from './plugins/pages.js';
+import realtimePlugin from './plugins/realtime.js';
 import redisPlugin from './plugins/redis.js';
 import securityPlugin from './plugins/security.js';
 
@@ -39,6 +46,8 @@ declare module 'fastify' {
     schedule: ScheduleService;
     appointments: AppointmentsService;
     directory: DirectoryService;
+    queue: QueueService;
+    queueStore: QueueStore;
   }
 }
 
@@ -140,6 +149,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }),
   );
 
+  await app.register(realtimePlugin, { prefix: config.REDIS_PREFIX, corsOrigins: config.CORS_ORIGINS });
+  app.decorate('queueStore', createQueueStore({ redis: app.redis, prefix: config.REDIS_PREFIX }));
+  const liveQueue = new LiveQueue({
+    db: app.db,
+    store: app.queueStore,
+    emitter: new QueueEmitter(app.io),
+    events: app.events,
+    clock: app.clock,
+    log: app.log,
+  });
+  app.events.afterCommit('queue.changed', (change) => liveQueue.publish(change));
+  app.decorate(
+    'queue',
+    new QueueService({ db: app.db, events: app.events, clock: app.clock, live: liveQueue }),
+  );
+  await app.register(queueSockets);
+
   app.decorate(
     'schedule',
     new ScheduleService({
@@ -175,6 +201,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(appointmentsRoutes);
       await v1.register(notificationsRoutes);
       await v1.register(directoryRoutes);
+      await v1.register(queueRoutes);
     },
     { prefix: '/v1' },
   );

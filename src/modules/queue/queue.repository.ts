@@ -1,6 +1,8 @@
-import { sql } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { QueueEventType } from '../../events.js';
+import type { AppointmentsTable } from '../appointments/appointments.table.js';
+import type { SessionDaysTable } from './queue.table.js';
 
 /** Locks a queue (session day) row for the rest of the transaction: every queue mutation starts here. */
 export function lockQueue(trx: Executor, queueId: string) {
@@ -66,4 +68,245 @@ export async function takeNextSerial(trx: Executor, queueId: string): Promise<nu
     .where('id', '=', queueId)
     .execute();
   return serial;
+}
+
+/** Appointment statuses that hold a place in the waiting line. */
+export const WAITING_STATUSES = ['booked', 'confirmed', 'checked_in'] as const;
+
+/** What an operation needs to know about a queue besides its row: zone, names, room. */
+export function findQueueContext(db: Executor, queueId: string) {
+  return db
+    .selectFrom('sessionDays as q')
+    .innerJoin('hospitals as h', 'h.id', 'q.hospitalId')
+    .innerJoin('doctors as d', 'd.id', 'q.doctorId')
+    .innerJoin('sessions as s', 's.id', 'q.sessionId')
+    .select([
+      'q.id',
+      'q.hospitalId',
+      'q.doctorId',
+      'q.date',
+      'q.slotMinutes',
+      'q.startsAt',
+      'h.timezone',
+      'h.name as hospitalName',
+      'd.name as doctorName',
+      'd.userId as doctorUserId',
+      's.room',
+    ])
+    .where('q.id', '=', queueId)
+    .executeTakeFirst();
+}
+
+export type QueueContext = NonNullable<Awaited<ReturnType<typeof findQueueContext>>>;
+
+export function lockAppointment(trx: Executor, queueId: string, appointmentId: string) {
+  return trx
+    .selectFrom('appointments')
+    .selectAll()
+    .where('id', '=', appointmentId)
+    .where('queueId', '=', queueId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export function findAppointment(db: Executor, appointmentId: string) {
+  return db.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst();
+}
+
+export function findAppointmentByTrackingHash(db: Executor, hash: string) {
+  return db
+    .selectFrom('appointments')
+    .select(['id', 'queueId'])
+    .where('trackingTokenHash', '=', hash)
+    .executeTakeFirst();
+}
+
+/** The account that owns an appointment: its booker, or the account holding its profile. */
+export async function appointmentOwnerIds(db: Executor, appointmentId: string): Promise<string[]> {
+  const row = await db
+    .selectFrom('appointments as a')
+    .leftJoin('patientProfiles as p', 'p.id', 'a.profileId')
+    .select(['a.bookedBy', 'p.accountId'])
+    .where('a.id', '=', appointmentId)
+    .executeTakeFirst();
+  if (!row) return [];
+  return [row.bookedBy, row.accountId].filter((id): id is string => id !== null);
+}
+
+export function updateAppointment(
+  trx: Executor,
+  appointmentId: string,
+  patch: Updateable<AppointmentsTable>,
+) {
+  return trx
+    .updateTable('appointments')
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where('id', '=', appointmentId)
+    .execute();
+}
+
+export function updateQueue(trx: Executor, queueId: string, patch: Updateable<SessionDaysTable>) {
+  return trx.updateTable('sessionDays').set(patch).where('id', '=', queueId).execute();
+}
+
+/** The head of the waiting line: highest priority first, then the position key. */
+export function firstWaiting(trx: Executor, queueId: string) {
+  return trx
+    .selectFrom('appointments')
+    .selectAll()
+    .where('queueId', '=', queueId)
+    .where('status', 'in', WAITING_STATUSES)
+    .orderBy('priority', 'desc')
+    .orderBy('positionKey', 'asc')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** The smallest position key in a priority band strictly greater than `after` (null: none). */
+export async function nextKeyInBand(
+  trx: Executor,
+  queueId: string,
+  priority: number,
+  after: number | null,
+): Promise<number | null> {
+  let query = trx
+    .selectFrom('appointments')
+    .select((eb) => eb.fn.min('positionKey').as('key'))
+    .where('queueId', '=', queueId)
+    .where('status', 'in', WAITING_STATUSES)
+    .where('priority', '=', priority);
+  if (after !== null) query = query.where('positionKey', '>', after);
+  const row = await query.executeTakeFirst();
+  return row?.key === null || row?.key === undefined ? null : Number(row.key);
+}
+
+export async function maxKey(trx: Executor, queueId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('appointments')
+    .select((eb) => eb.fn.max('positionKey').as('key'))
+    .where('queueId', '=', queueId)
+    .executeTakeFirst();
+  return row?.key === null || row?.key === undefined ? 0 : Number(row.key);
+}
+
+/** The entry now being served (the latest call), if any. */
+export function currentlyCalled(trx: Executor, queueId: string) {
+  return trx
+    .selectFrom('appointments')
+    .select(['id', 'serial', 'positionKey', 'priority'])
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'called')
+    .orderBy('calledAt', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Consult durations (seconds) of the most recent completed visits of a queue, newest first. */
+export async function recentConsultSeconds(db: Executor, queueId: string, limit: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('appointments')
+    .select(sql<number>`extract(epoch from completed_at - called_at)`.as('seconds'))
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'completed')
+    .where('calledAt', 'is not', null)
+    .orderBy('completedAt', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => Math.max(0, Math.round(Number(r.seconds))));
+}
+
+/** Marks every entry still waiting (or skipped) as a no-show; returns their ids and serials. */
+export function markRemainingNoShow(trx: Executor, queueId: string, at: Date) {
+  return trx
+    .updateTable('appointments')
+    .set({ status: 'no_show', noShowAt: at, updatedAt: sql`now()` })
+    .where('queueId', '=', queueId)
+    .where('status', 'in', [...WAITING_STATUSES, 'skipped'])
+    .returning(['id', 'serial'])
+    .execute();
+}
+
+/** The prediction made when an entry was checked in (or walked in), for the ETA accuracy record. */
+export async function checkInPrediction(db: Executor, queueId: string, appointmentId: string) {
+  const row = await db
+    .selectFrom('queueEvents')
+    .select('data')
+    .where('queueId', '=', queueId)
+    .where('appointmentId', '=', appointmentId)
+    .where('type', 'in', ['checked_in', 'walk_in'])
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const data = (typeof row?.data === 'string' ? JSON.parse(row.data) : row?.data) as
+    | { etaAt?: string }
+    | null
+    | undefined;
+  return data?.etaAt ?? null;
+}
+
+export interface QueueListFilter {
+  date?: string;
+  hospitalId?: string;
+  doctorId?: string;
+  afterId?: string;
+  limit: number;
+}
+
+export function listQueues(db: Executor, filter: QueueListFilter) {
+  let query = db
+    .selectFrom('sessionDays as q')
+    .innerJoin('hospitals as h', 'h.id', 'q.hospitalId')
+    .innerJoin('doctors as d', 'd.id', 'q.doctorId')
+    .innerJoin('sessions as s', 's.id', 'q.sessionId')
+    .select([
+      'q.id',
+      'q.date',
+      'q.hospitalId',
+      'q.doctorId',
+      'q.sessionId',
+      'q.startsAt',
+      'q.endsAt',
+      'q.status',
+      'q.version',
+      'q.nowServing',
+      'q.bookedCount',
+      'q.capacity',
+      'h.name as hospitalName',
+      'd.name as doctorName',
+      's.room',
+    ]);
+  if (filter.date) query = query.where('q.date', '=', filter.date);
+  if (filter.hospitalId) query = query.where('q.hospitalId', '=', filter.hospitalId);
+  if (filter.doctorId) query = query.where('q.doctorId', '=', filter.doctorId);
+  if (filter.afterId) query = query.where('q.id', '>', filter.afterId);
+  return query
+    .orderBy('q.id')
+    .limit(filter.limit + 1)
+    .execute();
+}
+
+/** Names of the given appointments (walk-in name, else the profile's), for staff views. */
+export async function entryNames(db: Executor, appointmentIds: string[]): Promise<Map<string, string>> {
+  if (appointmentIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('appointments as a')
+    .leftJoin('patientProfiles as p', 'p.id', 'a.profileId')
+    .select(['a.id', 'a.walkInName', 'p.name'])
+    .where('a.id', 'in', appointmentIds)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.walkInName ?? r.name ?? '']));
+}
+
+export function findProfile(db: Executor, profileId: string) {
+  return db
+    .selectFrom('patientProfiles')
+    .select(['id', 'name', 'phone', 'accountId'])
+    .where('id', '=', profileId)
+    .where('deletedAt', 'is', null)
+    .executeTakeFirst();
+}
+
+export function insertWalkIn(trx: Executor, values: Insertable<AppointmentsTable>) {
+  return trx.insertInto('appointments').values(values).returningAll().executeTakeFirstOrThrow();
 }

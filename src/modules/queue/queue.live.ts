@@ -1,0 +1,322 @@
+// After-commit side of every queue change: apply it to the live projection (rebuilding from Postgres when
+// the projection is missing or behind), then send exactly one `queue:update` to the queue's room, plus
+// `appointment:update`s to the entry that changed and to those who became next or crossed the turn-near
+// threshold. Also the store-backed reads (snapshot, one appointment's place) with rebuild on a miss.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../../clock.js';
+import type { DB } from '../../db/database.js';
+import type { DomainEvents, EventMap, QueueEventType } from '../../events.js';
+import type { QueueEmitter } from './queue.emitter.js';
+import { loadProjection } from './queue.projection.js';
+import { entryNames, findAppointment } from './queue.repository.js';
+import type { AppointmentUpdate, QueueUpdate } from './queue.schema.js';
+import {
+  type ApplyResult,
+  applyOrRebuild,
+  type EntryEffect,
+  etaAt,
+  headChanges,
+  type PositionView,
+  type QueueMeta,
+  type QueueOp,
+  type QueueSnapshot,
+  type QueueStore,
+  type WaitingStage,
+} from './queue.store.js';
+
+/** Position at or below which a waiting patient is told their turn is near. @default 3 */
+export const TURN_NEAR_THRESHOLD = 3;
+
+/** What an operation of ours knows about its change, handed from the transaction to the commit handler. */
+export interface StagedChange {
+  ops: QueueOp[];
+  hospitalId: string;
+  /** The appointment's status after the change (for entries that left the queue). */
+  appointmentStatus?: string;
+  notice?: { message: string | null; until: string | null; paused: boolean };
+}
+
+const STATUS_OF_TYPE: Partial<Record<QueueEventType, string>> = {
+  cancelled: 'cancelled',
+  completed: 'completed',
+  no_show: 'no_show',
+  called: 'called',
+  skipped: 'skipped',
+};
+
+export interface LiveQueueDeps {
+  db: DB;
+  store: QueueStore;
+  emitter: QueueEmitter;
+  events: DomainEvents;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  turnNearThreshold?: number;
+}
+
+export class LiveQueue {
+  readonly #staged = new Map<string, StagedChange>();
+  readonly #threshold: number;
+
+  constructor(private readonly deps: LiveQueueDeps) {
+    this.#threshold = deps.turnNearThreshold ?? TURN_NEAR_THRESHOLD;
+  }
+
+  /** Called inside the transaction, right before `queue.changed` is emitted. */
+  stage(queueId: string, version: number, change: StagedChange): void {
+    this.#staged.set(`${queueId}:${version}`, change);
+  }
+
+  unstage(queueId: string, version: number): void {
+    this.#staged.delete(`${queueId}:${version}`);
+  }
+
+  /** The `queue.changed` commit handler: apply, then broadcast once. */
+  async publish(event: EventMap['queue.changed']): Promise<void> {
+    const key = `${event.queueId}:${event.version}`;
+    const staged = this.#staged.get(key) ?? (await this.#deriveChange(event));
+    this.#staged.delete(key);
+    const { store } = this.deps;
+    const { result, rebuilt } = await applyOrRebuild(
+      store,
+      event.queueId,
+      { version: event.version, ops: staged.ops },
+      () => loadProjection(this.deps.db, event.queueId),
+    );
+    const at = this.deps.clock.now().toISOString();
+    if (result.status === 'applied' && !rebuilt) {
+      await this.#broadcastApplied(event, staged, result, at);
+    } else {
+      const meta = await store.meta(event.queueId);
+      if (!meta) return;
+      this.deps.emitter.queueUpdate(updateOf(meta, 'rebuilt', at));
+      if (event.appointmentId) await this.#tellAppointment(meta, event.appointmentId, 'status', staged);
+    }
+    if (staged.notice) {
+      this.deps.emitter.doctorNotice(staged.hospitalId, { queueId: event.queueId, ...staged.notice });
+    }
+  }
+
+  async #broadcastApplied(
+    event: EventMap['queue.changed'],
+    staged: StagedChange,
+    result: Extract<ApplyResult, { status: 'applied' }>,
+    at: string,
+  ): Promise<void> {
+    const { meta } = result;
+    const touched = event.appointmentId
+      ? result.entries.find((e) => e.appointmentId === event.appointmentId)
+      : undefined;
+    const update = updateOf(meta, event.type, at);
+    if (event.appointmentId) {
+      update.appointmentId = event.appointmentId;
+      update.serial = touched?.serial ?? event.serial ?? null;
+      update.status = touched
+        ? statusOf(touched, staged)
+        : (staged.appointmentStatus ?? STATUS_OF_TYPE[event.type] ?? event.type);
+      if (touched?.status === 'waiting') update.after = touched.after ?? null;
+    }
+    this.deps.emitter.queueUpdate(update);
+
+    const fullMeta = { ...meta, consultSamples: [] };
+    for (const effect of result.entries) {
+      this.deps.emitter.appointmentUpdate(
+        await this.#appointmentUpdate(fullMeta, effect, statusOf(effect, staged), 'status'),
+      );
+    }
+    const touchedIds = new Set(result.entries.map((e) => e.appointmentId));
+    const { becameNext, turnNear } = headChanges(result.headBefore, result.head, this.#threshold);
+    const notified = new Set<string>();
+    for (const [list, reason] of [
+      [becameNext, 'next'],
+      [turnNear, 'turn_near'],
+    ] as const) {
+      for (const head of list) {
+        if (touchedIds.has(head.appointmentId) || notified.has(head.appointmentId)) continue;
+        notified.add(head.appointmentId);
+        await this.#tellAppointment(fullMeta, head.appointmentId, reason, staged);
+      }
+    }
+    for (const head of turnNear) {
+      if (touchedIds.has(head.appointmentId)) continue;
+      await this.deps.events.dispatchCommitted('appointment.turn_near', {
+        appointmentId: head.appointmentId,
+        queueId: event.queueId,
+        position: head.position,
+      });
+    }
+  }
+
+  async #appointmentUpdate(
+    meta: QueueMeta,
+    effect: EntryEffect,
+    status: string,
+    reason: AppointmentUpdate['reason'],
+  ): Promise<AppointmentUpdate> {
+    let eta: string | null = null;
+    if (effect.position !== null) {
+      const view = await this.deps.store.position(meta.queueId, effect.appointmentId);
+      eta = view ? (etaAt(view, this.deps.clock.now())?.toISOString() ?? null) : null;
+    }
+    return {
+      appointmentId: effect.appointmentId,
+      queueId: meta.queueId,
+      status,
+      serial: effect.serial,
+      position: effect.position,
+      etaAt: eta,
+      version: meta.version,
+      reason,
+    };
+  }
+
+  async #tellAppointment(
+    meta: QueueMeta,
+    appointmentId: string,
+    reason: AppointmentUpdate['reason'],
+    staged: StagedChange,
+  ): Promise<void> {
+    const view = await this.deps.store.position(meta.queueId, appointmentId);
+    if (view?.entry) {
+      const entry = view.entry;
+      this.deps.emitter.appointmentUpdate({
+        appointmentId,
+        queueId: meta.queueId,
+        status: entry.status === 'waiting' ? entry.stage : entry.status,
+        serial: entry.serial,
+        position: entry.position,
+        etaAt: etaAt(view, this.deps.clock.now())?.toISOString() ?? null,
+        version: view.meta.version,
+        reason,
+      });
+      return;
+    }
+    const row = await findAppointment(this.deps.db, appointmentId);
+    if (!row) return;
+    this.deps.emitter.appointmentUpdate({
+      appointmentId,
+      queueId: meta.queueId,
+      status: staged.appointmentStatus ?? row.status,
+      serial: row.serial,
+      position: null,
+      etaAt: null,
+      version: meta.version,
+      reason,
+    });
+  }
+
+  /** Changes committed by other modules (booking, cancel, confirm) arrive without staged ops. */
+  async #deriveChange(event: EventMap['queue.changed']): Promise<StagedChange> {
+    const row = event.appointmentId ? await findAppointment(this.deps.db, event.appointmentId) : undefined;
+    const hospitalId = (await this.deps.store.meta(event.queueId))?.hospitalId ?? '';
+    if (!row) return { ops: rebuildOps(), hospitalId };
+    const id = row.id;
+    switch (event.type) {
+      case 'booked':
+      case 'walk_in': {
+        if (!['booked', 'confirmed', 'checked_in'].includes(row.status))
+          return { ops: rebuildOps(), hospitalId };
+        const names = await entryNames(this.deps.db, [id]);
+        return {
+          hospitalId,
+          ops: [
+            {
+              op: 'add',
+              entry: {
+                appointmentId: id,
+                serial: row.serial,
+                status: 'waiting',
+                stage: stageOf(row),
+                priority: row.priority,
+                positionKey: row.positionKey,
+                kind: row.kind,
+                label: names.get(id) || null,
+                estimatedAt: new Date(row.estimatedAt).toISOString(),
+              },
+            },
+          ],
+        };
+      }
+      case 'cancelled':
+        return { hospitalId, ops: [{ op: 'remove', appointmentId: id }], appointmentStatus: 'cancelled' };
+      case 'confirmed':
+      case 'checked_in':
+        return { hospitalId, ops: [{ op: 'stage', appointmentId: id, stage: stageOf(row) }] };
+      default:
+        return { ops: rebuildOps(), hospitalId };
+    }
+  }
+
+  /** The whole queue from the projection, rebuilt from Postgres when missing; null when no such queue. */
+  async snapshot(queueId: string, labels: boolean): Promise<QueueSnapshot | null> {
+    const found = await this.deps.store.snapshot(queueId, { labels });
+    if (found) return found;
+    if ((await this.#rebuild(queueId)) === 'not_found') return null;
+    return this.deps.store.snapshot(queueId, { labels });
+  }
+
+  async meta(queueId: string): Promise<QueueMeta | null> {
+    const found = await this.deps.store.meta(queueId);
+    if (found) return found;
+    if ((await this.#rebuild(queueId)) === 'not_found') return null;
+    return this.deps.store.meta(queueId);
+  }
+
+  /** One appointment's place, rebuilt from Postgres when the projection is missing. */
+  async position(queueId: string, appointmentId: string): Promise<PositionView | null> {
+    const found = await this.deps.store.position(queueId, appointmentId);
+    if (found) return found;
+    if ((await this.#rebuild(queueId)) === 'not_found') return null;
+    return this.deps.store.position(queueId, appointmentId);
+  }
+
+  /** Store reads without a rebuild: safe inside a transaction (PGlite has a single connection). */
+  peekPosition(queueId: string, appointmentId: string): Promise<PositionView | null> {
+    return this.deps.store.position(queueId, appointmentId);
+  }
+
+  peekMeta(queueId: string): Promise<QueueMeta | null> {
+    return this.deps.store.meta(queueId);
+  }
+
+  async #rebuild(queueId: string): Promise<'rebuilt' | 'not_found'> {
+    const result = await this.deps.store.rebuild(queueId, () => loadProjection(this.deps.db, queueId));
+    return result.status === 'not_found' ? 'not_found' : 'rebuilt';
+  }
+}
+
+/**
+ * An op that can never fit (removing an unknown entry) turns the change into 'conflict', which makes
+ * applyOrRebuild reload the queue from Postgres: the safe answer to a change we cannot describe.
+ */
+function rebuildOps(): QueueOp[] {
+  return [{ op: 'remove', appointmentId: '00000000-0000-0000-0000-000000000000' }];
+}
+
+function stageOf(row: { checkedInAt: Date | null; confirmedAt: Date | null }): WaitingStage {
+  return row.checkedInAt ? 'checked_in' : row.confirmedAt ? 'confirmed' : 'booked';
+}
+
+function statusOf(effect: EntryEffect, staged: StagedChange): string {
+  if (effect.status === 'removed') return staged.appointmentStatus ?? 'cancelled';
+  return effect.status === 'waiting' ? effect.stage : effect.status;
+}
+
+function updateOf(
+  meta: Omit<QueueMeta, 'consultSamples'>,
+  type: QueueUpdate['type'],
+  at: string,
+): QueueUpdate {
+  return {
+    queueId: meta.queueId,
+    version: meta.version,
+    type,
+    serial: null,
+    status: meta.status,
+    nowServing: meta.nowServing,
+    waiting: meta.waiting,
+    avgConsultSeconds: meta.avgConsultSeconds,
+    paused: meta.status === 'paused',
+    at,
+  };
+}

@@ -1,0 +1,54 @@
+// Socket.IO on the same HTTP server as the API. With Redis configured, @socket.io/redis-adapter relays every
+// broadcast to the sockets of all instances (own pub and sub connections); otherwise the in-memory adapter.
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { Server } from 'socket.io';
+import type { RealtimeServer } from '../modules/queue/queue.emitter.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    io: RealtimeServer;
+  }
+}
+
+export interface RealtimeOptions {
+  /** Key/channel prefix shared with the rest of the app's Redis use (config.REDIS_PREFIX). */
+  prefix: string;
+  /** config.CORS_ORIGINS: '*' or a comma-separated list. */
+  corsOrigins: string;
+}
+
+async function realtimePlugin(app: FastifyInstance, opts: RealtimeOptions): Promise<void> {
+  const origins = opts.corsOrigins.split(',').map((o) => o.trim());
+  const io: RealtimeServer = new Server(app.server, {
+    serveClient: true,
+    cors: { origin: origins.includes('*') ? true : origins },
+    // Client events are small JSON objects; anything big is abuse.
+    maxHttpBufferSize: 16 * 1024,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+  });
+  const connections: Redis[] = [];
+  if (app.redis) {
+    const pub = app.redis.duplicate();
+    // The adapter subscribes without a catch: a subscriber waits for Redis instead of rejecting (and crashing).
+    const sub = app.redis.duplicate({ maxRetriesPerRequest: null });
+    pub.on('error', (err) => app.log.warn({ err }, 'socket.io redis pub connection error'));
+    sub.on('error', (err) => app.log.warn({ err }, 'socket.io redis sub connection error'));
+    connections.push(pub, sub);
+    io.adapter(createAdapter(pub, sub, { key: `${opts.prefix}socket.io` }));
+  }
+  app.decorate('io', io);
+  // Open websockets would keep the HTTP server from closing; drop them first, clients reconnect elsewhere.
+  app.addHook('preClose', async () => {
+    io.local.disconnectSockets(true);
+  });
+  app.addHook('onClose', async () => {
+    await io.close().catch(() => {});
+    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+  });
+}
+
+export default fp(realtimePlugin, { name: 'realtime', dependencies: ['redis'] });
