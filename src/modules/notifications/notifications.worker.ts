@@ -85,14 +85,16 @@ export class NotificationsWorker {
     result.status = 'worked';
     result.claimed = rows.length;
     const stale = await this.staleRows(rows, now);
+    const optOutApplies = (r: OutboxRow) => r.channel === 'sms' && !TRANSACTIONAL_KINDS.has(r.kind);
     const optedOut = await repo.optedOut(
       db,
-      rows.filter((r) => r.channel === 'sms' && !TRANSACTIONAL_KINDS.has(r.kind)).map((r) => r.recipient),
+      rows.filter(optOutApplies).map((r) => r.recipient),
     );
     const queue = [...rows];
     const worker = async () => {
       for (let row = queue.shift(); row; row = queue.shift()) {
-        const outcome = await this.process(row, lease, stale.has(row.id), optedOut.has(row.recipient));
+        const blocked = optOutApplies(row) && optedOut.has(row.recipient);
+        const outcome = await this.process(row, lease, stale.has(row.id), blocked);
         result[outcome]++;
       }
     };
