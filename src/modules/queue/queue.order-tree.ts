@@ -80,17 +80,24 @@ export class OrderTree {
   delete(member: string): boolean {
     const score = this.#scores.get(member);
     if (score === undefined) return false;
-    this.#root = this.#remove(this.#root, score, member);
+    // Iterative: walk down, splice the node's merged children into its place, shrink the path's sizes.
+    const path: Node[] = [];
+    let node = this.#root;
+    let wentLeft = false;
+    while (node && node.member !== member) {
+      path.push(node);
+      wentLeft = less(score, member, node);
+      node = wentLeft ? node.left : node.right;
+    }
+    if (!node) return false;
+    const merged = merge(node.left, node.right);
+    const parent = path.at(-1);
+    if (!parent) this.#root = merged;
+    else if (wentLeft) parent.left = merged;
+    else parent.right = merged;
+    for (const above of path) above.size--;
     this.#scores.delete(member);
     return true;
-  }
-
-  #remove(node: Node | null, score: number, member: string): Node | null {
-    if (!node) return null;
-    if (node.member === member) return merge(node.left, node.right);
-    if (less(score, member, node)) node.left = this.#remove(node.left, score, member);
-    else node.right = this.#remove(node.right, score, member);
-    return update(node);
   }
 
   /** 0-based rank, or null when absent. */
@@ -126,11 +133,33 @@ export class OrderTree {
     return null;
   }
 
-  /** Members with rank in [start, stop] (inclusive), in order. */
+  /** Members with rank in [start, stop] (inclusive), in order: one descent, then in-order steps. */
   range(start: number, stop: number): string[] {
     const out: string[] = [];
-    const last = Math.min(stop, this.size - 1);
-    for (let r = start; r <= last; r++) out.push(this.at(r)!);
+    const count = Math.min(stop, this.size - 1) - start + 1;
+    if (count <= 0) return out;
+    // Ancestors still to visit (each comes after everything left of it), ending at the node of rank `start`.
+    const pending: Node[] = [];
+    let node = this.#root;
+    let k = start;
+    while (node) {
+      const left = size(node.left);
+      if (k < left) {
+        pending.push(node);
+        node = node.left;
+      } else if (k === left) {
+        pending.push(node);
+        break;
+      } else {
+        k -= left + 1;
+        node = node.right;
+      }
+    }
+    while (out.length < count && pending.length) {
+      const next = pending.pop()!;
+      out.push(next.member);
+      for (let child = next.right; child; child = child.left) pending.push(child);
+    }
     return out;
   }
 
