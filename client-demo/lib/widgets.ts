@@ -50,3 +50,14 @@ export function select(name: string, options: [string, string][], value = '') {
 export function pill(status: string, label: string) {
   return h('span', { class: `pill ${status}` }, label);
 }
+
+/** A muted line of facts separated by dots; empty items are left out. */
+export function meta(...items: (Node | string | null | undefined | false)[]) {
+  return h(
+    'div',
+    { class: 'row muted meta' },
+    items
+      .filter((i): i is Node | string => Boolean(i))
+      .map((i) => (typeof i === 'string' ? h('span', {}, i) : i)),
+  );
+}

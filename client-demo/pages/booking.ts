@@ -3,7 +3,7 @@ import { api, type PageOf, qs } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import type { DoctorListItem } from '../lib/directory.js';
 import { errorText, formValues, h, main, render } from '../lib/dom.js';
-import { avatar, field, select, stars } from '../lib/widgets.js';
+import { avatar, field, meta, select, stars } from '../lib/widgets.js';
 
 interface Named {
   id: string;
@@ -28,9 +28,7 @@ function doctorCard(d: DoctorListItem) {
         { class: 'tags' },
         d.specializations.map((s) => h('span', { class: 'pill' }, s)),
       ),
-      h(
-        'div',
-        { class: 'row muted meta' },
+      meta(
         stars(d.rating, d.ratingCount),
         d.experienceYears !== null ? `${d.experienceYears} yrs experience` : null,
         d.cities.length ? d.cities.join(', ') : null,

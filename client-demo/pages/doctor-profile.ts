@@ -4,7 +4,7 @@ import { ApiError, api, currentUser, type PageOf, qs } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import type { Booked, DoctorProfile, Opening } from '../lib/directory.js';
 import { addDays, errorText, formatDate, formatTime, h, localDate, main, render } from '../lib/dom.js';
-import { avatar, field, select, stars } from '../lib/widgets.js';
+import { avatar, field, meta, select, stars } from '../lib/widgets.js';
 
 interface Review {
   id: string;
@@ -218,9 +218,7 @@ async function start() {
           { class: 'tags' },
           doctor.specializations.map((s) => h('span', { class: 'pill' }, s.name)),
         ),
-        h(
-          'div',
-          { class: 'row muted meta' },
+        meta(
           stars(doctor.rating, doctor.ratingCount),
           doctor.experienceYears !== null ? `${doctor.experienceYears} yrs experience` : null,
           `${doctor.visitCount} visits`,

@@ -153,6 +153,10 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   const doctorPage = await newPage('doctor');
   await signIn(doctorPage, DOCTOR);
   await doctorPage.goto(`${server.url}/doctor`);
+  await doctorPage.getByTestId('call-next').waitFor();
+  // The demo doctor may have other sessions today; pick this hospital's.
+  const tab = doctorPage.getByRole('tab', { name: /Mirpur Family Clinic/ });
+  if ((await tab.count()) > 0) await tab.click();
   await doctorPage.locator('.queue-list').getByText('Karim Hossain').waitFor();
   const phoneNavigations: string[] = [];
   phone.on('framenavigated', (frame) => phoneNavigations.push(frame.url()));
