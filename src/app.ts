@@ -79,7 +79,8 @@ const REDACT = [
 export function redactUrl(url: string): string {
   return url
     .replace(/\/(track|t)\/[^/?#]+/g, '/$1/[redacted]')
-    .replace(/([?&](token|trackingToken)=)[^&#]*/g, '$1[redacted]');
+    .replace(/([?&](token|trackingToken|q|email|phone|name)=)[^&#]*/g, '$1[redacted]')
+    .replace(/([?&][^=&#]+=)([^&#]*(@|%40|\d{6,})[^&#]*)/g, '$1[redacted]');
 }
 
 export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
