@@ -1,7 +1,8 @@
-// The realtime connection the pages share: one Socket.IO socket, a connection indicator, and watched queues
-// kept current from snapshot + queue:update (resync on a version gap and after every reconnect).
+// The realtime side of the pages: a connection indicator, appointment watches and doctor notices on one
+// socket, and watched queues kept by the shared QueueClient (snapshot + updates, resync on gaps/reconnects).
 import { io, type Socket } from 'socket.io-client';
 import { accessToken, refreshSession } from './api.js';
+import { QueueClient } from './queue-client.js';
 
 export interface QueueEntry {
   serial: number;
@@ -49,7 +50,6 @@ export type ConnectionState = 'connecting' | 'live' | 'offline';
 type Ack = { error?: { code: string; message: string } } & Record<string, unknown>;
 
 const WAITING = new Set(['booked', 'confirmed', 'checked_in', 'waiting']);
-const GONE = new Set(['completed', 'no_show', 'cancelled']);
 
 export function isWaiting(status: string): boolean {
   return WAITING.has(status);
@@ -70,27 +70,25 @@ export class Live {
   #onState: LiveOptions['onState'];
   #noticeHandlers: ((notice: DoctorNotice) => void)[] = [];
 
+  #auth: { token?: string; trackingToken?: string };
+
   constructor(options: LiveOptions = {}) {
     this.#onState = options.onState;
-    const auth = options.auth ?? (accessToken() ? { token: accessToken() ?? undefined } : {});
+    this.#auth = options.auth ?? (accessToken() ? { token: accessToken() ?? undefined } : {});
+    const auth = this.#auth;
     this.socket = io({ auth, transports: ['websocket', 'polling'], reconnectionDelayMax: 3000 });
     this.socket.on('connect', () => {
-      this.#setState('live');
-      for (const queue of this.#queues.values()) void queue.resync();
+      this.#updateState();
       for (const [id, handler] of this.#appointments) void this.#watchAppointment(id, handler);
     });
-    this.socket.on('disconnect', () => this.#setState('offline'));
+    this.socket.on('disconnect', () => this.#updateState());
     this.socket.on('connect_error', async (err: Error & { data?: { code?: string } }) => {
-      this.#setState('offline');
+      this.#updateState();
       if (err.data?.code === 'UNAUTHENTICATED' && auth.token && (await refreshSession())) {
         auth.token = accessToken() ?? undefined;
         this.socket.auth = auth;
         this.socket.connect();
       }
-    });
-    this.socket.on('queue:update', (update: QueueUpdate) => {
-      this.touch();
-      this.#queues.get(update.queueId)?.apply(update);
     });
     this.socket.on('appointment:update', (data: Record<string, unknown>) => {
       this.touch();
@@ -99,6 +97,27 @@ export class Live {
     this.socket.on('doctor:notice', (notice: DoctorNotice) => {
       for (const handler of this.#noticeHandlers) handler(notice);
     });
+  }
+
+  /** Handshake auth for the queue clients' sockets, read at each (re)connect so a refreshed token is used. */
+  handshakeAuth(): { token?: string; trackingToken?: string } {
+    if (this.#auth.token) return { token: accessToken() ?? this.#auth.token };
+    return { ...this.#auth };
+  }
+
+  queueConnection(_queue: WatchedQueue, _connected: boolean): void {
+    this.#updateState();
+  }
+
+  #updateState(): void {
+    const sockets = [this.socket.connected, ...[...this.#queues.values()].map((q) => q.connected)];
+    this.#setState(
+      sockets.every(Boolean)
+        ? 'live'
+        : this.state === 'connecting' && !this.lastUpdate
+          ? 'connecting'
+          : 'offline',
+    );
   }
 
   touch(): void {
@@ -128,14 +147,14 @@ export class Live {
     if (!queue) {
       queue = new WatchedQueue(this, queueId, onChange);
       this.#queues.set(queueId, queue);
-      if (this.socket.connected) void queue.resync();
     }
     return queue;
   }
 
   unwatchQueue(queueId: string): void {
-    if (!this.#queues.delete(queueId)) return;
-    if (this.socket.connected) this.socket.emit('queue:unwatch', { queueId });
+    this.#queues.get(queueId)?.close();
+    this.#queues.delete(queueId);
+    this.#updateState();
   }
 
   watchedQueues(): string[] {
@@ -162,84 +181,104 @@ export class Live {
   }
 }
 
-/** One queue's state from the snapshot plus every queue:update, in version order. */
+/**
+ * One queue's live state, kept by the shared QueueClient (snapshot + in-order updates, resync on gaps and
+ * reconnects), presented as an ordered entry list with positions for the pages.
+ */
 export class WatchedQueue {
   snapshot: QueueSnapshot | null = null;
   paused = false;
-  #resyncing: Promise<void> | null = null;
+  readonly client: QueueClient;
+  #extras = new Map<number, Pick<QueueEntry, 'kind' | 'priority'>>();
 
   constructor(
-    private readonly live: Live,
+    live: Live,
     readonly queueId: string,
     private readonly onChange: (queue: WatchedQueue, update?: QueueUpdate) => void,
-  ) {}
-
-  resync(): Promise<void> {
-    this.#resyncing ??= (async () => {
-      try {
-        const result = await this.live.emit<Ack>('queue:watch', { queueId: this.queueId });
-        const snapshot = (result.snapshot ?? result) as QueueSnapshot;
-        this.snapshot = { ...snapshot, entries: [...(snapshot.entries ?? [])] };
-        this.paused = snapshot.status === 'paused';
-        this.live.touch();
-        this.onChange(this);
-      } catch {
-        // Retried on the next update or reconnect.
-      }
-    })().finally(() => {
-      this.#resyncing = null;
+  ) {
+    this.client = new QueueClient({
+      url: location.origin,
+      queueId,
+      io,
+      auth: () => live.handshakeAuth(),
+      backoff: { min: 500, max: 3000 },
     });
-    return this.#resyncing;
+    this.client.on('connection', (status) => live.queueConnection(this, status === 'connected'));
+    this.client.on('snapshot', () => {
+      live.touch();
+      void this.#loadExtras();
+      this.#refresh();
+    });
+    this.client.on('update', (update) => {
+      live.touch();
+      this.#refresh(update);
+      // Updates carry serials, not names: a console that shows names fetches the new entry's from a snapshot.
+      const entry = update.serial === null ? undefined : this.client.state?.entries.get(update.serial);
+      const named = [...(this.client.state?.entries.values() ?? [])].some((e) => e.name !== undefined);
+      if (entry && named && entry.name === undefined) void this.client.resync();
+    });
+    this.client.on('notice', () => this.#refresh());
   }
 
-  apply(update: QueueUpdate): void {
-    const snap = this.snapshot;
-    if (!snap || update.version <= snap.version) return;
-    if (update.version !== snap.version + 1) {
-      void this.resync();
-      return;
+  get connected(): boolean {
+    return this.client.socket.connected;
+  }
+
+  /** Kind and priority are not part of the client's state; the pages show them as badges. */
+  async #loadExtras(): Promise<void> {
+    try {
+      const snap = await this.client.socket.emitWithAck('queue:watch', { queueId: this.queueId });
+      if ('error' in snap) return;
+      for (const e of snap.entries) this.#extras.set(e.serial, { kind: e.kind, priority: e.priority });
+      this.#refresh();
+    } catch {
+      // Badges only.
     }
-    const entries = snap.entries;
-    const index = update.serial === null ? -1 : entries.findIndex((e) => e.serial === update.serial);
-    const known = index >= 0 ? entries[index] : undefined;
-    if (index >= 0) entries.splice(index, 1);
-    if (
-      update.serial !== null &&
-      !GONE.has(update.status) &&
-      update.type !== 'paused' &&
-      update.type !== 'resumed'
-    ) {
-      const entry: QueueEntry = {
-        ...(known ?? { serial: update.serial, position: null }),
-        status: update.status,
-        appointmentId: update.appointmentId ?? known?.appointmentId,
-      };
-      if (isWaiting(update.status) && update.after !== undefined) {
-        const afterIndex = update.after === null ? -1 : entries.findIndex((e) => e.serial === update.after);
-        entries.splice(afterIndex + 1, 0, entry);
-      } else if (isWaiting(update.status) && known) {
-        entries.splice(index, 0, entry);
-      } else if (isWaiting(update.status)) {
-        entries.push(entry);
-      } else {
-        entries.unshift(entry);
-      }
+  }
+
+  #refresh(update?: QueueUpdate): void {
+    const state = this.client.state;
+    if (!state) return;
+    const entries: QueueEntry[] = [];
+    const waiting = new Set(state.waiting);
+    for (const [position, serial] of state.waiting.entries()) {
+      const e = state.entries.get(serial);
+      entries.push({
+        serial,
+        status: e?.status ?? 'booked',
+        position,
+        appointmentId: e?.appointmentId,
+        name: e?.name,
+        ...this.#extras.get(serial),
+      });
     }
-    let position = 0;
-    for (const entry of entries) entry.position = isWaiting(entry.status) ? position++ : null;
-    snap.version = update.version;
-    snap.nowServing = update.nowServing;
-    snap.avgConsultSeconds = update.avgConsultSeconds;
-    this.paused = update.paused;
-    if (update.type === 'closed') snap.status = 'closed';
-    else snap.status = update.paused ? 'paused' : snap.status === 'closed' ? 'closed' : 'open';
+    const others = [...state.entries.values()]
+      .filter((e) => !waiting.has(e.serial))
+      .sort((a, b) => a.serial - b.serial);
+    for (const e of others) entries.push({ ...e, position: null, ...this.#extras.get(e.serial) });
+    this.snapshot = {
+      queueId: state.queueId,
+      version: state.version,
+      status: state.status,
+      nowServing: state.nowServing,
+      avgConsultSeconds: state.avgConsultSeconds,
+      notice: state.notice,
+      entries,
+    };
+    this.paused = state.paused;
     this.onChange(this, update);
-    // Updates carry serials, not names: a console that shows names fetches the new entry's from a snapshot.
-    if (!known && entries.some((e) => e.name !== undefined && e.serial !== update.serial)) void this.resync();
+  }
+
+  resync(): Promise<void> {
+    return this.client.resync();
+  }
+
+  close(): void {
+    this.client.close();
   }
 
   waiting(): QueueEntry[] {
-    return (this.snapshot?.entries ?? []).filter((e) => isWaiting(e.status));
+    return (this.snapshot?.entries ?? []).filter((e) => e.position !== null);
   }
 
   entry(appointmentId: string): QueueEntry | undefined {
