@@ -63,6 +63,8 @@ const live = new Live({
     conn.className = badge.cls;
     conn.textContent = badge.text;
     conn.dataset.state = state;
+    // A stale screen must look stale: the panels dim until the connection is back.
+    document.body.classList.toggle('stale', state === 'offline');
   },
 });
 
