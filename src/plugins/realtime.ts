@@ -47,7 +47,10 @@ async function realtimePlugin(app: FastifyInstance, opts: RealtimeOptions): Prom
   });
   app.addHook('onClose', async () => {
     await io.close().catch(() => {});
-    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    // quit() waits for a reply that an unreachable Redis never sends; disconnect() does not.
+    await Promise.all(
+      connections.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())),
+    );
   });
 }
 
