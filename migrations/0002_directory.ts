@@ -59,6 +59,32 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create index doctors_name_trgm_idx on doctors using gin (name gin_trgm_ops);
     create index doctors_verified_name_idx on doctors (name, id) where verified_at is not null;
 
+    -- Typo-tolerant name search at scale: the distinct words of doctors' names (a small vocabulary, matched
+    -- by trigram similarity or substring) and which doctors carry each word. Kept by a trigger, so doctors
+    -- created by any module (registration, admin) are searchable at once.
+    create table search_words (word text primary key);
+    create index search_words_trgm_idx on search_words using gin (word gin_trgm_ops);
+    create table doctor_name_words (
+      word text not null,
+      doctor_id uuid not null references doctors (id) on delete cascade,
+      primary key (word, doctor_id)
+    );
+    create index doctor_name_words_doctor_idx on doctor_name_words (doctor_id);
+    create function doctor_name_words_sync() returns trigger language plpgsql as $fn$
+    begin
+      delete from doctor_name_words where doctor_id = new.id;
+      insert into search_words (word)
+        select distinct w from regexp_split_to_table(lower(new.name), '[\\s.,;:()/''"-]+') as w where length(w) >= 2
+        on conflict do nothing;
+      insert into doctor_name_words (word, doctor_id)
+        select distinct w, new.id from regexp_split_to_table(lower(new.name), '[\\s.,;:()/''"-]+') as w
+        where length(w) >= 2;
+      return null;
+    end
+    $fn$;
+    create trigger doctors_name_words after insert or update of name on doctors
+      for each row execute function doctor_name_words_sync();
+
     create table doctor_specializations (
       doctor_id uuid not null references doctors (id) on delete cascade,
       specialization_id uuid not null references specializations (id) on delete cascade,
@@ -93,8 +119,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
-    drop table favorites; drop table doctor_services; drop table doctor_qualifications;
-    drop table doctor_specializations; drop table doctors; drop table services; drop table qualifications;
+    drop table favorites; drop table doctor_name_words; drop table search_words; drop table doctor_services; drop table doctor_qualifications;
+    drop table doctor_specializations; drop table doctors; drop function doctor_name_words_sync; drop table services; drop table qualifications;
     drop table specializations; alter table users drop constraint users_hospital_fk; drop table hospitals;
   `.execute(db);
 }

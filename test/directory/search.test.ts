@@ -53,7 +53,7 @@ async function buildWorld(app: FastifyInstance): Promise<World> {
   const unverified = (await makeDoctor(app, 'Unverified Rahman', { verified: false, licenseNo: 'BMDC-X-9' }))
     .doctorId;
   // Karim's licence number looks like a name so a licence search must rank it above similar names.
-  const karim = (await makeDoctor(app, 'Karim Uddin', { licenseNo: 'RAHMAN-77' })).doctorId;
+  const karim = (await makeDoctor(app, 'Karim Uddin', { licenseNo: 'RAHMAN' })).doctorId;
 
   await app.db
     .insertInto('doctorSpecializations')
@@ -134,7 +134,7 @@ for (const backend of await databaseBackends()) {
       const { app } = shared.current;
       assert.deepEqual(await ids(app, 'q=BMDC-A-1002'), [w.rahima]);
       assert.deepEqual(await ids(app, 'q=bmdc-a-1003'), [w.chowdhury], 'licence match ignores case');
-      const found = await ids(app, 'q=RAHMAN-77');
+      const found = await ids(app, 'q=Rahman');
       assert.equal(found[0], w.karim, 'the licence holder is first');
       assert.ok(found.includes(w.rahman), 'the similar name still follows');
     });

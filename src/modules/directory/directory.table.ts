@@ -84,6 +84,16 @@ export interface ReviewsTable {
   createdAt: CreatedAt;
 }
 
+/** Search vocabulary, kept by a trigger on doctors.name (see migration 0002). */
+export interface SearchWordsTable {
+  word: string;
+}
+
+export interface DoctorNameWordsTable {
+  word: string;
+  doctorId: string;
+}
+
 export interface DirectoryTables {
   hospitals: HospitalsTable;
   specializations: CatalogTable;
@@ -95,6 +105,8 @@ export interface DirectoryTables {
   doctorServices: DoctorServicesTable;
   favorites: FavoritesTable;
   reviews: ReviewsTable;
+  searchWords: SearchWordsTable;
+  doctorNameWords: DoctorNameWordsTable;
 }
 
 export type Hospital = Selectable<HospitalsTable>;

@@ -36,6 +36,18 @@ export interface SearchRow {
   recentVisits: number | null;
 }
 
+/** How alike a query word and a name word must be (pg_trgm similarity): "rahmn" ~ "rahman" is 0.44. */
+const WORD_SIMILARITY = 0.4;
+
+/** The query's words as the name-word trigger splits names (see migration 0002), at most six. */
+export function searchTokens(q: string): string[] {
+  const words = q
+    .toLowerCase()
+    .split(/[\s.,;:()/'"-]+/)
+    .filter((w) => w.length >= 2);
+  return [...new Set(words)].slice(0, 6);
+}
+
 function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
@@ -44,8 +56,23 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = [];
   if (s.onlyVerified) where.push(sql`d.verified_at is not null`);
   if (s.q) {
-    // %> and ILIKE both use the GIN trigram index on name; the licence number is an exact (citext) match.
-    where.push(sql`(d.name %> ${s.q} or d.name ilike ${likePattern(s.q)} or d.license_no = ${s.q}::citext)`);
+    // Every word of the query must match a word of the name: similar (typos) or containing it (partial
+    // words). Matching runs on the small vocabulary of distinct name words, then fans out to doctors by
+    // index, so the cost does not grow with the number of doctors. Or the licence number matches exactly.
+    const tokens = searchTokens(s.q);
+    // One IN over a union (not an OR) so the planner can drive the doctors table by its primary key.
+    const byName = tokens.length
+      ? sql` union (${sql.join(
+          tokens.map(
+            (t) => sql`select dw.doctor_id from doctor_name_words dw where dw.word in (
+              select sw.word from search_words sw
+              where (sw.word % ${t} and similarity(sw.word, ${t}) >= ${WORD_SIMILARITY})
+                or sw.word like ${likePattern(t)})`,
+          ),
+          sql` intersect `,
+        )})`
+      : sql``;
+    where.push(sql`d.id in (select l.id from doctors l where l.license_no = ${s.q}::citext ${byName})`);
   }
   if (s.city) {
     where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
