@@ -227,24 +227,6 @@ export function markRemainingNoShow(trx: Executor, queueId: string, at: Date) {
     .execute();
 }
 
-/** The prediction made when an entry was checked in (or walked in), for the ETA accuracy record. */
-export async function checkInPrediction(db: Executor, queueId: string, appointmentId: string) {
-  const row = await db
-    .selectFrom('queueEvents')
-    .select('data')
-    .where('queueId', '=', queueId)
-    .where('appointmentId', '=', appointmentId)
-    .where('type', 'in', ['checked_in', 'walk_in'])
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const data = (typeof row?.data === 'string' ? JSON.parse(row.data) : row?.data) as
-    | { etaAt?: string }
-    | null
-    | undefined;
-  return data?.etaAt ?? null;
-}
-
 export interface QueueListFilter {
   date?: string;
   hospitalId?: string;

@@ -255,11 +255,12 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/track/:trackingToken',
     {
+      config: { rateLimit: { max: 600, timeWindow: '1 minute' } },
       schema: {
         tags: ['queues'],
         summary: 'Follow one appointment by its tracking link (no login)',
         params: TrackParamsSchema,
-        response: { 200: TrackViewSchema, ...errors(404) },
+        response: { 200: TrackViewSchema, ...errors(404, 429) },
       },
     },
     async (request) => service.track(request.params.trackingToken),
@@ -268,11 +269,12 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/track/:trackingToken/check-in',
     {
+      config: { rateLimit: { max: 30, timeWindow: '1 minute' } },
       schema: {
         tags: ['queues'],
         summary: 'Check in by tracking link',
         params: TrackParamsSchema,
-        response: { 200: OperationResultSchema, ...errors(404, 409) },
+        response: { 200: OperationResultSchema, ...errors(404, 409, 429) },
       },
     },
     async (request, reply) =>

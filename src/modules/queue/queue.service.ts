@@ -16,7 +16,6 @@ import type { LiveQueue, StagedChange } from './queue.live.js';
 import { recallPositionKey } from './queue.projection.js';
 import {
   appointmentOwnerIds,
-  checkInPrediction,
   findAppointment,
   findAppointmentByTrackingHash,
   findProfile,
@@ -619,16 +618,15 @@ export class QueueService {
     const now = this.deps.clock.now();
     await updateAppointment(trx, row.id, { status: 'called', calledAt: now });
     await updateQueue(trx, queue.id, { nowServing: row.serial });
-    const predictedAt = await checkInPrediction(trx, queue.id, row.id);
     return {
       type: 'called',
       appointment: row,
       status: 'called',
       reason,
+      // ETA accuracy: the prediction shown at check-in (or walk-in) is in that event's data.etaAt; this
+      // event's `at` is the real call time. The scheduled estimate is the other baseline.
       data: {
         outOfOrder,
-        // ETA accuracy: the prediction shown at check-in (or walk-in) against the real call time.
-        predictedAt,
         scheduledAt: new Date(row.estimatedAt).toISOString(),
         waitedSeconds: row.checkedInAt
           ? Math.round((now.getTime() - new Date(row.checkedInAt).getTime()) / 1000)
