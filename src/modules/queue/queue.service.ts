@@ -210,7 +210,12 @@ export class QueueService {
         walkInPhone: body.phone ?? null,
         checkedInAt: now,
       });
-      await emit('appointment.booked', { appointmentId: created.id, queueId, actorId: viewer.id });
+      await emit('appointment.booked', {
+        appointmentId: created.id,
+        queueId,
+        actorId: viewer.id,
+        trackingToken,
+      });
       return {
         type: 'walk_in',
         appointment: created,
