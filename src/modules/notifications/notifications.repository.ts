@@ -292,12 +292,15 @@ export interface ReminderCandidate {
   offsetMinutes: number;
   estimatedAt: Date;
   timezone: string;
+  /** When the reminder goes out: whole days are calendar days in the hospital's zone. */
+  at: Date;
 }
 
 /**
- * Active booked appointments with a reminder offset whose send time may fall in (from, to]. Whole-day
- * offsets are calendar days in the hospital's zone, so their range is widened by 3 hours and the caller
- * computes the exact time. The range predicate and the status list match appointments_reminder_scan_idx.
+ * Reminders whose send time falls in (from, to] for active booked appointments. The index range is widened
+ * by 3 hours for whole-day offsets (a DST change moves them); the exact calendar-day time is computed in
+ * the hospital's zone and filtered here, so only due rows leave the database. The range predicate and the
+ * status list match appointments_reminder_scan_idx.
  */
 export async function reminderCandidates(
   db: Executor,
@@ -307,27 +310,35 @@ export async function reminderCandidates(
 ): Promise<ReminderCandidate[]> {
   if (offsets.length === 0) return [];
   const { rows } = await sql<ReminderCandidate>`
-    select a.id as "appointmentId", o.off as "offsetMinutes", a.estimated_at as "estimatedAt",
-           h.timezone as "timezone"
-      from unnest(${sql.val(offsets)}::int[]) as o(off)
-      join appointments a
-        on a.estimated_at > ${range.from}::timestamptz
-             + make_interval(mins => o.off - case when o.off % 1440 = 0 then 180 else 0 end)
-       and a.estimated_at <= ${range.to}::timestamptz
-             + make_interval(mins => o.off + case when o.off % 1440 = 0 then 180 else 0 end)
-       and a.status in ('booked', 'confirmed', 'checked_in')
-      join session_days q on q.id = a.queue_id
-      join hospitals h on h.id = q.hospital_id
-      left join patient_profiles pp on pp.id = a.profile_id
-      left join notification_preferences np on np.user_id = pp.account_id
-     where a.kind = 'booked'
-       and a.estimated_at > ${range.now}::timestamptz
-       and o.off = any(coalesce(np.reminder_offsets, ${sql.val(defaults)}::int[]))
+    select * from (
+      select a.id as "appointmentId", o.off as "offsetMinutes", a.estimated_at as "estimatedAt",
+             h.timezone as "timezone",
+             case when o.off % 1440 = 0
+                  then ((a.estimated_at at time zone h.timezone) - make_interval(days => o.off / 1440))
+                         at time zone h.timezone
+                  else a.estimated_at - make_interval(mins => o.off) end as "at"
+        from unnest(${sql.val(offsets)}::int[]) as o(off)
+        join appointments a
+          on a.estimated_at > ${range.from}::timestamptz
+               + make_interval(mins => o.off - case when o.off % 1440 = 0 then 180 else 0 end)
+         and a.estimated_at <= ${range.to}::timestamptz
+               + make_interval(mins => o.off + case when o.off % 1440 = 0 then 180 else 0 end)
+         and a.status in ('booked', 'confirmed', 'checked_in')
+        join session_days q on q.id = a.queue_id
+        join hospitals h on h.id = q.hospital_id
+        left join patient_profiles pp on pp.id = a.profile_id
+        left join notification_preferences np on np.user_id = pp.account_id
+       where a.kind = 'booked'
+         and a.estimated_at > ${range.now}::timestamptz
+         and o.off = any(coalesce(np.reminder_offsets, ${sql.val(defaults)}::int[]))
+    ) c
+    where c."at" > ${range.from}::timestamptz and c."at" <= ${range.to}::timestamptz
   `.execute(db);
   return rows.map((r) => ({
     ...r,
     offsetMinutes: Number(r.offsetMinutes),
     estimatedAt: new Date(r.estimatedAt),
+    at: new Date(r.at),
   }));
 }
 

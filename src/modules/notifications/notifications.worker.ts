@@ -17,7 +17,7 @@ import {
 import type { NotificationsService } from './notifications.service.js';
 import type { Channel, OutboxRow } from './notifications.table.js';
 import { type MessagePayload, renderMessage } from './notifications.templates.js';
-import { afterQuietHours, reminderTime } from './notifications.time.js';
+import { afterQuietHours } from './notifications.time.js';
 import { type Transport, TransportError } from './notifications.transports.js';
 
 export interface OutboxCounters {
@@ -259,9 +259,7 @@ export class NotificationsWorker {
  * out (a patient 30 minutes from their visit gets the 1 h reminder, not the 24 h one as well).
  */
 export function pickDue(candidates: repo.ReminderCandidate[], from: Date, to: Date, now: Date) {
-  const timed = candidates
-    .map((c) => ({ ...c, at: reminderTime(c.estimatedAt, c.offsetMinutes, c.timezone) }))
-    .filter((c) => c.at > from && c.at <= to);
+  const timed = candidates.filter((c) => c.at > from && c.at <= to);
   const overdueMin = new Map<string, number>();
   for (const c of timed) {
     if (c.at > now) continue;
