@@ -66,7 +66,7 @@ for (const backend of await databaseBackends()) {
         assert.deepEqual([...new Set(sent.map((r) => berlin(r.sentAt)))].sort(), ['Sat 10:00', 'Sun 09:00']);
         const sms = sent.find((r) => r.channel === 'sms' && r.dedupeKey.startsWith('reminder:1h'));
         assert.equal(
-          (sms?.payload as { estimatedAt: string }).estimatedAt,
+          (sms?.payload as { estimatedAt?: string } | undefined)?.estimatedAt,
           visit.toUTC().toISO({ suppressMilliseconds: false }),
         );
       });
