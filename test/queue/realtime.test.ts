@@ -8,6 +8,7 @@ import { hashToken, newOpaqueToken } from '../../src/lib/tokens.js';
 import { recordQueueEvent, takeNextSerial } from '../../src/modules/queue/queue.repository.js';
 import { buildTestApp } from '../helpers/app.js';
 import { databaseBackends, hasRedis } from '../helpers/services.js';
+import { makeUser } from '../helpers/users.js';
 import { type QueueFixture, queueFixture } from './ops.fixtures.js';
 
 const NOW = '2026-03-10T04:00:00Z';
@@ -284,6 +285,52 @@ for (const setup of await setups()) {
       const near = turnNear.filter((n) => n.appointmentId === last.appointmentId);
       assert.equal(near.length, 1);
       assert.equal(near[0].position, 3);
+    });
+
+    test('bookings and cancellations made through the booking API reach queue watchers in order', async (t) => {
+      const clock = new ManualClock(NOW);
+      const { app } = await buildTestApp(t, { backend: setup.backend, redis: setup.redis, clock });
+      const f = await queueFixture(app, { count: 2, dateOffsetDays: 1 });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      const client = new QueueClient({
+        url,
+        queueId: f.queueId,
+        io: connect,
+        auth: { token: f.staff.token },
+      });
+      t.after(() => client.close());
+      await client.ready();
+      const seen: { version: number; type: string; serial: number | null }[] = [];
+      client.on('update', (u) => seen.push(u));
+      const session = await app.db
+        .selectFrom('sessionDays')
+        .select('sessionId')
+        .where('id', '=', f.queueId)
+        .executeTakeFirstOrThrow();
+      const patient = f.patients[0];
+      await post(app, patient.auth, `/v1/appointments/${patient.appointmentId}/cancel`, { reason: 'travel' });
+      const other = await makeUser(app, 'patient', {
+        name: 'New Booker',
+      });
+      const booked = await post(app, other.auth, '/v1/appointments', {
+        sessionId: session.sessionId,
+        date: f.date,
+      });
+      assert.equal(booked.statusCode, 201, booked.body);
+      const appointmentId = booked.json().id as string;
+      await waitFor('two updates', () => seen.length === 2);
+      assert.deepEqual(
+        seen.map((u) => [u.version, u.type]),
+        [
+          [1, 'cancelled'],
+          [2, 'booked'],
+        ],
+      );
+      assert.equal(client.position(appointmentId), 1);
+      const track = (await app.inject({ url: `/v1/track/${booked.json().trackingToken}` })).json();
+      assert.equal(track.position, 1);
+      assert.equal(track.serial, booked.json().serial);
     });
 
     test('pausing sends doctor:notice to the queue room and to the hospital desk', async (t) => {
