@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { seedDirectory } from './modules/directory/directory.seed.js';
+import { seedSchedule } from './modules/schedule/schedule.seed.js';
 
 export const DEMO_PASSWORD = 'carequeue-demo';
 
@@ -68,5 +69,6 @@ export async function seedDemo(app: FastifyInstance): Promise<boolean> {
     role: 'patient',
   });
   await seedDirectory(app, { adminId: admin.id, password: DEMO_PASSWORD });
+  await seedSchedule(app, { password: DEMO_PASSWORD });
   return true;
 }

@@ -122,11 +122,11 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         summary: 'Cancel (patients until the cutoff; staff and doctors any time); the serial is not reused',
         params: IdParams,
-        body: Type.Optional(CancelBodySchema),
+        body: CancelBodySchema,
         response: { 200: AppointmentSchema, ...errors(401, 403, 404, 409) },
       },
     },
-    async (request) => service.cancel(principalOf(request), request.params.id, request.body?.reason),
+    async (request) => service.cancel(principalOf(request), request.params.id, request.body.reason),
   );
 
   app.post(
@@ -152,14 +152,14 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         summary: 'Join the waitlist of a full session day',
         params: QueueIdParams,
-        body: Type.Optional(WaitlistJoinBodySchema),
+        body: WaitlistJoinBodySchema,
         response: { 201: WaitlistEntrySchema, ...errors(401, 403, 404, 409, 422) },
       },
     },
     async (request, reply) =>
       reply
         .status(201)
-        .send(await waitlist.join(principalOf(request), request.params.queueId, request.body?.profileId)),
+        .send(await waitlist.join(principalOf(request), request.params.queueId, request.body.profileId)),
   );
 
   app.get(

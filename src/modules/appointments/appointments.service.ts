@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../clock.js';
 import type { Database, DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
@@ -16,6 +17,7 @@ import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal, estimatedAt } from '../schedule/schedule.rules.js';
 import { type CancelAffected, ensureSessionDay, type ScheduleService } from '../schedule/schedule.service.js';
 import { toZonedIso } from '../schedule/schedule.time.js';
+import { KeyedMutex } from './appointments.mutex.js';
 import * as repo from './appointments.repository.js';
 import type { AppointmentListQuerySchema, BookingBodySchema } from './appointments.schema.js';
 import { WaitlistService } from './appointments.waitlist.js';
@@ -89,8 +91,13 @@ interface PlaceRequest {
   offerEntryId?: string;
 }
 
+type Alternatives = Awaited<ReturnType<ScheduleService['alternatives']>>;
+
 export class AppointmentsService {
   readonly waitlist: WaitlistService;
+  /** A burst against a full session asks for the same alternatives many times; they are advice, not state. */
+  readonly #queueTurns = new KeyedMutex();
+  readonly #alternatives = new LRUCache<string, Alternatives>({ max: 1000, ttl: 5_000 });
 
   constructor(private readonly deps: AppointmentsDeps) {
     this.waitlist = new WaitlistService({
@@ -150,21 +157,35 @@ export class AppointmentsService {
       const prior = await this.replay(principal.id, idempotencyKey, requestHash);
       if (prior) return prior;
     }
+    const req: PlaceRequest = {
+      principal,
+      sessionId: body.sessionId,
+      date: body.date,
+      profileId,
+      serviceId: body.serviceId ?? null,
+      serial: body.serial,
+    };
     try {
-      return await this.deps.events.transaction(this.db, async (trx, emit) => {
-        if (idempotencyKey && !(await repo.claimIdempotency(trx, principal.id, idempotencyKey, requestHash)))
-          throw new Replay(idempotencyKey);
-        const view = await this.place(trx, emit, {
-          principal,
-          sessionId: body.sessionId,
-          date: body.date,
-          profileId,
-          serviceId: body.serviceId ?? null,
-          serial: body.serial,
+      const outline = await this.precheck(req);
+      const placed = await this.#queueTurns.run(`${req.sessionId}|${req.date}`, async (waited) => {
+        // Waiting for the turn may have taken a while: a queue filled meanwhile is refused without a lock.
+        if (waited) {
+          const day = await scheduleRepo.findSessionDay(this.db, req.sessionId, req.date);
+          if (day && day.bookedCount >= day.capacity) throw sessionFull(day.id);
+        }
+        return this.deps.events.transaction(this.db, async (trx, emit) => {
+          if (
+            idempotencyKey &&
+            !(await repo.claimIdempotency(trx, principal.id, idempotencyKey, requestHash))
+          )
+            throw new Replay(idempotencyKey);
+          const result = await this.place(trx, emit, req, outline);
+          if (idempotencyKey)
+            await repo.storeIdempotentResult(trx, principal.id, idempotencyKey, 201, result);
+          return result;
         });
-        if (idempotencyKey) await repo.storeIdempotentResult(trx, principal.id, idempotencyKey, 201, view);
-        return view;
       });
+      return await this.bookedView(placed);
     } catch (err) {
       if (err instanceof Replay) {
         const prior = await this.replay(principal.id, err.key, requestHash);
@@ -182,7 +203,8 @@ export class AppointmentsService {
         reason: 'idempotency_key_reused',
       });
     }
-    return prior.response as AppointmentView & { trackingToken: string };
+    // A claim whose booking has not committed yet is invisible here; statusCode 0 never escapes a transaction.
+    return this.bookedView(prior.response as { appointmentId: string; trackingToken: string });
   }
 
   /** Maps constraint races to their documented codes and gives SESSION_FULL its alternatives. */
@@ -193,10 +215,15 @@ export class AppointmentsService {
         'This patient already has an appointment with this doctor that day',
       );
     if (err instanceof AppError && err.code === 'SESSION_FULL') {
-      const session = await scheduleRepo.findSession(this.db, sessionId);
-      const alternatives = session
-        ? await this.deps.schedule.alternatives(session, date)
-        : { dates: [], doctors: [] };
+      const key = `${sessionId}|${date}`;
+      let alternatives = this.#alternatives.get(key);
+      if (!alternatives) {
+        const session = await scheduleRepo.findSession(this.db, sessionId);
+        alternatives = session
+          ? await this.deps.schedule.alternatives(session, date)
+          : { dates: [], doctors: [] };
+        this.#alternatives.set(key, alternatives);
+      }
       const details = (err.details ?? {}) as Record<string, unknown>;
       return new AppError('SESSION_FULL', err.message, { ...details, alternatives });
     }
@@ -204,47 +231,60 @@ export class AppointmentsService {
   }
 
   /**
-   * Takes a place in a session day inside the caller's transaction: checks the date rules again under the
-   * doctor's and the session's key-share locks, locks the queue row, then checks duplicates and capacity and
-   * takes the serial. Anything refused throws before a serial is used.
+   * Refusals that need no lock, checked before a transaction is opened so that a burst against a full
+   * session or a repeated tap does not queue up on the queue's row lock. `place` checks all of them again
+   * under the locks (a stale "room" here is harmless; a stale "full" is the same as arriving a moment later).
    */
-  private async place(trx: Trx, emit: Emit, req: PlaceRequest) {
+  private async precheck(req: PlaceRequest) {
+    const session = await scheduleRepo.findSession(this.db, req.sessionId);
+    if (!session) throw notFound('Session');
+    if (req.principal.role === 'staff' && session.hospitalId !== req.principal.hospitalId)
+      throw forbidden('Staff book only into sessions of their own hospital');
+    const [timeOff, day, duplicate] = await Promise.all([
+      scheduleRepo.timeOffOverlapping(this.db, [session.doctorId], req.date, req.date),
+      scheduleRepo.findSessionDay(this.db, session.id, req.date),
+      repo.findActiveForProfile(this.db, {
+        profileId: req.profileId,
+        doctorId: session.doctorId,
+        date: req.date,
+      }),
+    ]);
+    const refusal = bookingRefusal(session, req.date, this.deps.clock.now(), timeOff.length > 0, day);
+    if (refusal) throw notBookable(refusal);
+    if (duplicate) throw alreadyBooked(duplicate.id);
+    if (day && day.bookedCount >= day.capacity) throw sessionFull(day.id);
+    return { doctorId: session.doctorId, queueId: day?.id };
+  }
+
+  /**
+   * Takes a place in a session day inside the caller's transaction: checks the date rules again under the
+   * doctor's and the session's key-share locks, locks the queue row, then checks capacity (held waitlist
+   * offers included) and takes the serial. The one-per-day rule is enforced here by the partial unique
+   * index. Anything refused throws before commit, so no serial is used.
+   */
+  private async place(
+    trx: Trx,
+    emit: Emit,
+    req: PlaceRequest,
+    outline: { doctorId: string; queueId?: string },
+  ) {
     const { principal } = req;
-    const outline = await scheduleRepo.findSession(trx, req.sessionId);
-    if (!outline) throw notFound('Session');
     await scheduleRepo.keyShareDoctor(trx, outline.doctorId);
     const session = await scheduleRepo.findSessionKeyShare(trx, req.sessionId);
     if (!session) throw notFound('Session');
     if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId)
       throw forbidden('Staff book only into sessions of their own hospital');
     const now = this.deps.clock.now();
-    const [timeOff, existingDay] = await Promise.all([
-      scheduleRepo.timeOffOverlapping(trx, [session.doctorId], req.date, req.date),
-      scheduleRepo.findSessionDay(trx, session.id, req.date),
-    ]);
-    const refusal = bookingRefusal(session, req.date, now, timeOff.length > 0, existingDay);
-    if (refusal) throw notBookable(refusal);
-    const queueId = existingDay?.id ?? (await ensureSessionDay(trx, session, req.date));
+    const timeOff = await scheduleRepo.timeOffOverlapping(trx, [session.doctorId], req.date, req.date);
+    const early = bookingRefusal(session, req.date, now, timeOff.length > 0);
+    if (early) throw notBookable(early);
+    const queueId = outline.queueId ?? (await ensureSessionDay(trx, session, req.date));
     const day = await lockQueue(trx, queueId);
     if (!day) throw new Error('queue row missing after ensureSessionDay');
-    if (day.status === 'closed' || day.status === 'cancelled') throw notBookable('queue_closed');
-    const duplicate = await repo.findActiveForProfile(trx, {
-      profileId: req.profileId,
-      doctorId: session.doctorId,
-      date: req.date,
-    });
-    if (duplicate)
-      throw new AppError(
-        'ALREADY_BOOKED',
-        'This patient already has an appointment with this doctor that day',
-        {
-          appointmentId: duplicate.id,
-        },
-      );
+    const refusal = bookingRefusal(session, req.date, now, false, day);
+    if (refusal) throw notBookable(refusal);
     const held = await repo.heldOfferCount(trx, queueId, now, req.offerEntryId);
-    if (day.bookedCount + held >= day.capacity) {
-      throw new AppError('SESSION_FULL', 'This session is full on that date', { queueId, waitlist: true });
-    }
+    if (day.bookedCount + held >= day.capacity) throw sessionFull(queueId);
     const serial = await this.chooseSerial(trx, day, req.serial);
     const token = newOpaqueToken();
     const id = await repo.insertAppointment(trx, {
@@ -276,9 +316,14 @@ export class AppointmentsService {
       trackingToken: token,
     });
     await emit('queue.changed', { queueId, version, type: 'booked', appointmentId: id, serial });
-    const detail = await repo.findDetail(trx, id);
-    if (!detail) throw new Error('appointment vanished inside its transaction');
-    return { ...toAppointmentView(detail), trackingToken: token };
+    return { appointmentId: id, trackingToken: token };
+  }
+
+  /** The booked appointment as answered, read after commit. */
+  private async bookedView(placed: { appointmentId: string; trackingToken: string }) {
+    const detail = await repo.findDetail(this.db, placed.appointmentId);
+    if (!detail) throw notFound('Appointment');
+    return { ...toAppointmentView(detail), trackingToken: placed.trackingToken };
   }
 
   private async chooseSerial(trx: Trx, day: SessionDay, requested: number | undefined): Promise<number> {
@@ -469,120 +514,122 @@ export class AppointmentsService {
     if (!row.profileId) throw new AppError('INVALID_TRANSITION', 'A walk-in cannot be rescheduled');
     const profileId = row.profileId;
     try {
-      const newId = await this.deps.events.transaction(this.db, async (trx, emit) => {
-        const outline = await scheduleRepo.findSession(trx, target.sessionId);
-        if (!outline) throw notFound('Session');
-        for (const doctorId of [...new Set([outline.doctorId, row.doctorId])].sort())
-          await scheduleRepo.keyShareDoctor(trx, doctorId);
-        const session = await scheduleRepo.findSessionKeyShare(trx, target.sessionId);
-        if (!session) throw notFound('Session');
-        if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId)
-          throw forbidden('Staff book only into sessions of their own hospital');
-        if (principal.role === 'doctor' && session.doctorId !== principal.doctorId)
-          throw forbidden('A doctor moves bookings only within their own sessions');
-        const now = this.deps.clock.now();
-        const [timeOff, existingDay] = await Promise.all([
-          scheduleRepo.timeOffOverlapping(trx, [session.doctorId], target.date, target.date),
-          scheduleRepo.findSessionDay(trx, session.id, target.date),
-        ]);
-        const refusal = bookingRefusal(session, target.date, now, timeOff.length > 0, existingDay);
-        if (refusal) throw notBookable(refusal);
-        const newQueueId = existingDay?.id ?? (await ensureSessionDay(trx, session, target.date));
-        if (newQueueId === row.queueId)
-          throw new AppError('CONFLICT', 'The appointment is already in that session on that date');
-        const locked = new Map<string, SessionDay>();
-        for (const queueId of [newQueueId, row.queueId].sort()) {
-          const day = await lockQueue(trx, queueId);
-          if (day) locked.set(queueId, day);
-        }
-        const day = locked.get(newQueueId);
-        if (!day) throw new Error('queue row missing after ensureSessionDay');
-        const old = await repo.lockAppointment(trx, id);
-        if (!old || (old.status !== 'booked' && old.status !== 'confirmed')) {
-          throw new AppError(
-            'INVALID_TRANSITION',
-            `A ${old?.status ?? 'missing'} appointment cannot be rescheduled`,
-          );
-        }
-        if (day.status === 'closed' || day.status === 'cancelled') throw notBookable('queue_closed');
-        const duplicate = await repo.findActiveForProfile(trx, {
-          profileId,
-          doctorId: session.doctorId,
-          date: target.date,
-          excludeId: id,
-        });
-        if (duplicate)
-          throw new AppError(
-            'ALREADY_BOOKED',
-            'This patient already has an appointment with this doctor that day',
-          );
-        const held = await repo.heldOfferCount(trx, newQueueId, now);
-        if (day.bookedCount + held >= day.capacity)
-          throw new AppError('SESSION_FULL', 'This session is full on that date', { queueId: newQueueId });
-        const serial = await takeNextSerial(trx, newQueueId);
-        // The tracking link follows the booking: the old row gives its token hash to the new one.
-        await repo.markCancelled(trx, id, now, 'Rescheduled', `moved:${id}`);
-        await repo.adjustBookedCount(trx, row.queueId, -1);
-        const newId = await repo.insertAppointment(trx, {
-          queueId: newQueueId,
-          doctorId: session.doctorId,
-          date: target.date,
-          profileId,
-          bookedBy: row.bookedBy,
-          serviceId: row.serviceId,
-          serial,
-          positionKey: serial,
-          estimatedAt: estimatedAt(day.startsAt, serial, day.slotMinutes),
-          trackingTokenHash: old.trackingTokenHash,
-          fee: session.fee,
-          bookedAt: now,
-        });
-        await repo.adjustBookedCount(trx, newQueueId, 1);
-        const oldVersion = await recordQueueEvent(trx, {
-          queueId: row.queueId,
-          type: 'cancelled',
-          appointmentId: id,
-          serial: old.serial,
-          actorId: principal.id,
-          reason: 'rescheduled',
-          data: { rescheduledTo: newId },
-        });
-        const newVersion = await recordQueueEvent(trx, {
-          queueId: newQueueId,
-          type: 'booked',
-          appointmentId: newId,
-          serial,
-          actorId: principal.id,
-          data: { rescheduledFrom: id },
-        });
-        await emit('appointment.booked', {
-          appointmentId: newId,
-          queueId: newQueueId,
-          actorId: principal.id,
-          rescheduledFrom: id,
-        });
-        await emit('appointment.rescheduled', {
-          appointmentId: newId,
-          previousAppointmentId: id,
-          actorId: principal.id,
-        });
-        await emit('queue.changed', {
-          queueId: row.queueId,
-          version: oldVersion,
-          type: 'cancelled',
-          appointmentId: id,
-          serial: old.serial,
-        });
-        await emit('queue.changed', {
-          queueId: newQueueId,
-          version: newVersion,
-          type: 'booked',
-          appointmentId: newId,
-          serial,
-        });
-        await this.waitlist.offerFreedPlaces(trx, emit, row.queueId);
-        return newId;
-      });
+      const newId = await this.#queueTurns.run(`${target.sessionId}|${target.date}`, () =>
+        this.deps.events.transaction(this.db, async (trx, emit) => {
+          const outline = await scheduleRepo.findSession(trx, target.sessionId);
+          if (!outline) throw notFound('Session');
+          for (const doctorId of [...new Set([outline.doctorId, row.doctorId])].sort())
+            await scheduleRepo.keyShareDoctor(trx, doctorId);
+          const session = await scheduleRepo.findSessionKeyShare(trx, target.sessionId);
+          if (!session) throw notFound('Session');
+          if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId)
+            throw forbidden('Staff book only into sessions of their own hospital');
+          if (principal.role === 'doctor' && session.doctorId !== principal.doctorId)
+            throw forbidden('A doctor moves bookings only within their own sessions');
+          const now = this.deps.clock.now();
+          const [timeOff, existingDay] = await Promise.all([
+            scheduleRepo.timeOffOverlapping(trx, [session.doctorId], target.date, target.date),
+            scheduleRepo.findSessionDay(trx, session.id, target.date),
+          ]);
+          const refusal = bookingRefusal(session, target.date, now, timeOff.length > 0, existingDay);
+          if (refusal) throw notBookable(refusal);
+          const newQueueId = existingDay?.id ?? (await ensureSessionDay(trx, session, target.date));
+          if (newQueueId === row.queueId)
+            throw new AppError('CONFLICT', 'The appointment is already in that session on that date');
+          const locked = new Map<string, SessionDay>();
+          for (const queueId of [newQueueId, row.queueId].sort()) {
+            const day = await lockQueue(trx, queueId);
+            if (day) locked.set(queueId, day);
+          }
+          const day = locked.get(newQueueId);
+          if (!day) throw new Error('queue row missing after ensureSessionDay');
+          const old = await repo.lockAppointment(trx, id);
+          if (!old || (old.status !== 'booked' && old.status !== 'confirmed')) {
+            throw new AppError(
+              'INVALID_TRANSITION',
+              `A ${old?.status ?? 'missing'} appointment cannot be rescheduled`,
+            );
+          }
+          if (day.status === 'closed' || day.status === 'cancelled') throw notBookable('queue_closed');
+          const duplicate = await repo.findActiveForProfile(trx, {
+            profileId,
+            doctorId: session.doctorId,
+            date: target.date,
+            excludeId: id,
+          });
+          if (duplicate)
+            throw new AppError(
+              'ALREADY_BOOKED',
+              'This patient already has an appointment with this doctor that day',
+            );
+          const held = await repo.heldOfferCount(trx, newQueueId, now);
+          if (day.bookedCount + held >= day.capacity)
+            throw new AppError('SESSION_FULL', 'This session is full on that date', { queueId: newQueueId });
+          const serial = await takeNextSerial(trx, newQueueId);
+          // The tracking link follows the booking: the old row gives its token hash to the new one.
+          await repo.markCancelled(trx, id, now, 'Rescheduled', `moved:${id}`);
+          await repo.adjustBookedCount(trx, row.queueId, -1);
+          const newId = await repo.insertAppointment(trx, {
+            queueId: newQueueId,
+            doctorId: session.doctorId,
+            date: target.date,
+            profileId,
+            bookedBy: row.bookedBy,
+            serviceId: row.serviceId,
+            serial,
+            positionKey: serial,
+            estimatedAt: estimatedAt(day.startsAt, serial, day.slotMinutes),
+            trackingTokenHash: old.trackingTokenHash,
+            fee: session.fee,
+            bookedAt: now,
+          });
+          await repo.adjustBookedCount(trx, newQueueId, 1);
+          const oldVersion = await recordQueueEvent(trx, {
+            queueId: row.queueId,
+            type: 'cancelled',
+            appointmentId: id,
+            serial: old.serial,
+            actorId: principal.id,
+            reason: 'rescheduled',
+            data: { rescheduledTo: newId },
+          });
+          const newVersion = await recordQueueEvent(trx, {
+            queueId: newQueueId,
+            type: 'booked',
+            appointmentId: newId,
+            serial,
+            actorId: principal.id,
+            data: { rescheduledFrom: id },
+          });
+          await emit('appointment.booked', {
+            appointmentId: newId,
+            queueId: newQueueId,
+            actorId: principal.id,
+            rescheduledFrom: id,
+          });
+          await emit('appointment.rescheduled', {
+            appointmentId: newId,
+            previousAppointmentId: id,
+            actorId: principal.id,
+          });
+          await emit('queue.changed', {
+            queueId: row.queueId,
+            version: oldVersion,
+            type: 'cancelled',
+            appointmentId: id,
+            serial: old.serial,
+          });
+          await emit('queue.changed', {
+            queueId: newQueueId,
+            version: newVersion,
+            type: 'booked',
+            appointmentId: newId,
+            serial,
+          });
+          await this.waitlist.offerFreedPlaces(trx, emit, row.queueId);
+          return newId;
+        }),
+      );
       return this.get(principal, newId);
     } catch (err) {
       throw await this.explain(err, target.sessionId, target.date);
@@ -601,25 +648,50 @@ export class AppointmentsService {
     const day = await scheduleRepo.findSessionDayById(this.db, entry.queueId);
     if (!day) throw notFound('Queue');
     try {
-      return await this.deps.events.transaction(this.db, async (trx, emit) => {
-        const view = await this.place(trx, emit, {
-          principal,
-          sessionId: day.sessionId,
-          date: day.date,
-          profileId: entry.profileId,
-          serviceId: null,
-          offerEntryId: entry.id,
-        });
-        const fresh = await repo.findWaitlistEntry(trx, entry.id);
-        if (fresh?.status !== 'offered' || !fresh.offerExpiresAt || fresh.offerExpiresAt <= now)
-          throw new AppError('CONFLICT', 'The offer lapsed before it was taken up');
-        await repo.setWaitlistStatus(trx, entry.id, { status: 'booked', appointmentId: view.id }, now);
-        return view;
-      });
+      const placed = await this.#queueTurns.run(`${day.sessionId}|${day.date}`, () =>
+        this.deps.events.transaction(this.db, async (trx, emit) => {
+          const placed = await this.place(
+            trx,
+            emit,
+            {
+              principal,
+              sessionId: day.sessionId,
+              date: day.date,
+              profileId: entry.profileId,
+              serviceId: null,
+              offerEntryId: entry.id,
+            },
+            { doctorId: day.doctorId, queueId: day.id },
+          );
+          const fresh = await repo.findWaitlistEntry(trx, entry.id);
+          if (fresh?.status !== 'offered' || !fresh.offerExpiresAt || fresh.offerExpiresAt <= now)
+            throw new AppError('CONFLICT', 'The offer lapsed before it was taken up');
+          await repo.setWaitlistStatus(
+            trx,
+            entry.id,
+            { status: 'booked', appointmentId: placed.appointmentId },
+            now,
+          );
+          return placed;
+        }),
+      );
+      return await this.bookedView(placed);
     } catch (err) {
       throw await this.explain(err, day.sessionId, day.date);
     }
   }
+}
+
+function alreadyBooked(appointmentId?: string): AppError {
+  return new AppError(
+    'ALREADY_BOOKED',
+    'This patient already has an appointment with this doctor that day',
+    appointmentId ? { appointmentId } : undefined,
+  );
+}
+
+function sessionFull(queueId: string): AppError {
+  return new AppError('SESSION_FULL', 'This session is full on that date', { queueId, waitlist: true });
 }
 
 function notBookable(reason: string): AppError {
