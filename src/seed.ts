@@ -18,8 +18,25 @@ export async function isEmpty(app: FastifyInstance): Promise<boolean> {
   return rows[0].n === 0;
 }
 
-/** Seeds the demo clinic. Returns false (and does nothing) when the database already has accounts. */
+const SEED_LOCK = 727_002;
+
+/**
+ * Seeds the demo clinic. Returns false (and does nothing) when the database already has accounts. On a shared
+ * Postgres an advisory lock makes instances starting together seed once (PGlite has one process by nature).
+ */
 export async function seedDemo(app: FastifyInstance): Promise<boolean> {
+  if (app.dbKind !== 'postgres') return seedEmpty(app);
+  return app.db.connection().execute(async (lock) => {
+    await sql`select pg_advisory_lock(${SEED_LOCK})`.execute(lock);
+    try {
+      return await seedEmpty(app);
+    } finally {
+      await sql`select pg_advisory_unlock(${SEED_LOCK})`.execute(lock);
+    }
+  });
+}
+
+async function seedEmpty(app: FastifyInstance): Promise<boolean> {
   if (!(await isEmpty(app))) return false;
   const admin = { id: '' };
   await app.accounts.ensureAdmin(DEMO_LOGINS[0].email, DEMO_PASSWORD, 'Demo Admin');
