@@ -19,6 +19,11 @@ export interface Cache {
   del(...keys: string[]): Promise<void>;
   /** The cached value, or `load()`'s result stored for `ttlSeconds`. */
   wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T>;
+  /**
+   * Like `wrap`, for values the caller only reads (serialises into a reply): the in-process cache returns one
+   * deeply frozen instance instead of a fresh copy per read, which is most of a hit's cost for a large value.
+   */
+  wrapShared<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<Readonly<T>>;
   /** A counter that `bump` raises: put it in keys to drop a whole family of entries at once. */
   generation(name: string): Promise<number>;
   bump(name: string): Promise<void>;
@@ -41,8 +46,26 @@ abstract class BaseCache implements Cache {
   abstract generation(name: string): Promise<number>;
   abstract bump(name: string): Promise<void>;
 
-  async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
-    const cached = await this.get<T>(key);
+  /** What a shared read returns; a copy unless the implementation keeps immutable values. */
+  protected getShared<T>(key: string): Promise<T | undefined> {
+    return this.get<T>(key);
+  }
+
+  wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<T> {
+    return this.read(key, ttlSeconds, load, (k) => this.get<T>(k));
+  }
+
+  wrapShared<T>(key: string, ttlSeconds: number, load: () => Promise<T>): Promise<Readonly<T>> {
+    return this.read(key, ttlSeconds, load, (k) => this.getShared<T>(k));
+  }
+
+  private async read<T>(
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<T>,
+    get: (key: string) => Promise<T | undefined>,
+  ): Promise<T> {
+    const cached = await get(key);
     if (cached !== undefined) {
       this.counters?.hits.inc({ cache: family(key) });
       return cached;
@@ -52,6 +75,14 @@ abstract class BaseCache implements Cache {
     if (value !== undefined) await this.set(key, value, ttlSeconds);
     return value;
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export class MemoryCache extends BaseCache {
@@ -70,8 +101,13 @@ export class MemoryCache extends BaseCache {
     return entry === undefined ? undefined : (structuredClone(entry.v) as T);
   }
 
+  protected override async getShared<T>(key: string): Promise<T | undefined> {
+    // Stored frozen: a caller that tries to change a shared value gets a TypeError, not a corrupted cache.
+    return this.#lru.get(key)?.v as T | undefined;
+  }
+
   async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    this.#lru.set(key, { v: structuredClone(value) }, { ttl: ttlSeconds * 1000 });
+    this.#lru.set(key, { v: deepFreeze(structuredClone(value)) }, { ttl: ttlSeconds * 1000 });
   }
 
   async del(...keys: string[]): Promise<void> {

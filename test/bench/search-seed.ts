@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import type { DB } from '../../src/db/database.js';
 
-const FIRST = [
+export const FIRST = [
   'Ayesha',
   'Tanvir',
   'Rahima',
@@ -36,7 +36,7 @@ const FIRST = [
   'Towhid',
   'Mariam',
 ];
-const LAST = [
+export const LAST = [
   'Rahman',
   'Chowdhury',
   'Begum',
@@ -58,7 +58,16 @@ const LAST = [
   'Mollah',
   'Kabir',
 ];
-const CITIES = ['Dhaka', 'Chattogram', 'Sylhet', 'Rajshahi', 'Khulna', 'Barishal', 'Rangpur', 'Mymensingh'];
+export const CITIES = [
+  'Dhaka',
+  'Chattogram',
+  'Sylhet',
+  'Rajshahi',
+  'Khulna',
+  'Barishal',
+  'Rangpur',
+  'Mymensingh',
+];
 const SPECIALIZATIONS = [
   'Cardiology',
   'Pediatrics',

@@ -155,4 +155,18 @@ describe('memory cache', () => {
     assert.equal(await cache.wrap('b:1', 60, load), 1);
     assert.equal(loads, 1);
   });
+
+  test('shared reads return one frozen instance that cannot be changed', async () => {
+    const cache = new MemoryCache({ max: 10 });
+    const load = async () => ({ items: [{ name: 'A', cities: ['Dhaka'] }] });
+    const first = await cache.wrapShared('page:1', 60, load);
+    const second = await cache.wrapShared('page:1', 60, load);
+    assert.equal(second, await cache.wrapShared('page:1', 60, load), 'no copy per read');
+    assert.ok(Object.isFrozen(second.items[0].cities));
+    assert.throws(() => (second.items[0].cities as string[]).push('Sylhet'), TypeError);
+    assert.deepEqual(first, { items: [{ name: 'A', cities: ['Dhaka'] }] });
+    const copy = await cache.get<{ items: { cities: string[] }[] }>('page:1');
+    copy?.items[0].cities.push('Sylhet');
+    assert.deepEqual(await cache.wrapShared('page:1', 60, load), first, 'plain reads still get copies');
+  });
 });

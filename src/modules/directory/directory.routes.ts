@@ -28,6 +28,8 @@ const security = [{ bearer: [] }];
 
 const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const service = app.directory;
+  // Not HTTP, but registered once with the module's routes so app.ts stays one line per module.
+  service.doctors.subscribe(app.events);
 
   // Hospitals ----------------------------------------------------------------------------------------------
 

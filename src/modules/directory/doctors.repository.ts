@@ -27,15 +27,6 @@ export interface DoctorSearch {
   onlyVerified: boolean;
 }
 
-export interface SearchRow {
-  id: string;
-  name: string;
-  k1: number | string;
-  k2: string;
-  soonest: string | null;
-  recentVisits: number | null;
-}
-
 /** How alike a query word and a name word must be (pg_trgm similarity): "rahmn" ~ "rahman" is 0.44. */
 const WORD_SIMILARITY = 0.4;
 
@@ -60,7 +51,8 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
     // words). Matching runs on the small vocabulary of distinct name words, then fans out to doctors by
     // index, so the cost does not grow with the number of doctors. Or the licence number matches exactly.
     const tokens = searchTokens(s.q);
-    // One IN over a union (not an OR) so the planner can drive the doctors table by its primary key.
+    // The candidate ids as one array (not an IN or an OR): the planner cannot estimate how few a union of
+    // word matches yields and would scan every doctor; an `= any(array)` drives doctors by its primary key.
     const byName = tokens.length
       ? sql` union (${sql.join(
           tokens.map(
@@ -72,7 +64,9 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
           sql` intersect `,
         )})`
       : sql``;
-    where.push(sql`d.id in (select l.id from doctors l where l.license_no = ${s.q}::citext ${byName})`);
+    where.push(
+      sql`d.id = any(array(select l.id from doctors l where l.license_no = ${s.q}::citext ${byName}))`,
+    );
   }
   if (s.city) {
     where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
@@ -178,32 +172,6 @@ function sortKey(s: DoctorSearch): { k1: RawBuilder<unknown>; type: 'text' | 'fl
   }
 }
 
-export function searchQuery(s: DoctorSearch) {
-  const where = filters(s);
-  const { k1, type } = sortKey(s);
-  const extra =
-    s.sort === 'soonest'
-      ? sql`, ${soonestFreeDay(s.now)}::text as soonest`
-      : s.sort === 'popular'
-        ? sql`, ${recentVisits(s.now)} as recent_visits`
-        : sql``;
-  const after = s.after
-    ? sql`where (x.k1, x.k2, x.id) > (${String(s.after[0])}::${sql.raw(type)}, ${s.after[1]}::text, ${s.after[2]}::uuid)`
-    : sql``;
-  return sql<SearchRow>`select * from (
-      select d.id, d.name, ${k1} as k1, d.name as k2 ${extra}
-      from doctors d
-      ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}
-    ) x ${after}
-    order by x.k1, x.k2, x.id
-    limit ${s.limit + 1}`;
-}
-
-export async function searchDoctors(db: Executor, s: DoctorSearch): Promise<SearchRow[]> {
-  const { rows } = await searchQuery(s).execute(db);
-  return rows;
-}
-
 export interface DoctorCard {
   id: string;
   name: string;
@@ -216,16 +184,58 @@ export interface DoctorCard {
   cities: string[];
 }
 
+/**
+ * The list-card columns of doctor `d`: its own row (visit_count is kept by triggers, see migration 0005) and two
+ * small arrays read by index. Selected only for the rows of one page, so the page costs one round trip.
+ */
+const cardColumns = sql`d.name, d.photo_url, d.experience_years, d.rating_sum, d.rating_count, d.visit_count,
+  array(select sp.name::text from doctor_specializations ds join specializations sp on sp.id = ds.specialization_id
+    where ds.doctor_id = d.id order by sp.name) as specializations,
+  array(select distinct h.city from sessions s join hospitals h on h.id = s.hospital_id
+    where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null order by h.city) as cities`;
+
+export interface SearchRow extends DoctorCard {
+  k1: number | string;
+  k2: string;
+  soonest: string | null;
+  recentVisits: number | null;
+}
+
+/** One page (limit + 1 rows, to know whether another follows) of matching doctors with their card fields. */
+export function searchQuery(s: DoctorSearch) {
+  const where = filters(s);
+  const { k1, type } = sortKey(s);
+  const extra =
+    s.sort === 'soonest'
+      ? sql`, ${soonestFreeDay(s.now)}::text as soonest`
+      : s.sort === 'popular'
+        ? sql`, ${recentVisits(s.now)} as recent_visits`
+        : sql``;
+  const after = s.after
+    ? sql`where (x.k1, x.k2, x.id) > (${String(s.after[0])}::${sql.raw(type)}, ${s.after[1]}::text, ${s.after[2]}::uuid)`
+    : sql``;
+  return sql<SearchRow>`select p.*, ${cardColumns}
+    from (
+      select * from (
+        select d.id, ${k1} as k1, d.name as k2 ${extra}
+        from doctors d
+        ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}
+      ) x ${after}
+      order by x.k1, x.k2, x.id
+      limit ${s.limit + 1}
+    ) p join doctors d on d.id = p.id
+    order by p.k1, p.k2, p.id`;
+}
+
+export async function searchDoctors(db: Executor, s: DoctorSearch): Promise<SearchRow[]> {
+  const { rows } = await searchQuery(s).execute(db);
+  return rows;
+}
+
 /** The list-card fields of these doctors, in no particular order. */
 export async function doctorCards(db: Executor, ids: string[]): Promise<Map<string, DoctorCard>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await sql<DoctorCard>`
-    select d.id, d.name, d.photo_url, d.experience_years, d.rating_sum, d.rating_count,
-      (select count(*)::int from appointments a where a.doctor_id = d.id and a.status = 'completed') as visit_count,
-      array(select sp.name::text from doctor_specializations ds join specializations sp on sp.id = ds.specialization_id
-        where ds.doctor_id = d.id order by sp.name) as specializations,
-      array(select distinct h.city from sessions s join hospitals h on h.id = s.hospital_id
-        where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null order by h.city) as cities
+  const { rows } = await sql<DoctorCard>`select d.id, ${cardColumns}
     from doctors d where d.id = any(${ids}::uuid[])`.execute(db);
   return new Map(rows.map((r) => [r.id, r]));
 }
@@ -234,18 +244,12 @@ export function findDoctor(db: Executor, id: string) {
   return db.selectFrom('doctors').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export function findDoctorByLicense(db: Executor, licenseNo: string) {
-  return db.selectFrom('doctors').select('id').where('licenseNo', '=', licenseNo).executeTakeFirst();
+export function doctorOfAppointment(db: Executor, appointmentId: string) {
+  return db.selectFrom('appointments').select('doctorId').where('id', '=', appointmentId).executeTakeFirst();
 }
 
-export async function completedVisits(db: Executor, doctorId: string): Promise<number> {
-  const row = await db
-    .selectFrom('appointments')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('doctorId', '=', doctorId)
-    .where('status', '=', 'completed')
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+export function findDoctorByLicense(db: Executor, licenseNo: string) {
+  return db.selectFrom('doctors').select('id').where('licenseNo', '=', licenseNo).executeTakeFirst();
 }
 
 export function doctorSpecializations(db: Executor, doctorId: string) {

@@ -5,6 +5,7 @@ import { DateTime } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
+import type { DomainEvents } from '../../events.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
 import type { Cache } from '../../plugins/cache.js';
 import type { Role } from '../accounts/accounts.table.js';
@@ -27,6 +28,12 @@ export interface DoctorsDeps {
 
 export const PROFILE_TTL_SECONDS = 300;
 export const POPULAR_TTL_SECONDS = 60;
+/**
+ * Search pages are cached briefly. Directory writes bump the `search` generation before they return, so those
+ * show at once; rows other modules own (sessions, time off) show within this many seconds.
+ */
+export const SEARCH_TTL_SECONDS = 10;
+const SEARCH_GENERATION = 'search';
 export const MAX_PHOTO_BYTES = 2 * 1024 * 1024;
 
 const invalid = (field: string, message: string) =>
@@ -50,6 +57,28 @@ export function toCardView(card: repo.DoctorCard) {
     specializations: card.specializations,
     cities: card.cities,
   };
+}
+
+/**
+ * What a search result depends on besides the generation: the normalised filters (names compare
+ * case-insensitively, so they are lower-cased), the page and the day (weekday filters, 90-day popularity).
+ */
+function searchDigest(s: repo.DoctorSearch, cursor: string | undefined): string {
+  const lower = (v: string | undefined) => v?.toLowerCase() ?? null;
+  const key = [
+    s.sort,
+    s.limit,
+    lower(s.q),
+    lower(s.city),
+    lower(s.specialization),
+    lower(s.qualification),
+    lower(s.hospitalId),
+    lower(s.serviceId),
+    s.availableOn ?? null,
+    cursor ?? null,
+    s.today,
+  ];
+  return createHash('sha1').update(JSON.stringify(key)).digest('base64url');
 }
 
 export type DoctorProfile = Awaited<ReturnType<DoctorsService['loadProfile']>>;
@@ -90,14 +119,14 @@ export class DoctorsService {
       limit,
       onlyVerified: true,
     };
-    if (sort !== 'popular') return this.runSearch(search);
-    // Popular lists are cached briefly; any directory write bumps the generation and so drops them all.
-    const generation = await this.deps.cache.generation('popular');
-    const digest = createHash('sha1')
-      .update(JSON.stringify({ ...query, limit, now: undefined }))
-      .digest('hex');
-    return this.deps.cache.wrap(`popular:${generation}:${digest}`, POPULAR_TTL_SECONDS, () =>
-      this.runSearch(search),
+    // Free capacity changes with every booking: the soonest order is always read fresh.
+    if (sort === 'soonest') return this.runSearch(search);
+    const generation = await this.deps.cache.generation(SEARCH_GENERATION);
+    const key = `${sort === 'popular' ? 'popular' : 'search'}:${generation}:${searchDigest(search, query.cursor)}`;
+    return this.deps.cache.wrapShared(
+      key,
+      sort === 'popular' ? POPULAR_TTL_SECONDS : SEARCH_TTL_SECONDS,
+      () => this.runSearch(search),
     );
   }
 
@@ -111,23 +140,13 @@ export class DoctorsService {
   private async runSearch(search: repo.DoctorSearch) {
     const rows = await repo.searchDoctors(this.deps.db, search);
     const page = rows.slice(0, search.limit);
-    const cards = await repo.doctorCards(
-      this.deps.db,
-      page.map((r) => r.id),
-    );
     const last = page.at(-1);
     return {
-      items: page.flatMap((row) => {
-        const card = cards.get(row.id);
-        if (!card) return [];
-        return [
-          {
-            ...toCardView(card),
-            ...(search.sort === 'soonest' ? { soonestDate: row.soonest } : {}),
-            ...(search.sort === 'popular' ? { recentVisits: Number(row.recentVisits ?? 0) } : {}),
-          },
-        ];
-      }),
+      items: page.map((row) => ({
+        ...toCardView(row),
+        ...(search.sort === 'soonest' ? { soonestDate: row.soonest } : {}),
+        ...(search.sort === 'popular' ? { recentVisits: Number(row.recentVisits ?? 0) } : {}),
+      })),
       nextCursor:
         rows.length > search.limit && last
           ? encodeCursor([typeof last.k1 === 'string' ? last.k1 : Number(last.k1), last.k2, last.id])
@@ -151,12 +170,11 @@ export class DoctorsService {
     const db = this.deps.db;
     const doctor = await repo.findDoctor(db, id);
     if (!doctor) return undefined;
-    const [specializations, qualifications, services, hospitals, visits] = await Promise.all([
+    const [specializations, qualifications, services, hospitals] = await Promise.all([
       repo.doctorSpecializations(db, id),
       repo.doctorQualifications(db, id),
       repo.doctorServices(db, id),
       repo.doctorHospitals(db, id),
-      repo.completedVisits(db, id),
     ]);
     return {
       id: doctor.id,
@@ -168,7 +186,7 @@ export class DoctorsService {
       verified: doctor.verifiedAt !== null,
       rating: ratingOf(doctor.ratingSum, doctor.ratingCount),
       ratingCount: doctor.ratingCount,
-      visitCount: visits,
+      visitCount: doctor.visitCount,
       specializations,
       qualifications: qualifications.map((q) => ({ ...q, institute: q.institute, year: q.year })),
       services: services.map((s) => ({ ...s, fee: Number(s.fee) })),
@@ -196,10 +214,25 @@ export class DoctorsService {
     );
   }
 
-  /** Drops a doctor's cached profile and every cached popular list. Call after any change that shows there. */
+  /**
+   * A completed visit raises the doctor's visit count (a trigger keeps the column): drop their cached profile
+   * once it commits. Search pages carry the count too and show it within SEARCH_TTL_SECONDS.
+   */
+  subscribe(events: DomainEvents): void {
+    events.afterCommit('queue.changed', async (change) => {
+      if (change.type !== 'completed' || !change.appointmentId) return;
+      const row = await repo.doctorOfAppointment(this.deps.db, change.appointmentId);
+      if (row) await this.deps.cache.del(profileKey(row.doctorId));
+    });
+  }
+
+  /**
+   * Drops these doctors' cached profiles and every cached search page. Call after any change that shows in a
+   * profile or a list (other modules too: a session added, moved or removed changes the cities a doctor shows).
+   */
   async invalidate(...doctorIds: string[]): Promise<void> {
     await this.deps.cache.del(...doctorIds.map(profileKey));
-    await this.deps.cache.bump('popular');
+    await this.deps.cache.bump(SEARCH_GENERATION);
   }
 
   // Edits ----------------------------------------------------------------------------------------------------

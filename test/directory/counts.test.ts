@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { DomainEvents } from '../../src/events.js';
+import { databaseBackends } from '../helpers/services.js';
+import { sharedTestApp } from '../helpers/shared-app.js';
+import { makeUser } from '../helpers/users.js';
+import { insertAppointment, makeDoctor } from './fixtures.js';
+
+async function truth(app: FastifyInstance, doctorId: string): Promise<number> {
+  const row = await app.db
+    .selectFrom('appointments')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('doctorId', '=', doctorId)
+    .where('status', '=', 'completed')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+async function stored(app: FastifyInstance, doctorId: string): Promise<number> {
+  const row = await app.db
+    .selectFrom('doctors')
+    .select('visitCount')
+    .where('id', '=', doctorId)
+    .executeTakeFirstOrThrow();
+  return row.visitCount;
+}
+
+for (const backend of await databaseBackends()) {
+  describe(`visit counts [${backend}]`, () => {
+    const shared = sharedTestApp({ backend });
+
+    test('doctors.visit_count follows completions, bulk inserts, reversals and deletions', async () => {
+      const { app } = shared.current;
+      const doctor = await makeDoctor(app, 'Counted Visits');
+      const other = await makeDoctor(app, 'Other Counted');
+      const patient = await makeUser(app, 'patient');
+      const profile = async () => (await app.inject({ url: `/v1/doctors/${doctor.doctorId}` })).json();
+      assert.equal((await profile()).visitCount, 0, 'and now cached');
+
+      // Completion as the queue does it: status change and queue.changed in one transaction.
+      const booked = await insertAppointment(app, { doctorId: doctor.doctorId, patient, status: 'booked' });
+      const events = new DomainEvents(app.log);
+      app.directory.doctors.subscribe(events);
+      await events.transaction(app.db, async (trx, emit) => {
+        const row = await trx
+          .updateTable('appointments')
+          .set({ status: 'completed', completedAt: new Date() })
+          .where('id', '=', booked)
+          .returning('queueId')
+          .executeTakeFirstOrThrow();
+        await emit('queue.changed', {
+          queueId: row.queueId,
+          version: 1,
+          type: 'completed',
+          appointmentId: booked,
+        });
+      });
+      assert.equal(await stored(app, doctor.doctorId), 1);
+      assert.equal((await profile()).visitCount, 1, 'the cached profile was dropped on completion');
+
+      // One statement inserting completed visits of two doctors, plus one that is not completed.
+      const template = await app.db
+        .selectFrom('appointments')
+        .selectAll()
+        .where('id', '=', booked)
+        .executeTakeFirstOrThrow();
+      const { id: _id, ...base } = template;
+      const copy = (doctorId: string, status: 'completed' | 'booked', serial: number) => ({
+        ...base,
+        doctorId,
+        status,
+        serial,
+        positionKey: serial,
+        profileId: null,
+        trackingTokenHash: randomBytes(16).toString('hex'),
+      });
+      const copies = await app.db
+        .insertInto('appointments')
+        .values([
+          copy(doctor.doctorId, 'completed', 9001),
+          copy(doctor.doctorId, 'completed', 9002),
+          copy(other.doctorId, 'completed', 9003),
+          copy(doctor.doctorId, 'booked', 9004),
+        ])
+        .returning('id')
+        .execute();
+      assert.equal(await stored(app, doctor.doctorId), 3);
+      assert.equal(await stored(app, other.doctorId), 1);
+
+      // Reversal, a move to another doctor, an update that changes nothing relevant, and deletions.
+      await app.db
+        .updateTable('appointments')
+        .set({ status: 'cancelled' })
+        .where('id', '=', booked)
+        .execute();
+      assert.equal(await stored(app, doctor.doctorId), 2);
+      await app.db
+        .updateTable('appointments')
+        .set({ doctorId: other.doctorId })
+        .where('id', '=', copies[0].id)
+        .execute();
+      assert.equal(await stored(app, doctor.doctorId), 1);
+      assert.equal(await stored(app, other.doctorId), 2);
+      await app.db
+        .updateTable('appointments')
+        .set({ completedAt: new Date() })
+        .where('doctorId', '=', other.doctorId)
+        .execute();
+      assert.equal(await stored(app, other.doctorId), 2);
+      await app.db
+        .deleteFrom('appointments')
+        .where('id', 'in', [copies[1].id, copies[2].id, copies[3].id])
+        .execute();
+      for (const id of [doctor.doctorId, other.doctorId])
+        assert.equal(await stored(app, id), await truth(app, id), 'matches a fresh count');
+      assert.equal(await stored(app, doctor.doctorId), 0);
+      assert.equal(await stored(app, other.doctorId), 1);
+
+      const listed = (await app.inject({ url: '/v1/doctors?q=Other%20Counted' })).json().items;
+      assert.deepEqual(
+        listed.map((d: { id: string; visitCount: number }) => [d.id, d.visitCount]),
+        [[other.doctorId, 1]],
+      );
+    });
+  });
+}
