@@ -17,6 +17,7 @@ import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
 import notificationsRoutes from './modules/notifications/notifications.routes.js';
 import { createNotifications, type Notifications } from './modules/notifications/notifications.setup.js';
 import opsRoutes from './modules/ops/ops.routes.js';
+import patientsRoutes from './modules/patients/patients.routes.js';
 import { QueueEmitter } from './modules/queue/queue.emitter.js';
 import { LiveQueue } from './modules/queue/queue.live.js';
 import queueRoutes from './modules/queue/queue.routes.js';
@@ -201,6 +202,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(scheduleRoutes);
       await v1.register(appointmentsRoutes);
       await v1.register(notificationsRoutes);
+      await v1.register(patientsRoutes);
       await v1.register(directoryRoutes);
       await v1.register(queueRoutes);
     },

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { DateTime } from 'luxon';
+import { makeDoctor, makeHospital, makeSession } from '../appointments/fixtures.js';
+import { databaseBackends } from '../helpers/services.js';
+import { sharedTestApp } from '../helpers/shared-app.js';
+import { makeUser, type TestUser, uniqueEmail } from '../helpers/users.js';
+
+/** A surname no other test uses, so searches see only this test's patients. */
+const surname = () => `Zq${randomBytes(4).toString('hex')}`;
+
+function search(app: FastifyInstance, user: TestUser | null, q: string, extra = '') {
+  return app.inject({
+    method: 'GET',
+    url: `/v1/patients?q=${encodeURIComponent(q)}${extra}`,
+    headers: user?.auth ?? {},
+  });
+}
+
+function register(app: FastifyInstance, user: TestUser, payload: Record<string, unknown>) {
+  return app.inject({ method: 'POST', url: '/v1/patients', headers: user.auth, payload });
+}
+
+async function counts(app: FastifyInstance) {
+  const users = await app.db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  const profiles = await app.db
+    .selectFrom('patientProfiles')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return { users: Number(users.n), profiles: Number(profiles.n) };
+}
+
+for (const backend of await databaseBackends()) {
+  describe(`patient lookup and desk registration [${backend}]`, () => {
+    const shared = sharedTestApp({ backend });
+
+    test('patients and doctors get 403, guests 401, for both lookup and registration', async () => {
+      const { app } = shared.current;
+      for (const role of ['patient', 'doctor'] as const) {
+        const user = await makeUser(app, role);
+        assert.equal((await search(app, user, 'Karim')).json().code, 'FORBIDDEN');
+        const created = await register(app, user, { name: 'Someone', phone: '01711000099' });
+        assert.equal(created.statusCode, 403);
+        assert.equal(created.json().code, 'FORBIDDEN');
+      }
+      const guest = await search(app, null, 'Karim');
+      assert.equal(guest.statusCode, 401);
+      assert.equal(guest.json().code, 'UNAUTHENTICATED');
+    });
+
+    test('staff find a patient and their dependents by name, e-mail prefix and phone', async () => {
+      const { app } = shared.current;
+      const hospitalId = await makeHospital(app);
+      const staff = await makeUser(app, 'staff', { hospitalId });
+      const family = surname();
+      const parent = await makeUser(app, 'patient', { name: `Amina ${family}`, phone: '+8801712345678' });
+      const child = await app.inject({
+        method: 'POST',
+        url: '/v1/me/dependents',
+        headers: parent.auth,
+        payload: { name: 'Rumi Child', relation: 'child' },
+      });
+      assert.equal(child.statusCode, 201);
+
+      // By the account holder's surname: the holder and the dependent (who has another name).
+      const byName = await search(app, staff, family.toUpperCase());
+      assert.equal(byName.statusCode, 200);
+      const names = byName.json().items.map((i: { name: string }) => i.name);
+      assert.deepEqual(names, [`Amina ${family}`, 'Rumi Child']);
+      const self = byName.json().items[0];
+      assert.equal(self.profileId, parent.profileId);
+      assert.equal(self.relation, 'self');
+      assert.equal(self.phone, '+8801712345678', 'staff see the whole number to confirm identity');
+      assert.equal(self.accountEmail, parent.email);
+      assert.equal(self.accountName, `Amina ${family}`);
+      assert.equal(byName.json().items[1].relation, 'child');
+      assert.equal(byName.json().items[1].accountId, parent.id);
+
+      const byEmail = await search(app, staff, parent.email.slice(0, parent.email.indexOf('@') + 1));
+      assert.deepEqual(
+        byEmail
+          .json()
+          .items.map((i: { profileId: string }) => i.profileId)
+          .includes(parent.profileId),
+        true,
+      );
+
+      // The national format finds the number stored in E.164.
+      const byPhone = await search(app, staff, '01712-345678');
+      assert.equal(byPhone.statusCode, 200);
+      assert.ok(
+        byPhone.json().items.some((i: { profileId: string }) => i.profileId === parent.profileId),
+        'national format matches the E.164 number',
+      );
+      const byPartial = await search(app, staff, '2345678');
+      assert.ok(byPartial.json().items.some((i: { profileId: string }) => i.profileId === parent.profileId));
+    });
+
+    test('an admin searches too; no match answers an empty list', async () => {
+      const { app } = shared.current;
+      const admin = await makeUser(app, 'admin');
+      const res = await search(app, admin, surname());
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { items: [], nextCursor: null });
+      const noPhone = await search(app, admin, '+8801999999999');
+      assert.deepEqual(noPhone.json(), { items: [], nextCursor: null });
+    });
+
+    test('results page with a cursor; a tampered cursor or a blank query is 400', async () => {
+      const { app } = shared.current;
+      const admin = await makeUser(app, 'admin');
+      const family = surname();
+      for (const first of ['Bina', 'Anis', 'Chandra'])
+        await makeUser(app, 'patient', { name: `${first} ${family}` });
+      const first = await search(app, admin, family, '&limit=2');
+      assert.deepEqual(
+        first.json().items.map((i: { name: string }) => i.name),
+        [`Anis ${family}`, `Bina ${family}`],
+      );
+      assert.ok(first.json().nextCursor);
+      const second = await search(app, admin, family, `&limit=2&cursor=${first.json().nextCursor}`);
+      assert.deepEqual(
+        second.json().items.map((i: { name: string }) => i.name),
+        [`Chandra ${family}`],
+      );
+      assert.equal(second.json().nextCursor, null);
+      const tampered = await search(app, admin, family, '&cursor=bm90LWEtY3Vyc29y');
+      assert.equal(tampered.statusCode, 400);
+      assert.equal(tampered.json().code, 'VALIDATION_FAILED');
+      const blank = await search(app, admin, '   ');
+      assert.equal(blank.statusCode, 400);
+      assert.equal(blank.json().code, 'VALIDATION_FAILED');
+    });
+
+    test('the lookup is rate limited per user, not per address', async () => {
+      const { app } = shared.current;
+      const hospitalId = await makeHospital(app);
+      const busy = await makeUser(app, 'staff', { hospitalId });
+      const other = await makeUser(app, 'staff', { hospitalId });
+      const statuses: number[] = [];
+      for (let i = 0; i < 61; i++) statuses.push((await search(app, busy, 'Karim')).statusCode);
+      assert.deepEqual(statuses.slice(0, 60), Array(60).fill(200));
+      assert.equal(statuses[60], 429);
+      assert.equal((await search(app, busy, 'Karim')).json().code, 'RATE_LIMITED');
+      assert.equal(
+        (await search(app, other, 'Karim')).statusCode,
+        200,
+        'a colleague at the same desk is not throttled',
+      );
+    });
+
+    test('staff register a walk-in patient with a phone only; they are found and can be booked', async () => {
+      const { app } = shared.current;
+      const hospitalId = await makeHospital(app);
+      const staff = await makeUser(app, 'staff', { hospitalId });
+      const name = `Walkin ${surname()}`;
+      const created = await register(app, staff, { name, phone: '01819-000111', dateOfBirth: '1980-02-03' });
+      assert.equal(created.statusCode, 201);
+      const body = created.json();
+      assert.equal(body.id, body.profileId);
+      assert.equal(body.name, name);
+      assert.equal(body.phone, '+8801819000111');
+      assert.equal(body.relation, 'self');
+      assert.equal(body.accountEmail, null, 'no e-mail given: none shown');
+      assert.equal(body.dateOfBirth, '1980-02-03');
+
+      const found = await search(app, staff, '+8801819000111');
+      assert.ok(found.json().items.some((i: { profileId: string }) => i.profileId === body.profileId));
+
+      // Messages go by SMS only: the placeholder address must never be mailed.
+      const prefs = await app.db
+        .selectFrom('notificationPreferences')
+        .select('channels')
+        .where('userId', '=', body.accountId)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(prefs.channels, ['sms']);
+      const audit = await app.db
+        .selectFrom('auditLog')
+        .select(['actorId', 'action'])
+        .where('targetId', '=', body.accountId)
+        .execute();
+      assert.deepEqual(audit, [{ actorId: staff.id, action: 'patient.registered_at_desk' }]);
+
+      // The desk books the new patient on their behalf.
+      const doctor = await makeDoctor(app);
+      const tomorrow = DateTime.now().setZone('Asia/Dhaka').plus({ days: 1 });
+      const sessionId = await makeSession(app, {
+        doctorId: doctor.doctorId,
+        hospitalId,
+        weekday: tomorrow.weekday,
+      });
+      const booked = await app.inject({
+        method: 'POST',
+        url: '/v1/appointments',
+        headers: staff.auth,
+        payload: { sessionId, date: tomorrow.toISODate(), profileId: body.profileId },
+      });
+      assert.equal(booked.statusCode, 201, booked.body);
+      assert.equal(booked.json().serial, 1);
+    });
+
+    test('registration with an e-mail makes an account that keeps it; a taken e-mail is 409 and adds nothing', async () => {
+      const { app } = shared.current;
+      const admin = await makeUser(app, 'admin');
+      const email = uniqueEmail('desk-made');
+      const created = await register(app, admin, { name: 'Mail Patient', email });
+      assert.equal(created.statusCode, 201);
+      assert.equal(created.json().accountEmail, email);
+      assert.equal(created.json().phone, null);
+      const account = await app.db
+        .selectFrom('users')
+        .select(['role', 'email'])
+        .where('id', '=', created.json().accountId)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(account, { role: 'patient', email });
+
+      const before = await counts(app);
+      const again = await register(app, admin, { name: 'Mail Patient Twin', email });
+      assert.equal(again.statusCode, 409);
+      assert.equal(again.json().code, 'CONFLICT');
+      assert.deepEqual(await counts(app), before);
+    });
+
+    test('registration without a phone or an e-mail, or with a bad phone, is 400 and adds nothing', async () => {
+      const { app } = shared.current;
+      const admin = await makeUser(app, 'admin');
+      const before = await counts(app);
+      for (const payload of [
+        { name: 'No Contact' },
+        { name: 'Bad Phone', phone: '12' },
+        { name: 'Bad Phone', phone: 'not a number' },
+        { name: '', phone: '01711000111' },
+        { name: 'Extra', phone: '01711000111', role: 'admin' },
+      ]) {
+        const res = await register(app, admin, payload);
+        assert.equal(res.statusCode, 400, JSON.stringify(payload));
+        assert.equal(res.json().code, 'VALIDATION_FAILED');
+      }
+      assert.deepEqual(await counts(app), before);
+    });
+
+    test('/docs lists the patient routes with their responses', async () => {
+      const { app } = shared.current;
+      const spec = (await app.inject({ url: '/docs/json' })).json();
+      const path = spec.paths['/v1/patients'];
+      assert.ok(path, 'documented');
+      assert.deepEqual(Object.keys(path.get.responses).sort(), ['200', '400', '401', '403', '429']);
+      assert.deepEqual(Object.keys(path.post.responses).sort(), ['201', '400', '401', '403', '409', '429']);
+    });
+  });
+}
