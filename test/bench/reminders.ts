@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/connect.js';
 import type { Database } from '../../src/db/database.js';
-import { reminderCandidates } from '../../src/modules/notifications/notifications.repository.js';
+import { reminderCandidates } from '../../src/modules/notifications/notifications.reminders.repository.js';
 import { DEFAULT_OFFSETS } from '../../src/modules/notifications/notifications.rules.js';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';

@@ -144,9 +144,9 @@ export async function cancel(app: FastifyInstance, booked: Booked, reason = 'Can
 export async function queueChange(
   app: FastifyInstance,
   queueId: string,
-  type: 'called' | 'completed' | 'paused',
+  type: 'called' | 'completed' | 'paused' | 'checked_in' | 'confirmed',
   appointmentId?: string,
-  change?: { status?: 'called' | 'completed'; notice?: string },
+  change?: { status?: 'called' | 'completed' | 'checked_in' | 'confirmed'; notice?: string },
 ) {
   await app.events.transaction(app.db, async (trx, emit) => {
     if (appointmentId && change?.status)

@@ -49,7 +49,7 @@ for (const backend of await databaseBackends()) {
       const clinic = await seedClinic(app);
       const patient = await makeUser(app, 'patient');
       const bn = await makeUser(app, 'patient');
-      await app.notifications.service.updatePreferences(bn.id, { language: 'bn' });
+      await app.notifications.queries.updatePreferences(bn.id, { language: 'bn' });
       const before = smtp.mails.length;
       const booked = await book(app, clinic, patient, new Date('2026-05-06T04:00:00Z'));
       await book(app, clinic, bn, new Date('2026-05-06T04:15:00Z'));

@@ -1,4 +1,5 @@
-// Kysely queries of the notification outbox, preferences, opt-outs and the reminder scan. No rules here.
+// Kysely queries of the notification outbox, preferences, opt-outs and message contexts. No rules here.
+// The reminder scan's queries are in notifications.reminders.repository.ts.
 import { type Insertable, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { NotificationOutboxTable, OutboxRow, OutboxStatus } from './notifications.table.js';
@@ -253,93 +254,86 @@ export async function waitingAppointments(db: Executor, queueId: string) {
     .execute();
 }
 
-/** Locks the scanner's watermark row; undefined when another instance is scanning right now. */
-export function lockScanState(db: Executor, name: string) {
+/** A waitlist offer's context: the queue day it is for, and the account and profile it is offered to. */
+export function loadOfferContext(
+  db: Executor,
+  offer: { queueId: string; profileId: string; accountId: string },
+) {
   return db
-    .selectFrom('notificationScanState')
-    .selectAll()
-    .where('name', '=', name)
-    .forUpdate()
-    .skipLocked()
+    .selectFrom('sessionDays as q')
+    .innerJoin('sessions as s', 's.id', 'q.sessionId')
+    .innerJoin('hospitals as h', 'h.id', 'q.hospitalId')
+    .innerJoin('doctors as d', 'd.id', 'q.doctorId')
+    .innerJoin('users as u', (join) => join.on('u.id', '=', offer.accountId))
+    .leftJoin('patientProfiles as pp', (join) =>
+      join.on('pp.id', '=', offer.profileId).onRef('pp.accountId', '=', 'u.id'),
+    )
+    .leftJoin('notificationPreferences as np', 'np.userId', 'u.id')
+    .select([
+      'q.hospitalId',
+      'q.date',
+      'q.startsAt',
+      's.room',
+      'h.name as hospitalName',
+      'h.timezone',
+      'h.quietStart as hospitalQuietStart',
+      'h.quietEnd as hospitalQuietEnd',
+      'd.name as doctorName',
+      'pp.phone as profilePhone',
+      'u.id as userId',
+      'u.email as userEmail',
+      'u.phone as userPhone',
+      'np.channels',
+      'np.quietStart',
+      'np.quietEnd',
+      'np.language',
+    ])
+    .where('q.id', '=', offer.queueId)
     .executeTakeFirst();
 }
 
-export async function ensureScanState(db: Executor, name: string, at: Date): Promise<void> {
-  await db
-    .insertInto('notificationScanState')
-    .values({ name, scannedUntil: at, updatedAt: at })
-    .onConflict((oc) => oc.column('name').doNothing())
-    .execute();
+export type OfferContext = NonNullable<Awaited<ReturnType<typeof loadOfferContext>>>;
+
+/** Whether the appointment was announced as the new half of a reschedule. */
+export async function hasRescheduleMessage(db: Executor, appointmentId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('notificationOutbox')
+    .select('id')
+    .where('appointmentId', '=', appointmentId)
+    .where('kind', '=', 'reschedule')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
-export async function advanceScanState(db: Executor, name: string, until: Date): Promise<void> {
-  await db
-    .updateTable('notificationScanState')
-    .set({ scannedUntil: until, updatedAt: until })
-    .where('name', '=', name)
-    .execute();
-}
-
-export async function distinctOffsets(db: Executor): Promise<number[]> {
-  const { rows } = await sql<{ offset: number }>`
-    select distinct unnest(reminder_offsets) as "offset" from notification_preferences
-  `.execute(db);
-  return rows.map((r) => Number(r.offset));
-}
-
-export interface ReminderCandidate {
-  appointmentId: string;
-  offsetMinutes: number;
-  estimatedAt: Date;
-  timezone: string;
-  /** When the reminder goes out: whole days are calendar days in the hospital's zone. */
-  at: Date;
+/** What the live ETA of a queue day is computed from. */
+export function findQueueTiming(db: Executor, queueId: string) {
+  return db
+    .selectFrom('sessionDays')
+    .select(['avgConsultSeconds', 'slotMinutes', 'status', 'startsAt'])
+    .where('id', '=', queueId)
+    .executeTakeFirst();
 }
 
 /**
- * Reminders whose send time falls in (from, to] for active booked appointments. The index range is widened
- * by 3 hours for whole-day offsets (a DST change moves them); the exact calendar-day time is computed in
- * the hospital's zone and filtered here, so only due rows leave the database. The range predicate and the
- * status list match appointments_reminder_scan_idx.
+ * The time each appointment was last told (confirmation, reschedule or "arrive by" message not cancelled or
+ * failed), as epoch ms.
  */
-export async function reminderCandidates(
-  db: Executor,
-  range: { from: Date; to: Date; now: Date },
-  offsets: number[],
-  defaults: number[],
-): Promise<ReminderCandidate[]> {
-  if (offsets.length === 0) return [];
-  const { rows } = await sql<ReminderCandidate>`
-    select * from (
-      select a.id as "appointmentId", o.off as "offsetMinutes", a.estimated_at as "estimatedAt",
-             h.timezone as "timezone",
-             case when o.off % 1440 = 0
-                  then ((a.estimated_at at time zone h.timezone) - make_interval(days => o.off / 1440))
-                         at time zone h.timezone
-                  else a.estimated_at - make_interval(mins => o.off) end as "at"
-        from unnest(${sql.val(offsets)}::int[]) as o(off)
-        join appointments a
-          on a.estimated_at > ${range.from}::timestamptz
-               + make_interval(mins => o.off - case when o.off % 1440 = 0 then 180 else 0 end)
-         and a.estimated_at <= ${range.to}::timestamptz
-               + make_interval(mins => o.off + case when o.off % 1440 = 0 then 180 else 0 end)
-         and a.status in ('booked', 'confirmed', 'checked_in')
-        join session_days q on q.id = a.queue_id
-        join hospitals h on h.id = q.hospital_id
-        left join patient_profiles pp on pp.id = a.profile_id
-        left join notification_preferences np on np.user_id = pp.account_id
-       where a.kind = 'booked'
-         and a.estimated_at > ${range.now}::timestamptz
-         and o.off = any(coalesce(np.reminder_offsets, ${sql.val(defaults)}::int[]))
-    ) c
-    where c."at" > ${range.from}::timestamptz and c."at" <= ${range.to}::timestamptz
-  `.execute(db);
-  return rows.map((r) => ({
-    ...r,
-    offsetMinutes: Number(r.offsetMinutes),
-    estimatedAt: new Date(r.estimatedAt),
-    at: new Date(r.at),
-  }));
+export async function lastToldTimes(db: Executor, appointmentIds: string[]): Promise<Map<string, number>> {
+  const told = new Map<string, number>();
+  if (appointmentIds.length === 0) return told;
+  const rows = await db
+    .selectFrom('notificationOutbox')
+    .select(['appointmentId', 'payload'])
+    .where('appointmentId', 'in', appointmentIds)
+    .where('kind', 'in', ['confirmation', 'reschedule', 'arrive_by'])
+    .where('status', 'not in', ['cancelled', 'failed'])
+    .orderBy('createdAt')
+    .execute();
+  for (const row of rows) {
+    const at = (row.payload as { estimatedAt?: string }).estimatedAt;
+    if (row.appointmentId && at) told.set(row.appointmentId, Date.parse(at));
+  }
+  return told;
 }
 
 export interface OutboxFilter {

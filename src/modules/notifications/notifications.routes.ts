@@ -17,7 +17,7 @@ import {
 const NO_HOSPITAL = '00000000-0000-0000-0000-000000000000';
 
 const notificationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { service } = app.notifications;
+  const { queries, webhooks } = app.notifications;
   const security = [{ bearer: [] }];
 
   app.get(
@@ -35,7 +35,7 @@ const notificationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const principal = principalOf(request);
       const scope = principal.role === 'admin' ? {} : { hospitalId: principal.hospitalId ?? NO_HOSPITAL };
-      return service.list(scope, request.query);
+      return queries.list(scope, request.query);
     },
   );
 
@@ -50,7 +50,7 @@ const notificationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Page(NotificationSchema), ...errors(401) },
       },
     },
-    async (request) => service.list({ userId: principalOf(request).id }, request.query),
+    async (request) => queries.list({ userId: principalOf(request).id }, request.query),
   );
 
   app.get(
@@ -59,7 +59,7 @@ const notificationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: requireRole(),
       schema: { tags: ['me'], security, response: { 200: PreferencesSchema, ...errors(401) } },
     },
-    async (request) => service.getPreferences(principalOf(request).id),
+    async (request) => queries.getPreferences(principalOf(request).id),
   );
 
   app.patch(
@@ -73,7 +73,7 @@ const notificationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: PreferencesSchema, ...errors(401) },
       },
     },
-    async (request) => service.updatePreferences(principalOf(request).id, request.body),
+    async (request) => queries.updatePreferences(principalOf(request).id, request.body),
   );
 
   // Webhooks are not signed in: Twilio signs them instead, checked before the body is even validated.
@@ -101,7 +101,7 @@ const notificationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const known = await service.deliveryReport({
+      const known = await webhooks.deliveryReport({
         messageSid: request.body.MessageSid,
         status: request.body.MessageStatus,
         errorCode: request.body.ErrorCode,
@@ -127,7 +127,7 @@ const notificationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       let text: string;
       try {
-        text = await service.inboundSms(request.body.From, request.body.Body);
+        text = await webhooks.inboundSms(request.body.From, request.body.Body);
       } catch (err) {
         // A refused confirm/cancel (too late, wrong state) is told to the patient, not answered 4xx to Twilio.
         if (!(err instanceof AppError) || err.statusCode >= 500) throw err;

@@ -1,12 +1,17 @@
 // Who gets which message on which channel, and when: turns an appointment's context into outbox rows.
-import type { AppointmentContext, NewOutboxRow } from './notifications.repository.js';
+import type { AppointmentContext, NewOutboxRow, OfferContext } from './notifications.repository.js';
 import type { Channel } from './notifications.table.js';
 import type { Kind, MessagePayload } from './notifications.templates.js';
-import { afterQuietHours, type QuietHours } from './notifications.time.js';
+import { afterQuietHours, offsetLabel, type QuietHours } from './notifications.time.js';
 import { validPhone } from './notifications.transports.js';
 
-/** Never deferred by quiet hours: the patient needs them now. */
-export const URGENT_KINDS: ReadonlySet<string> = new Set(['turn_near', 'your_turn', 'doctor_paused']);
+/** Never deferred by quiet hours: the patient needs them now (a waitlist offer lapses if it waits). */
+export const URGENT_KINDS: ReadonlySet<string> = new Set([
+  'turn_near',
+  'your_turn',
+  'doctor_paused',
+  'waitlist_offer',
+]);
 
 /** Answers to something that just happened to the patient's own booking; an SMS opt-out does not stop them. */
 export const TRANSACTIONAL_KINDS: ReadonlySet<string> = new Set([
@@ -17,7 +22,14 @@ export const TRANSACTIONAL_KINDS: ReadonlySet<string> = new Set([
   'turn_near',
   'your_turn',
   'doctor_paused',
+  'waitlist_offer',
 ]);
+
+/**
+ * "Arrive by" updates go out when the live ETA slips this much past what the patient was last told; an
+ * update not sent by this long after the time it names is dropped (a later queue change tells a newer one).
+ */
+export const ARRIVE_BY_SLIP_MS = 20 * 60_000;
 
 /** @default reminders 24 h and 1 h before the estimated time */
 export const DEFAULT_OFFSETS = [1440, 60];
@@ -33,8 +45,31 @@ function hhmm(time: string | null | undefined): string | null {
   return time ? time.slice(0, 5) : null;
 }
 
+/**
+ * Whom a patient message goes to and under which preferences; an appointment's context has all of it, and so
+ * does a waitlist offer's (with no appointment: `id` is null).
+ */
+export type PatientTarget = Pick<
+  AppointmentContext,
+  | 'profilePhone'
+  | 'userPhone'
+  | 'walkInPhone'
+  | 'userEmail'
+  | 'userId'
+  | 'channels'
+  | 'quietStart'
+  | 'quietEnd'
+  | 'language'
+  | 'hospitalId'
+  | 'hospitalQuietStart'
+  | 'hospitalQuietEnd'
+  | 'timezone'
+> & { id: string | null };
+
 /** The patient's own quiet hours when set, else the hospital's. */
-export function quietFor(ctx: AppointmentContext): QuietHours {
+export function quietFor(
+  ctx: Pick<PatientTarget, 'quietStart' | 'quietEnd' | 'hospitalQuietStart' | 'hospitalQuietEnd'>,
+): QuietHours {
   const own = hhmm(ctx.quietStart);
   const ownEnd = hhmm(ctx.quietEnd);
   if (own && ownEnd) return { start: own, end: ownEnd };
@@ -77,7 +112,7 @@ interface Recipient {
 }
 
 /** SMS and/or e-mail as the patient prefers; without a usable phone, e-mail only (and the reverse). */
-export function patientRecipients(ctx: AppointmentContext, opts: RuleOptions): Recipient[] {
+export function patientRecipients(ctx: PatientTarget, opts: RuleOptions): Recipient[] {
   const phone = validPhone(ctx.profilePhone ?? ctx.userPhone ?? ctx.walkInPhone, opts.phoneRegion);
   const email = ctx.userEmail;
   const channels = (ctx.channels as Channel[] | null) ?? DEFAULT_CHANNELS;
@@ -99,7 +134,7 @@ export interface MessageSpec {
 
 /** One row per channel for the patient of `ctx`; non-urgent ones wait out quiet hours. */
 export function patientRows(
-  ctx: AppointmentContext,
+  ctx: PatientTarget,
   spec: MessageSpec,
   payload: MessagePayload,
   opts: RuleOptions,
@@ -126,6 +161,38 @@ export function patientRows(
       sendAfter,
     }),
   );
+}
+
+/** A reminder `offset` minutes before `estimatedAt`; a moved appointment's reminders get new keys. */
+export function reminderSpec(
+  appointmentId: string,
+  offset: number,
+  estimatedAt: Date,
+  at: Date,
+): MessageSpec {
+  return {
+    kind: 'reminder',
+    dedupeKey: `reminder:${offsetLabel(offset)}:${appointmentId}:${estimatedAt.getTime()}`,
+    sendAt: at,
+    extra: { offsetMinutes: offset },
+  };
+}
+
+/** A freed place held for a waitlisted patient: where to take it up, and until when. */
+export function offerPayload(ctx: OfferContext, offer: { link: string; expiresAt: string }): MessagePayload {
+  const quiet = quietFor(ctx);
+  return {
+    tz: ctx.timezone,
+    quietStart: quiet.start,
+    quietEnd: quiet.end,
+    doctorName: ctx.doctorName,
+    hospitalName: ctx.hospitalName,
+    room: ctx.room,
+    date: ctx.date,
+    startsAt: new Date(ctx.startsAt).toISOString(),
+    offerUrl: offer.link,
+    offerExpiresAt: offer.expiresAt,
+  };
 }
 
 /** The doctor's notice of a cancellation: e-mail, and SMS when the doctor has a valid phone. */

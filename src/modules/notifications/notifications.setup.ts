@@ -6,13 +6,20 @@ import { Counter, Gauge } from 'prom-client';
 import { AppError } from '../../errors.js';
 import type { Principal } from '../../plugins/auth.js';
 import { recordQueueEvent } from '../queue/queue.repository.js';
+import { NotificationQueries } from './notifications.queries.js';
 import * as repo from './notifications.repository.js';
-import { type AppointmentActions, NotificationsService, SCAN_WINDOW_MS } from './notifications.service.js';
+import { NotificationsService, SCAN_WINDOW_MS } from './notifications.service.js';
 import { LogTransport, SmtpTransport, type Transport, TwilioTransport } from './notifications.transports.js';
+import { type AppointmentActions, ProviderWebhooks } from './notifications.webhooks.js';
 import { NotificationsWorker } from './notifications.worker.js';
 
 export interface Notifications {
+  /** Domain events → outbox rows. */
   service: NotificationsService;
+  /** Listings and preferences. */
+  queries: NotificationQueries;
+  /** Delivery reports and inbound SMS. */
+  webhooks: ProviderWebhooks;
   worker: NotificationsWorker;
   /** One drain tick (what the cron runs). */
   drain: NotificationsWorker['drain'];
@@ -176,20 +183,20 @@ function registerMetrics(app: FastifyInstance) {
 export function createNotifications(app: FastifyInstance): Notifications {
   const { config } = app;
   const rules = { publicUrl: config.PUBLIC_URL, phoneRegion: config.DEFAULT_PHONE_REGION };
-  const service = new NotificationsService({
+  const service = new NotificationsService({ db: app.db, clock: app.clock, events: app.events, ...rules });
+  service.subscribe();
+  const queries = new NotificationQueries({ db: app.db, clock: app.clock });
+  const webhooks = new ProviderWebhooks({
     db: app.db,
     clock: app.clock,
-    events: app.events,
+    phoneRegion: rules.phoneRegion,
     appointments: appointmentActions(app),
-    ...rules,
   });
-  service.subscribe();
   const channels = transports(app);
   const worker = new NotificationsWorker({
     db: app.db,
     clock: app.clock,
     transports: channels,
-    service,
     counters: registerMetrics(app),
     leaseMs: Math.max(60_000, config.NOTIFY_TIMEOUT_MS * 3),
     ...rules,
@@ -231,6 +238,8 @@ export function createNotifications(app: FastifyInstance): Notifications {
   });
   return {
     service,
+    queries,
+    webhooks,
     worker,
     drain: () => worker.drain(),
     scanReminders: () => worker.scanReminders(SCAN_WINDOW_MS),

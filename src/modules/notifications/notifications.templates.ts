@@ -16,6 +16,7 @@ export const KINDS = [
   'arrive_by',
   'feedback_request',
   'invoice',
+  'waitlist_offer',
   'notice',
 ] as const;
 export type Kind = (typeof KINDS)[number];
@@ -42,6 +43,12 @@ export interface MessagePayload {
   until?: string | null;
   fee?: string;
   offsetMinutes?: number;
+  /** When the session of a waitlist offer starts (ISO instant). */
+  startsAt?: string;
+  /** Where a waitlist offer is taken up. */
+  offerUrl?: string;
+  /** Until when a waitlist offer holds the place (ISO instant). */
+  offerExpiresAt?: string;
   text?: string;
 }
 
@@ -131,6 +138,13 @@ const EN: Record<Kind, (p: MessagePayload) => Rendered> = {
     subject: `Invoice: ${p.fee} for your visit`,
     text: `CareQueue: your visit with ${p.doctorName} at ${p.hospitalName} on ${p.date}: fee ${p.fee}. The invoice is in the app.`,
   }),
+  waitlist_offer: (p) => ({
+    subject: `A place opened with ${p.doctorName}`,
+    text:
+      `CareQueue: a place opened with ${p.doctorName} at ${p.hospitalName}${room(p, 'en')}, ` +
+      `${when(p.startsAt, p, 'en')}. It is held for you until ${when(p.offerExpiresAt, p, 'en')}. ` +
+      `Book it: ${p.offerUrl}`,
+  }),
   notice: (p) => ({ subject: 'CareQueue', text: p.text ?? '' }),
 };
 
@@ -180,6 +194,12 @@ const BN: Record<Kind, (p: MessagePayload) => Rendered> = {
   invoice: (p) => ({
     subject: `ইনভয়েস: ${p.fee}`,
     text: `CareQueue: ${p.date} তারিখে ${p.doctorName}-এর কাছে আপনার ফি ${p.fee}। ইনভয়েস অ্যাপে আছে।`,
+  }),
+  waitlist_offer: (p) => ({
+    subject: `${p.doctorName}-এর কাছে একটি জায়গা খালি হয়েছে`,
+    text:
+      `CareQueue: ${p.hospitalName}-এ ${p.doctorName}-এর কাছে ${when(p.startsAt, p, 'bn')}${room(p, 'bn')} একটি জায়গা খালি হয়েছে। ` +
+      `${when(p.offerExpiresAt, p, 'bn')} পর্যন্ত আপনার জন্য রাখা আছে। বুক করুন: ${p.offerUrl}`,
   }),
   notice: (p) => ({ subject: 'CareQueue', text: p.text ?? '' }),
 };

@@ -3,18 +3,20 @@
 // up once). Both return a status for expected non-work and throw only on real failure.
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
+import * as scanRepo from './notifications.reminders.repository.js';
 import * as repo from './notifications.repository.js';
 import {
+  ARRIVE_BY_SLIP_MS,
   backoffMs,
   basePayload,
   DEFAULT_OFFSETS,
   MAX_ATTEMPTS,
   patientRows,
   type RuleOptions,
+  reminderSpec,
   TRANSACTIONAL_KINDS,
   URGENT_KINDS,
 } from './notifications.rules.js';
-import type { NotificationsService } from './notifications.service.js';
 import type { Channel, OutboxRow } from './notifications.table.js';
 import { type MessagePayload, renderMessage } from './notifications.templates.js';
 import { afterQuietHours } from './notifications.time.js';
@@ -29,7 +31,6 @@ export interface WorkerDeps extends RuleOptions {
   db: DB;
   clock: Clock;
   transports: Record<Channel, Transport>;
-  service: NotificationsService;
   counters?: OutboxCounters;
   /** How long a claim is held; must exceed a send's timeout. */
   leaseMs: number;
@@ -59,6 +60,8 @@ export interface ScanResult {
 
 /** Kinds that are only worth sending while the appointment is still what the message says. */
 const STALE_CHECKED = new Set(['reminder', 'arrive_by']);
+/** A closing time in the payload past which a message is pointless (a lapsed waitlist offer). */
+const EXPIRING: Partial<Record<string, keyof MessagePayload>> = { waitlist_offer: 'offerExpiresAt' };
 const SCAN_NAME = 'reminders';
 /** A process down longer than this does not look back further for reminders. */
 const MAX_CATCH_UP_MS = 7 * 24 * 3600_000;
@@ -94,7 +97,7 @@ export class NotificationsWorker {
     const worker = async () => {
       for (let row = queue.shift(); row; row = queue.shift()) {
         const blocked = optOutApplies(row) && optedOut.has(row.recipient);
-        const outcome = await this.process(row, lease, stale.has(row.id), blocked);
+        const outcome = await this.process(row, lease, stale.get(row.id), blocked);
         result[outcome]++;
       }
     };
@@ -113,9 +116,16 @@ export class NotificationsWorker {
     return results;
   }
 
-  private async staleRows(rows: OutboxRow[], now: Date): Promise<Set<string>> {
+  /** Rows no longer worth sending, with the reason they are cancelled. */
+  private async staleRows(rows: OutboxRow[], now: Date): Promise<Map<string, string>> {
+    const stale = new Map<string, string>();
+    for (const row of rows) {
+      const field = EXPIRING[row.kind];
+      const until = field ? (row.payload as MessagePayload)[field] : undefined;
+      if (typeof until === 'string' && Date.parse(until) <= now.getTime()) stale.set(row.id, 'expired');
+    }
     const checked = rows.filter((r) => STALE_CHECKED.has(r.kind) && r.appointmentId);
-    if (checked.length === 0) return new Set();
+    if (checked.length === 0) return stale;
     const appointments = await this.deps.db
       .selectFrom('appointments')
       .select(['id', 'status', 'estimatedAt'])
@@ -126,14 +136,19 @@ export class NotificationsWorker {
       )
       .execute();
     const byId = new Map(appointments.map((a) => [a.id, a]));
-    const stale = new Set<string>();
     for (const row of checked) {
       const a = byId.get(row.appointmentId as string);
       const told = (row.payload as MessagePayload).estimatedAt;
-      const active = a && ['booked', 'confirmed'].includes(a.status) && new Date(a.estimatedAt) > now;
+      // A reminder is worth sending until the estimate; an "arrive by" update until a while after the live
+      // ETA it names (by then the estimate itself has usually passed).
+      const until =
+        row.kind === 'arrive_by' && told
+          ? Date.parse(told) + ARRIVE_BY_SLIP_MS
+          : a && new Date(a.estimatedAt).getTime();
+      const active = a && ['booked', 'confirmed'].includes(a.status) && until && until > now.getTime();
       const unchanged =
         row.kind !== 'reminder' || (a && told && new Date(a.estimatedAt).getTime() === Date.parse(told));
-      if (!active || !unchanged) stale.add(row.id);
+      if (!active || !unchanged) stale.set(row.id, 'appointment changed');
     }
     return stale;
   }
@@ -141,19 +156,13 @@ export class NotificationsWorker {
   private async process(
     row: OutboxRow,
     lease: Date,
-    stale: boolean,
+    stale: string | undefined,
     optedOut: boolean,
   ): Promise<'sent' | 'retried' | 'failed' | 'cancelled' | 'deferred'> {
     const { db, clock } = this.deps;
     const payload = row.payload as MessagePayload;
     if (stale) {
-      await repo.settle(
-        db,
-        row.id,
-        lease,
-        { status: 'cancelled', lastError: 'appointment changed' },
-        clock.now(),
-      );
+      await repo.settle(db, row.id, lease, { status: 'cancelled', lastError: stale }, clock.now());
       return 'cancelled';
     }
     if (optedOut) {
@@ -222,16 +231,16 @@ export class NotificationsWorker {
     const { db, clock } = this.deps;
     const now = clock.now();
     const to = new Date(now.getTime() + windowMs);
-    await repo.ensureScanState(db, SCAN_NAME, now);
+    await scanRepo.ensureScanState(db, SCAN_NAME, now);
     return db.transaction().execute(async (trx): Promise<ScanResult> => {
-      const state = await repo.lockScanState(trx, SCAN_NAME);
+      const state = await scanRepo.lockScanState(trx, SCAN_NAME);
       if (!state) return { status: 'busy', candidates: 0, enqueued: 0 };
       const from = new Date(
         Math.max(new Date(state.scannedUntil).getTime(), now.getTime() - MAX_CATCH_UP_MS),
       );
       if (from >= to) return { status: 'idle', candidates: 0, enqueued: 0 };
-      const offsets = [...new Set([...DEFAULT_OFFSETS, ...(await repo.distinctOffsets(trx))])];
-      const candidates = await repo.reminderCandidates(trx, { from, to, now }, offsets, DEFAULT_OFFSETS);
+      const offsets = [...new Set([...DEFAULT_OFFSETS, ...(await scanRepo.distinctOffsets(trx))])];
+      const candidates = await scanRepo.reminderCandidates(trx, { from, to, now }, offsets, DEFAULT_OFFSETS);
       const due = pickDue(candidates, from, to, now);
       let enqueued = 0;
       for (let i = 0; i < due.length; i += 500) {
@@ -243,12 +252,12 @@ export class NotificationsWorker {
         const rows = chunk.flatMap((c) => {
           const ctx = byId.get(c.appointmentId);
           if (!ctx) return [];
-          const spec = this.deps.service.reminderSpec(ctx.id, c.offsetMinutes, c.estimatedAt, c.at);
+          const spec = reminderSpec(ctx.id, c.offsetMinutes, c.estimatedAt, c.at);
           return patientRows(ctx, spec, basePayload(ctx), this.deps);
         });
         enqueued += await repo.insertOutbox(trx, rows);
       }
-      await repo.advanceScanState(trx, SCAN_NAME, to);
+      await scanRepo.advanceScanState(trx, SCAN_NAME, to);
       return { status: 'scanned', candidates: candidates.length, enqueued, from, to };
     });
   }
@@ -258,7 +267,7 @@ export class NotificationsWorker {
  * Exact send times in the window; after downtime, only the latest overdue reminder of an appointment goes
  * out (a patient 30 minutes from their visit gets the 1 h reminder, not the 24 h one as well).
  */
-export function pickDue(candidates: repo.ReminderCandidate[], from: Date, to: Date, now: Date) {
+export function pickDue(candidates: scanRepo.ReminderCandidate[], from: Date, to: Date, now: Date) {
   const timed = candidates.filter((c) => c.at > from && c.at <= to);
   const overdueMin = new Map<string, number>();
   for (const c of timed) {
