@@ -99,6 +99,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create index appointments_profile_idx on appointments (profile_id, date desc);
     create index appointments_doctor_date_idx on appointments (doctor_id, date);
     create index appointments_queue_status_idx on appointments (queue_id, status);
+    -- The waiting line in queue order: call-next reads its first entry (queue.repository firstWaiting).
+    create index appointments_waiting_line_idx on appointments (queue_id, priority desc, position_key)
+      where status in ('booked','confirmed','checked_in');
 
     create table queue_events (
       id bigint generated always as identity primary key,

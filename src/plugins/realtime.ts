@@ -20,6 +20,24 @@ export interface RealtimeOptions {
   corsOrigins: string;
 }
 
+/**
+ * @socket.io/redis-adapter (8.3) fires these commands without awaiting or catching them: with Redis down,
+ * each broadcast's PUBLISH rejects once ioredis gives up retrying, an unhandled rejection that
+ * close-with-grace treats as fatal. A handler on each returned promise logs instead; local sockets still get
+ * the broadcast (the adapter delivers locally either way), other instances resync from versions later.
+ */
+export function catchRejections(client: Redis, commands: string[], onError: (err: unknown) => void): void {
+  const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const command of commands) {
+    const original = methods[command].bind(client);
+    methods[command] = (...args: unknown[]) => {
+      const result = original(...args);
+      if (result instanceof Promise) result.catch(onError);
+      return result;
+    };
+  }
+}
+
 async function realtimePlugin(app: FastifyInstance, opts: RealtimeOptions): Promise<void> {
   const origins = opts.corsOrigins.split(',').map((o) => o.trim());
   const io: RealtimeServer = new Server(app.server, {
@@ -37,6 +55,10 @@ async function realtimePlugin(app: FastifyInstance, opts: RealtimeOptions): Prom
     const sub = app.redis.duplicate({ maxRetriesPerRequest: null });
     pub.on('error', (err) => app.log.warn({ err }, 'socket.io redis pub connection error'));
     sub.on('error', (err) => app.log.warn({ err }, 'socket.io redis sub connection error'));
+    const lost = (err: unknown) =>
+      app.log.warn({ err }, 'socket.io redis command failed; other instances miss it');
+    catchRejections(pub, ['publish'], lost);
+    catchRejections(sub, ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'], lost);
     connections.push(pub, sub);
     io.adapter(createAdapter(pub, sub, { key: `${opts.prefix}socket.io` }));
   }

@@ -23,6 +23,7 @@ function waitingEntry(serial: number): QueueEntry {
     kind: 'booked',
     label: `Patient ${serial}`,
     estimatedAt: new Date(Date.UTC(2030, 0, 7, 3) + serial * 60_000).toISOString(),
+    outOfOrderBase: 0,
   };
 }
 
@@ -41,6 +42,7 @@ function projection(size: number): QueueProjection {
       doctorId: randomUUID(),
       hospitalId: randomUUID(),
       date: '2030-01-07',
+      outOfOrderCount: 0,
     },
     entries: Array.from({ length: size }, (_, i) => waitingEntry(i + 1)),
   };

@@ -265,6 +265,83 @@ for (const setup of await setups()) {
       );
     });
 
+    test('a recall goes to the front of its band when the one being served is an emergency or itself', async (t) => {
+      const { app, f } = await build(t);
+      const waiting = async () =>
+        (await snapshot(app, f.queueId)).entries
+          .filter((e: { position: number | null }) => e.position !== null)
+          .map((e: { serial: number }) => e.serial);
+      const reason = { reason: 'staff_decision' };
+      await op(app, f.staff.auth, `/v1/queues/${f.queueId}/call-next`);
+      await op(app, f.staff.auth, entryUrl(f, 0, 'skip'));
+      const emergency = await op(app, f.staff.auth, `/v1/queues/${f.queueId}/walk-ins`, {
+        name: 'Rushed In',
+        priority: 5,
+        reason: 'emergency',
+      });
+      assert.equal(emergency.json().serial, 6);
+      assert.equal((await op(app, f.staff.auth, `/v1/queues/${f.queueId}/call-next`)).json().serial, 6);
+      // (a) The emergency being served is in another band: serial 1 goes to the front of its own.
+      assert.equal((await op(app, f.staff.auth, entryUrl(f, 0, 'recall'), reason)).statusCode, 200);
+      assert.deepEqual(await waiting(), [1, 2, 3, 4, 5]);
+      // (b) 4 was called out of order, then skipped: now serving is 4 itself, so it goes to the front.
+      assert.equal((await op(app, f.staff.auth, entryUrl(f, 3, 'call'), reason)).statusCode, 200);
+      await op(app, f.staff.auth, entryUrl(f, 3, 'skip'));
+      assert.equal((await op(app, f.staff.auth, entryUrl(f, 3, 'recall'), reason)).statusCode, 200);
+      assert.deepEqual(await waiting(), [4, 1, 2, 3, 5]);
+      const rows = await app.db
+        .selectFrom('appointments')
+        .select(['serial', 'positionKey'])
+        .where('queueId', '=', f.queueId)
+        .where('serial', 'in', [1, 4])
+        .orderBy('serial')
+        .execute();
+      assert.ok(rows[1].positionKey < rows[0].positionKey && rows[0].positionKey < 2, 'Postgres agrees');
+      await app.queueStore.drop(f.queueId);
+      assert.deepEqual(await waiting(), [4, 1, 2, 3, 5], 'a rebuild from Postgres keeps the order');
+    });
+
+    test('a waiting patient sees how many were called out of order ahead of them, never who', async (t) => {
+      const { app, f } = await build(t);
+      const track = async (token: string) => {
+        const res = await app.inject({ url: `/v1/track/${token}` });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json();
+      };
+      const seen = async (i: number) => (await track(f.patients[i].trackingToken)).seenOutOfOrder;
+      assert.equal(await seen(4), 0);
+      await op(app, f.staff.auth, entryUrl(f, 2, 'call'), { reason: 'elderly_disabled' });
+      await op(app, f.staff.auth, entryUrl(f, 2, 'complete'));
+      await op(app, f.staff.auth, `/v1/queues/${f.queueId}/call-next`);
+      await op(app, f.staff.auth, entryUrl(f, 0, 'complete'));
+      await op(app, f.staff.auth, entryUrl(f, 4, 'call'), { reason: 'returning_with_results' });
+      await op(app, f.staff.auth, entryUrl(f, 4, 'skip'));
+      const walkIn = await op(app, f.staff.auth, `/v1/queues/${f.queueId}/walk-ins`, { name: 'Late Comer' });
+      await op(app, f.staff.auth, entryUrl(f, 4, 'recall'), { reason: 'staff_decision' });
+      // 2 and 4 (index 1, 3) waited through both out-of-order calls; 5 was one of them itself; the walk-in
+      // came after both; a head call (serial 1) does not count.
+      const expected = [
+        [1, 2],
+        [3, 2],
+        [4, 1],
+      ] as const;
+      for (const [i, count] of expected) assert.equal(await seen(i), count, `patient ${i + 1}`);
+      assert.equal((await track(walkIn.json().trackingToken)).seenOutOfOrder, 0);
+      assert.equal(await seen(0), null, 'a finished visit has no count');
+      const watched = await app.queue.watchAppointment(
+        null,
+        f.patients[1].appointmentId,
+        f.patients[1].appointmentId,
+      );
+      assert.equal(watched.seenOutOfOrder, 2);
+      const body = (await app.inject({ url: `/v1/track/${f.patients[1].trackingToken}` })).body;
+      for (const p of f.patients) assert.ok(!body.includes(p.name), 'names nobody');
+      // From Postgres (queue_events) after losing the projection: the same counts.
+      await app.queueStore.drop(f.queueId);
+      for (const [i, count] of expected)
+        assert.equal(await seen(i), count, `patient ${i + 1} after a rebuild`);
+    });
+
     test('pause, resume and close with no-shows; a closed queue accepts nothing', async (t) => {
       const { app, f } = await build(t);
       const paused = await op(app, f.doctor.auth, `/v1/queues/${f.queueId}/pause`, {

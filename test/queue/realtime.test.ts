@@ -210,12 +210,16 @@ for (const setup of await setups()) {
       await Promise.all([staffClient.ready(), guestClient.ready()]);
       const last = f.patients[5];
       const owner = rawSocket(t, url, { token: last.token });
-      const ownerUpdates: { reason: string; position: number | null; status: string }[] = [];
+      const ownerUpdates: {
+        reason: string;
+        position: number | null;
+        status: string;
+        seenOutOfOrder: number | null;
+      }[] = [];
       owner.on('appointment:update', (u) => ownerUpdates.push(u));
-      assert.equal(
-        (await ack(owner, 'appointment:watch', { appointmentId: last.appointmentId })).position,
-        5,
-      );
+      const watched = await ack(owner, 'appointment:watch', { appointmentId: last.appointmentId });
+      assert.equal(watched.position, 5);
+      assert.equal(watched.seenOutOfOrder, 0);
 
       const tracked = f.patients.map((p) => ({ id: p.appointmentId, token: p.trackingToken }));
       const q = `/v1/queues/${f.queueId}`;
@@ -282,6 +286,8 @@ for (const setup of await setups()) {
       const reasons = ownerUpdates.map((u) => `${u.reason}:${u.position}`);
       assert.ok(reasons.includes('turn_near:3'), reasons.join(','));
       assert.ok(reasons.includes('next:0'), reasons.join(','));
+      // Serial 4 was called out of order while the owner waited (the emergency walk-in came by call-next).
+      assert.equal(ownerUpdates.find((u) => u.reason === 'next')?.seenOutOfOrder, 1);
       const near = turnNear.filter((n) => n.appointmentId === last.appointmentId);
       assert.equal(near.length, 1);
       assert.equal(near[0].position, 3);

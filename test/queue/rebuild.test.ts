@@ -9,7 +9,12 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { DB } from '../../src/db/database.js';
 import { loadProjection, recallPositionKey } from '../../src/modules/queue/queue.projection.js';
-import { applyOrRebuild, type QueueOp, type QueueStore } from '../../src/modules/queue/queue.store.js';
+import {
+  applyOrRebuild,
+  type QueueOp,
+  type QueueStore,
+  seenOutOfOrder,
+} from '../../src/modules/queue/queue.store.js';
 import { MemoryQueueStore } from '../../src/modules/queue/queue.store.memory.js';
 import { RedisQueueStore } from '../../src/modules/queue/queue.store.redis.js';
 import { buildTestApp, deleteRedisPrefix } from '../helpers/app.js';
@@ -25,6 +30,7 @@ import {
   modelProjection,
   modelRecallKey,
   modelSnapshot,
+  newEntry,
   opsFor,
 } from './store.model.js';
 
@@ -106,7 +112,10 @@ async function makeQueue(app: FastifyInstance, slotMinutes = 10) {
 }
 
 let tick = Date.parse('2030-01-07T03:00:00.000Z');
-const nextInstant = () => new Date((tick += 1000));
+const nextInstant = () => {
+  tick += 1000;
+  return new Date(tick);
+};
 
 /** Writes one change's ops to Postgres the way the operations service would, and bumps the version. */
 async function writeToPostgres(db: DB, model: ModelState, doctorId: string, version: number, ops: QueueOp[]) {
@@ -177,6 +186,32 @@ async function writeToPostgres(db: DB, model: ModelState, doctorId: string, vers
         assert.equal(key, op.positionKey, 'recallPositionKey computes the key the model expects');
         await row.set({ status: entry.stage, positionKey: key }).execute();
       }
+    }
+    // The events a rebuild reads the fairness counts from: who joined when, and out-of-order calls.
+    const joined = ops.find((op) => op.op === 'add');
+    const calledAhead = ops.find((op) => op.op === 'call' && op.outOfOrder === true);
+    if (joined?.op === 'add') {
+      await trx
+        .insertInto('queueEvents')
+        .values({
+          queueId: model.queueId,
+          version,
+          type: 'booked',
+          appointmentId: joined.entry.appointmentId,
+        })
+        .execute();
+    } else if (calledAhead?.op === 'call') {
+      await trx
+        .insertInto('queueEvents')
+        .values({
+          queueId: model.queueId,
+          version,
+          type: 'called',
+          appointmentId: calledAhead.appointmentId,
+          reason: 'staff_decision',
+          data: JSON.stringify({ outOfOrder: true }),
+        })
+        .execute();
     }
     await trx.updateTable('sessionDays').set({ version }).where('id', '=', model.queueId).execute();
   });
@@ -294,6 +329,82 @@ for (const backend of await databaseBackends()) {
         );
         const sorted = (list: typeof rebuilt.entries) => [...list].sort((a, b) => a.serial - b.serial);
         assert.deepEqual(sorted(rebuilt.entries), sorted(fromPostgres.entries));
+      });
+
+      test('a recall goes right after the served entry of its own band, else to the front of its band; fairness counts survive a rebuild', async (t) => {
+        const { app } = await buildTestApp(t, { backend });
+        const sut = makeStore();
+        t.after(() => sut.close());
+        const db = app.db;
+        const { queueId, doctorId, hospitalId } = await makeQueue(app);
+        const load = () => loadProjection(db, queueId);
+        let model = emptyModel(queueId, { doctorId, hospitalId });
+        assert.equal((await sut.store.rebuild(queueId, load)).status, 'rebuilt');
+        const change = async (ops: QueueOp[]) => {
+          const version = model.version + 1;
+          const next = applyToModel(model, version, ops);
+          // writeToPostgres also checks that recallPositionKey (Postgres) gives the model's key.
+          await writeToPostgres(db, model, doctorId, version, ops);
+          const outcome = await applyOrRebuild(sut.store, queueId, { version, ops }, load);
+          assert.equal(outcome.result.status, 'applied', JSON.stringify(outcome.result));
+          model = next.model;
+        };
+        const idOf = (serial: number) => model.entries.find((e) => e.serial === serial)!.appointmentId;
+        const add = async (priority = 0) => {
+          const entry = { ...newEntry(model, 'x', priority, 'booked'), appointmentId: randomUUID() };
+          await change([{ op: 'add', entry }]);
+          model.nextSerial++;
+        };
+        const call = (serial: number, outOfOrder = false) =>
+          change([{ op: 'call', appointmentId: idOf(serial), ...(outOfOrder ? { outOfOrder } : {}) }]);
+        const skip = (serial: number) => change([{ op: 'skip', appointmentId: idOf(serial) }]);
+        const recall = (serial: number) => {
+          const entry = model.entries.find((e) => e.serial === serial)!;
+          return change([
+            { op: 'recall', appointmentId: entry.appointmentId, positionKey: modelRecallKey(model, entry) },
+          ]);
+        };
+        const waiting = async () =>
+          (await sut.store.snapshot(queueId))!.entries
+            .filter((e) => e.position !== null)
+            .map((e) => e.serial);
+        const seen = async (serial: number) =>
+          seenOutOfOrder((await sut.store.position(queueId, idOf(serial)))!);
+
+        for (let i = 0; i < 4; i++) await add();
+        await call(1);
+        await skip(1);
+        await add(3);
+        await call(5);
+        // (a) The entry being served (5, an emergency) is in another band: 1 goes to the front of its own.
+        await recall(1);
+        assert.deepEqual(await waiting(), [1, 2, 3, 4]);
+        assert.equal(await seen(2), 0);
+        // (b) 3 is called out of order and skipped: now_serving points at 3 itself, so it goes to the front.
+        await call(3, true);
+        await skip(3);
+        await recall(3);
+        assert.deepEqual(await waiting(), [3, 1, 2, 4]);
+        // Same band: right after the entry being served (4, called out of order), not at the front.
+        await call(3);
+        await skip(3);
+        await call(4, true);
+        await recall(3);
+        assert.deepEqual(await waiting(), [1, 2, 3]);
+        // Fairness: 4 and 3 were called out of order after 2 joined; 3 does not count its own call.
+        assert.equal(await seen(2), 2);
+        assert.equal(await seen(3), 1);
+        await add();
+        assert.equal(await seen(6), 0, 'a later arrival saw none of them');
+        assert.deepEqual(await sut.store.snapshot(queueId, { labels: true }), modelSnapshot(model));
+        await sut.flush(queueId);
+        assert.equal((await sut.store.rebuild(queueId, load)).status, 'rebuilt');
+        assert.deepEqual(
+          await sut.store.snapshot(queueId, { labels: true }),
+          modelSnapshot(model),
+          'the rebuilt projection has the same counts and keys',
+        );
+        assert.deepEqual([await seen(2), await seen(3), await seen(6)], [2, 1, 0]);
       });
     });
   }

@@ -7,6 +7,7 @@ import {
   keyBetween,
   type QueueStore,
   rollingAverage,
+  seenOutOfOrder,
 } from '../../src/modules/queue/queue.store.js';
 import { entry, order, projection, type StoreFactory, seedQueue } from './store.fixtures.js';
 
@@ -168,6 +169,40 @@ export function queueStoreContract(name: string, factory: StoreFactory): void {
       const position = (await store.position(id, 'a2'))!;
       assert.equal(position.entry, null, 'a finished entry is not in the live queue');
       assert.equal(position.meta.version, 5);
+    });
+
+    test('an out-of-order call counts for the entries already in line, not for itself nor later arrivals', async () => {
+      const id = await seedQueue(store, 3);
+      const seen = async (appointmentId: string) =>
+        seenOutOfOrder((await store.position(id, appointmentId))!);
+      const called = applied(
+        await store.apply(id, { version: 1, ops: [{ op: 'call', appointmentId: 'a3', outOfOrder: true }] }),
+      );
+      assert.equal(called.meta.outOfOrderCount, 1);
+      applied(await store.apply(id, { version: 2, ops: [{ op: 'add', entry: entry('a4', 4) }] }));
+      applied(
+        await store.apply(id, {
+          version: 3,
+          ops: [
+            { op: 'skip', appointmentId: 'a3' },
+            { op: 'recall', appointmentId: 'a3', positionKey: 0.5 },
+          ],
+        }),
+      );
+      assert.deepEqual(
+        [await seen('a1'), await seen('a2'), await seen('a3'), await seen('a4')],
+        [1, 1, 0, 0],
+      );
+      applied(await store.apply(id, { version: 4, ops: [{ op: 'call', appointmentId: 'a3' }] }));
+      assert.equal((await store.meta(id))!.outOfOrderCount, 1, 'a call of the head is in order');
+      assert.equal(await seen('a3'), null, 'only waiting entries have a count');
+      const rebuiltFrom = (await store.snapshot(id, { labels: true }))!;
+      const { waiting: _w, avgConsultSeconds: _a, ...meta } = rebuiltFrom.meta;
+      assert.equal(
+        await store.replace({ meta, entries: rebuiltFrom.entries.map(({ position: _p, ...e }) => e) }),
+        'replaced',
+      );
+      assert.deepEqual(await store.snapshot(id, { labels: true }), rebuiltFrom, 'counts survive a replace');
     });
 
     test('a skipped entry may be called directly', async () => {

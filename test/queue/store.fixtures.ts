@@ -25,6 +25,7 @@ export function entry(
     kind: 'booked',
     label: `Patient ${serial}`,
     estimatedAt: new Date(Date.UTC(2030, 0, 7, 3, serial * 10)).toISOString(),
+    outOfOrderBase: 0,
     ...extra,
   };
 }
@@ -47,6 +48,7 @@ export function projection(
       doctorId: randomUUID(),
       hospitalId: randomUUID(),
       date: '2030-01-07',
+      outOfOrderCount: 0,
       ...meta,
     },
     entries,

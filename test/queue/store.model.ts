@@ -26,6 +26,8 @@ export interface ModelState {
   notice: string | null;
   pausedUntil: string | null;
   samples: number[];
+  /** Out-of-order calls so far (meta.outOfOrderCount). */
+  outOfOrderCount: number;
   slotMinutes: number;
   doctorId: string;
   hospitalId: string;
@@ -54,6 +56,7 @@ export function emptyModel(
     notice: null,
     pausedUntil: null,
     samples: [],
+    outOfOrderCount: 0,
     slotMinutes: ids.slotMinutes ?? 10,
     doctorId: ids.doctorId ?? BASE_META.doctorId,
     hospitalId: ids.hospitalId ?? BASE_META.hospitalId,
@@ -99,6 +102,7 @@ export function modelMeta(model: ModelState): QueueMeta {
     hospitalId: model.hospitalId,
     slotMinutes: model.slotMinutes,
     waiting: model.entries.filter((e) => e.status === 'waiting').length,
+    outOfOrderCount: model.outOfOrderCount,
   };
 }
 
@@ -134,7 +138,7 @@ export function applyToModel(
       continue;
     }
     if (op.op === 'add') {
-      const e = { ...op.entry, status: 'waiting' as const };
+      const e: QueueEntry = { ...op.entry, status: 'waiting', outOfOrderBase: model.outOfOrderCount };
       model.entries.push(e);
       model.keysBySerial[e.serial] = { priority: e.priority, positionKey: e.positionKey };
       touch(e);
@@ -149,6 +153,10 @@ export function applyToModel(
     else if (op.op === 'call') {
       e.status = 'called';
       model.nowServing = e.serial;
+      if (op.outOfOrder) {
+        model.outOfOrderCount++;
+        e.outOfOrderBase++;
+      }
     } else if (op.op === 'skip') e.status = 'skipped';
     else if (op.op === 'recall') {
       e.status = 'waiting';
@@ -182,15 +190,21 @@ export function applyToModel(
   return { model, effects };
 }
 
-/** The recall key queue.projection.ts's recallPositionKey computes from Postgres, computed on the model. */
+/**
+ * The recall key queue.projection.ts's recallPositionKey computes from Postgres, computed on the model:
+ * right after the served entry when it is another entry of the same priority band, else at the front of
+ * the band.
+ */
 export function modelRecallKey(model: ModelState, target: QueueEntry): number {
   const band = model.entries.filter(
     (e) =>
       e.status === 'waiting' && e.priority === target.priority && e.appointmentId !== target.appointmentId,
   );
   const served = model.nowServing === null ? undefined : model.keysBySerial[model.nowServing];
+  const anchorOnServed =
+    served !== undefined && model.nowServing !== target.serial && served.priority === target.priority;
   let anchor: number;
-  if (served) anchor = served.positionKey;
+  if (served && anchorOnServed) anchor = served.positionKey;
   else anchor = band.length === 0 ? target.positionKey : Math.min(...band.map((e) => e.positionKey)) - 1;
   const later = band.map((e) => e.positionKey).filter((k) => k > anchor);
   return keyBetween(anchor, later.length === 0 ? null : Math.min(...later));
@@ -280,7 +294,11 @@ export function opsFor(model: ModelState, action: Action): QueueOp[] | null {
         live.filter((x) => x.status !== 'called'),
         action.pick,
       );
-      return e ? [{ op: 'call', appointmentId: e.appointmentId }] : [];
+      if (!e) return [];
+      // As the operations service does: a call of anyone but the head is out of order (with a reason).
+      return waiting[0]?.appointmentId === e.appointmentId
+        ? [{ op: 'call', appointmentId: e.appointmentId }]
+        : [{ op: 'call', appointmentId: e.appointmentId, outOfOrder: true }];
     }
     case 'skip': {
       const e = pickFrom(

@@ -21,6 +21,8 @@ import {
   type QueueOp,
   type QueueSnapshot,
   type QueueStore,
+  rollingAverage,
+  seenOutOfOrder,
   type WaitingStage,
 } from './queue.store.js';
 
@@ -71,18 +73,30 @@ export class LiveQueue {
     this.#staged.delete(`${queueId}:${version}`);
   }
 
-  /** The `queue.changed` commit handler: apply, then broadcast once. */
+  /**
+   * The `queue.changed` commit handler: apply, then broadcast once. With the store unreachable (Redis down)
+   * the change is already safe in Postgres: watchers get a `rebuilt` built from Postgres, and the next
+   * change after Redis returns finds a version gap and rebuilds.
+   */
   async publish(event: EventMap['queue.changed']): Promise<void> {
     const key = `${event.queueId}:${event.version}`;
     const staged = this.#staged.get(key) ?? (await this.#deriveChange(event));
     this.#staged.delete(key);
     const { store } = this.deps;
-    const { result, rebuilt } = await applyOrRebuild(
-      store,
-      event.queueId,
-      { version: event.version, ops: staged.ops },
-      () => loadProjection(this.deps.db, event.queueId),
-    );
+    let outcome: Awaited<ReturnType<typeof applyOrRebuild>>;
+    try {
+      outcome = await applyOrRebuild(store, event.queueId, { version: event.version, ops: staged.ops }, () =>
+        loadProjection(this.deps.db, event.queueId),
+      );
+    } catch (err) {
+      this.deps.log.warn(
+        { err, queueId: event.queueId, version: event.version },
+        'queue projection not updated',
+      );
+      await this.#broadcastFromPostgres(event, staged);
+      return;
+    }
+    const { result, rebuilt } = outcome;
     const at = this.deps.clock.now().toISOString();
     if (result.status === 'applied' && !rebuilt) {
       await this.#broadcastApplied(event, staged, result, at);
@@ -92,6 +106,20 @@ export class LiveQueue {
       this.deps.emitter.queueUpdate(updateOf(meta, 'rebuilt', at));
       if (event.appointmentId) await this.#tellAppointment(meta, event.appointmentId, 'status', staged);
     }
+    if (staged.notice) {
+      this.deps.emitter.doctorNotice(staged.hospitalId, { queueId: event.queueId, ...staged.notice });
+    }
+  }
+
+  /** Without a projection: a `rebuilt` from the source of truth, so watchers know to resync. */
+  async #broadcastFromPostgres(event: EventMap['queue.changed'], staged: StagedChange): Promise<void> {
+    const projection = await loadProjection(this.deps.db, event.queueId);
+    if (!projection) return;
+    const { meta } = projection;
+    const waiting = projection.entries.filter((e) => e.status === 'waiting').length;
+    const avgConsultSeconds = rollingAverage(meta.consultSamples, meta.slotMinutes);
+    const at = this.deps.clock.now().toISOString();
+    this.deps.emitter.queueUpdate(updateOf({ ...meta, waiting, avgConsultSeconds }, 'rebuilt', at));
     if (staged.notice) {
       this.deps.emitter.doctorNotice(staged.hospitalId, { queueId: event.queueId, ...staged.notice });
     }
@@ -154,9 +182,11 @@ export class LiveQueue {
     reason: AppointmentUpdate['reason'],
   ): Promise<AppointmentUpdate> {
     let eta: string | null = null;
+    let seen: number | null = null;
     if (effect.position !== null) {
       const view = await this.deps.store.position(meta.queueId, effect.appointmentId);
       eta = view ? (etaAt(view, this.deps.clock.now())?.toISOString() ?? null) : null;
+      seen = view ? seenOutOfOrder(view) : null;
     }
     return {
       appointmentId: effect.appointmentId,
@@ -165,6 +195,7 @@ export class LiveQueue {
       serial: effect.serial,
       position: effect.position,
       etaAt: eta,
+      seenOutOfOrder: seen,
       version: meta.version,
       reason,
     };
@@ -186,6 +217,7 @@ export class LiveQueue {
         serial: entry.serial,
         position: entry.position,
         etaAt: etaAt(view, this.deps.clock.now())?.toISOString() ?? null,
+        seenOutOfOrder: seenOutOfOrder(view),
         version: view.meta.version,
         reason,
       });
@@ -200,6 +232,7 @@ export class LiveQueue {
       serial: row.serial,
       position: null,
       etaAt: null,
+      seenOutOfOrder: null,
       version: meta.version,
       reason,
     });
@@ -253,6 +286,18 @@ export class LiveQueue {
     if (found) return found;
     if ((await this.#rebuild(queueId)) === 'not_found') return null;
     return this.deps.store.snapshot(queueId, { labels });
+  }
+
+  /**
+   * Builds a missing projection before an operation's transaction. The projection is a cache: a store
+   * that cannot be reached (Redis down) must not stop the operation from committing in Postgres.
+   */
+  async warm(queueId: string): Promise<void> {
+    try {
+      await this.meta(queueId);
+    } catch (err) {
+      this.deps.log.warn({ err, queueId }, 'queue projection unavailable; operating on Postgres alone');
+    }
   }
 
   async meta(queueId: string): Promise<QueueMeta | null> {

@@ -1,5 +1,7 @@
 // Reads a queue's live projection from Postgres (the source of truth) for a rebuild, and computes the
 // position key of a recall inside the operation's transaction so Postgres and the projection agree.
+// The fairness counts (out-of-order calls) come from queue_events here, only on a rebuild; live changes
+// keep them in the projection.
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { AppointmentStatus } from '../appointments/appointments.table.js';
@@ -66,6 +68,11 @@ export async function loadProjection(db: Executor, queueId: string): Promise<Que
     .orderBy('serial', 'desc')
     .limit(CONSULT_SAMPLES)
     .execute();
+  const fairness = await outOfOrderBases(
+    db,
+    queueId,
+    rows.map((r) => r.id),
+  );
   const entries: QueueEntry[] = rows.map((row) => ({
     appointmentId: row.id,
     serial: row.serial,
@@ -76,6 +83,7 @@ export async function loadProjection(db: Executor, queueId: string): Promise<Que
     kind: row.kind,
     label: row.walkInName ?? row.profileName ?? null,
     estimatedAt: iso(row.estimatedAt),
+    outOfOrderBase: fairness.bases.get(row.id) ?? fairness.count,
   }));
   return {
     meta: {
@@ -91,15 +99,57 @@ export async function loadProjection(db: Executor, queueId: string): Promise<Que
       doctorId: day.doctorId,
       hospitalId: day.hospitalId,
       date: day.date,
+      outOfOrderCount: fairness.count,
     },
     entries,
   };
 }
 
+/** 'called' events that were out of order: a specific call of someone not at the head (it needs a reason). */
+const outOfOrderCall = sql<boolean>`type = 'called' and (reason is not null or data->>'outOfOrder' = 'true')`;
+
 /**
- * Position key for recalling `appointmentId`: right after the entry being served (session_days.now_serving)
- * and before the next waiting entry of the same priority. Call inside the operation's transaction, after
- * locking the queue, store it in appointments.position_key, and pass it in the `recall` op.
+ * The queue's out-of-order call count and, per live appointment, its baseline (see QueueEntry.outOfOrderBase):
+ * count − (out-of-order calls of others after the appointment's latest booked/walk_in event). Out-of-order
+ * calls are a handful a day; the join events are read once per entry, only on a rebuild.
+ */
+async function outOfOrderBases(
+  db: Executor,
+  queueId: string,
+  appointmentIds: string[],
+): Promise<{ count: number; bases: Map<string, number> }> {
+  const calls = await db
+    .selectFrom('queueEvents')
+    .select(['version', 'appointmentId'])
+    .where('queueId', '=', queueId)
+    .where(outOfOrderCall)
+    .execute();
+  const bases = new Map<string, number>();
+  if (calls.length === 0 || appointmentIds.length === 0) return { count: calls.length, bases };
+  const joined = await db
+    .selectFrom('queueEvents')
+    .select(['appointmentId', (eb) => eb.fn.max('version').as('version')])
+    .where('queueId', '=', queueId)
+    .where('type', 'in', ['booked', 'walk_in'])
+    .where('appointmentId', 'in', appointmentIds)
+    .groupBy('appointmentId')
+    .execute();
+  const joinedAt = new Map(joined.map((j) => [j.appointmentId, Number(j.version)]));
+  for (const id of appointmentIds) {
+    const since = joinedAt.get(id) ?? 0;
+    const seen = calls.filter((c) => c.version > since && c.appointmentId !== id).length;
+    bases.set(id, calls.length - seen);
+  }
+  return { count: calls.length, bases };
+}
+
+/**
+ * Position key for recalling `appointmentId`: back in line right after the entry being served
+ * (session_days.now_serving), within the recalled entry's own priority band, before the next waiting entry
+ * of that band. When nobody is being served, when the served entry is the recalled one itself (it was
+ * called, then skipped) or when it belongs to another priority band, the recall goes to the front of its
+ * band. Call inside the operation's transaction, after locking the queue, store it in
+ * appointments.position_key, and pass it in the `recall` op.
  */
 export async function recallPositionKey(
   db: Executor,
@@ -117,7 +167,7 @@ export async function recallPositionKey(
     .innerJoin('sessionDays as d', (join) =>
       join.onRef('d.id', '=', 'a.queueId').onRef('d.nowServing', '=', 'a.serial'),
     )
-    .select('a.positionKey')
+    .select(['a.id', 'a.priority', 'a.positionKey'])
     .where('a.queueId', '=', queueId)
     .executeTakeFirst();
   const waitingInBand = db
@@ -127,10 +177,9 @@ export async function recallPositionKey(
     .where('priority', '=', target.priority)
     .where('id', '!=', appointmentId);
   let anchor: number;
-  if (served) {
+  if (served && served.id !== appointmentId && served.priority === target.priority) {
     anchor = served.positionKey;
   } else {
-    // Nobody called yet: go to the front of the band.
     const first = await waitingInBand
       .select(sql<number | null>`min(position_key)`.as('key'))
       .executeTakeFirst();

@@ -149,18 +149,34 @@ export function updateQueue(trx: Executor, queueId: string, patch: Updateable<Se
   return trx.updateTable('sessionDays').set(patch).where('id', '=', queueId).execute();
 }
 
-/** The head of the waiting line: highest priority first, then the position key. */
+/**
+ * The waiting line's predicate written as literals, exactly as in the partial index
+ * appointments_waiting_line_idx (migrations/0003): with bound parameters a generic plan could not prove
+ * the index applies.
+ */
+const IN_WAITING_LINE = sql<boolean>`status in ('booked', 'confirmed', 'checked_in')`;
+
+/**
+ * The head of the waiting line, locked: highest priority first, then the position key, then the id (the
+ * projection's tie order). Shaped for appointments_waiting_line_idx (queue_id, priority desc, position_key)
+ * so call-next reads one index entry however long the line is.
+ */
 export function firstWaiting(trx: Executor, queueId: string) {
+  return firstWaitingQuery(trx, queueId).executeTakeFirst();
+}
+
+/** The query of firstWaiting, for EXPLAIN. */
+export function firstWaitingQuery(trx: Executor, queueId: string) {
   return trx
     .selectFrom('appointments')
     .selectAll()
     .where('queueId', '=', queueId)
-    .where('status', 'in', WAITING_STATUSES)
+    .where(IN_WAITING_LINE)
     .orderBy('priority', 'desc')
     .orderBy('positionKey', 'asc')
+    .orderBy('id', 'asc')
     .limit(1)
-    .forUpdate()
-    .executeTakeFirst();
+    .forUpdate();
 }
 
 /** The smallest position key in a priority band strictly greater than `after` (null: none). */

@@ -20,9 +20,7 @@ import {
   WalkInBodySchema,
   WalkInResultSchema,
 } from './queue.schema.js';
-import type { EntryAction } from './queue.service.js';
-
-const ENTRY_ACTIONS: EntryAction[] = ['check-in', 'call', 'complete', 'skip', 'no-show', 'recall'];
+import { ENTRY_ACTIONS } from './queue.transitions.js';
 
 /** `If-Match: 12` (or the ETag form `"12"` / `W/"12"`) → 12; absent → undefined; anything else → 400. */
 export function parseIfMatch(header: string | undefined): number | undefined {

@@ -196,6 +196,13 @@ export const TrackViewSchema = Type.Object({
   nowServing: Nullable(Type.Integer()),
   etaAt: Nullable(Instant),
   etaRange: Nullable(EtaRangeSchema),
+  seenOutOfOrder: Nullable(
+    Type.Integer({
+      minimum: 0,
+      description:
+        'While waiting: patients called out of order (with a reason code) since this one joined the line; nobody is named',
+    }),
+  ),
   queueStatus: QueueStatusSchema,
   notice: Nullable(Type.String()),
   doctorName: Type.String(),
@@ -229,6 +236,8 @@ export interface AppointmentWatchView {
   position: number | null;
   nowServing: number | null;
   etaAt: string | null;
+  /** While waiting: patients called out of order since this one joined the line; else null. */
+  seenOutOfOrder: number | null;
   version: number;
 }
 
@@ -239,6 +248,8 @@ export interface AppointmentUpdate {
   serial: number;
   position: number | null;
   etaAt: string | null;
+  /** While waiting: patients called out of order since this one joined the line; else null. */
+  seenOutOfOrder: number | null;
   version: number;
   /** Why this update was sent. */
   reason: 'status' | 'next' | 'turn_near';

@@ -1,38 +1,30 @@
-// Live-queue rules: who may run which operation, the state machine of an appointment on its day, and the
-// transaction each operation runs in (lock the queue, check, change, version bump + queue_events row,
-// `queue.changed`). The after-commit projection apply and broadcast live in queue.live.ts.
+// Live-queue operations: who may run which one, and the transaction each runs in (lock the queue, check it
+// is open and at the expected version, apply one step of queue.transitions.ts, version bump + queue_events
+// row, `queue.changed`). Reads live in queue.reads.ts; the after-commit apply and broadcast in queue.live.ts.
 
 import type { Transaction } from 'kysely';
-import { LRUCache } from 'lru-cache';
 import { DateTime } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { Database, DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
-import type { DomainEvents, Emit, QueueEventType } from '../../events.js';
-import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import type { DomainEvents, Emit } from '../../events.js';
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import type { Appointment } from '../appointments/appointments.table.js';
-import type { LiveQueue, StagedChange } from './queue.live.js';
-import { recallPositionKey } from './queue.projection.js';
+import { canManage, mayWatchHospital, type Viewer } from './queue.access.js';
+import type { LiveQueue } from './queue.live.js';
+import { QueueReads } from './queue.reads.js';
 import {
   appointmentOwnerIds,
   findAppointment,
-  findAppointmentByTrackingHash,
   findProfile,
-  findQueueContext,
   firstWaiting,
   insertWalkIn,
-  listQueues,
   lockAppointment,
   lockQueue,
   markRemainingNoShow,
-  type QueueContext,
-  recentConsultSeconds,
   recordQueueEvent,
   takeNextSerial,
-  updateAppointment,
   updateQueue,
-  WAITING_STATUSES,
 } from './queue.repository.js';
 import type {
   AppointmentWatchView,
@@ -40,33 +32,23 @@ import type {
   OperationResult,
   PauseBody,
   QueueListQuery,
-  QueueSummary,
   ReasonCode,
   Snapshot,
   TrackView,
   WalkInBody,
   WalkInResult,
 } from './queue.schema.js';
-import {
-  CONSULT_SAMPLES,
-  consultRange,
-  consultSeconds,
-  etaAt,
-  type PositionView,
-  type QueueOp,
-  rollingAverage,
-} from './queue.store.js';
+import type { QueueOp } from './queue.store.js';
 import type { SessionDay } from './queue.table.js';
-
-/** Who asks: a signed-in account, or a tracking-token holder following one appointment. */
-export interface Viewer {
-  id: string;
-  role: 'patient' | 'doctor' | 'staff' | 'admin';
-  hospitalId: string | null;
-  doctorId: string | null;
-}
-
-export type EntryAction = 'check-in' | 'call' | 'complete' | 'skip' | 'no-show' | 'recall';
+import {
+  assertQueueTransition,
+  callStep,
+  checkInStep,
+  type EntryAction,
+  entryStep,
+  type OperationPlan,
+  type StepDeps,
+} from './queue.transitions.js';
 
 export interface QueueServiceDeps {
   db: DB;
@@ -75,30 +57,16 @@ export interface QueueServiceDeps {
   live: LiveQueue;
 }
 
-const WAITING = new Set<string>(WAITING_STATUSES);
-
-interface OperationPlan {
-  type: QueueEventType;
-  appointment?: Pick<Appointment, 'id' | 'serial'>;
-  status: string;
-  ops: QueueOp[];
-  reason?: ReasonCode | null;
-  data?: unknown;
-  notice?: StagedChange['notice'];
-}
-
-interface TrackedAppointment {
-  appointmentId: string;
-  queueId: string;
-}
-
-const isIso = (v: Date | string) => new Date(v).toISOString();
+type PlanStep = (trx: Transaction<Database>, queue: SessionDay, emit: Emit) => Promise<OperationPlan>;
 
 export class QueueService {
-  readonly #tracking = new LRUCache<string, TrackedAppointment>({ max: 50_000, ttl: 60_000 });
-  readonly #contexts = new LRUCache<string, QueueContext>({ max: 5_000, ttl: 300_000 });
+  readonly reads: QueueReads;
+  readonly #steps: StepDeps;
 
-  constructor(private readonly deps: QueueServiceDeps) {}
+  constructor(private readonly deps: QueueServiceDeps) {
+    this.reads = new QueueReads({ db: deps.db, clock: deps.clock, live: deps.live });
+    this.#steps = { clock: deps.clock, live: deps.live };
+  }
 
   // ---- operations ----
 
@@ -106,7 +74,7 @@ export class QueueService {
     return this.#operate(viewer, queueId, ifMatch, { calling: true }, async (trx, queue) => {
       const head = await firstWaiting(trx, queueId);
       if (!head) throw new AppError('INVALID_TRANSITION', 'Nobody is waiting in this queue');
-      return this.#call(trx, queue, head, null, false);
+      return callStep(this.#steps, trx, queue, head, null, false);
     });
   }
 
@@ -121,65 +89,7 @@ export class QueueService {
     return this.#operate(viewer, queueId, options.ifMatch, { calling }, async (trx, queue) => {
       const row = await lockAppointment(trx, queueId, appointmentId);
       if (!row) throw notFound('Appointment in this queue');
-      switch (action) {
-        case 'check-in':
-          return this.#checkIn(trx, queue, row);
-        case 'call': {
-          if (!WAITING.has(row.status) && row.status !== 'skipped') throw invalid(row.status, 'call');
-          const head = await firstWaiting(trx, queueId);
-          const outOfOrder = head?.id !== row.id;
-          if (outOfOrder && !options.reason)
-            throw new AppError('VALIDATION_FAILED', 'Calling out of order needs a reason', {
-              field: 'reason',
-            });
-          return this.#call(trx, queue, row, outOfOrder ? (options.reason ?? null) : null, outOfOrder);
-        }
-        case 'complete':
-          return this.#complete(trx, queue, row);
-        case 'skip': {
-          if (row.status !== 'called') throw invalid(row.status, 'skip');
-          const at = this.deps.clock.now();
-          await updateAppointment(trx, row.id, { status: 'skipped', skippedAt: at });
-          return {
-            type: 'skipped',
-            appointment: row,
-            status: 'skipped',
-            ops: [{ op: 'skip', appointmentId: row.id }],
-          };
-        }
-        case 'no-show': {
-          if (row.status !== 'called' && row.status !== 'skipped' && !WAITING.has(row.status))
-            throw invalid(row.status, 'mark as no-show');
-          await updateAppointment(trx, row.id, { status: 'no_show', noShowAt: this.deps.clock.now() });
-          return {
-            type: 'no_show',
-            appointment: row,
-            status: 'no_show',
-            ops: [{ op: 'remove', appointmentId: row.id }],
-          };
-        }
-        case 'recall': {
-          if (row.status !== 'skipped') throw invalid(row.status, 'recall');
-          if (!options.reason)
-            throw new AppError('VALIDATION_FAILED', 'A recall needs a reason', { field: 'reason' });
-          const positionKey = await recallPositionKey(trx, queueId, row.id);
-          await updateAppointment(trx, row.id, {
-            status: 'checked_in',
-            positionKey,
-            checkedInAt: row.checkedInAt ?? this.deps.clock.now(),
-          });
-          return {
-            type: 'recalled',
-            appointment: row,
-            status: 'checked_in',
-            reason: options.reason,
-            ops: [
-              { op: 'recall', appointmentId: row.id, positionKey },
-              { op: 'stage', appointmentId: row.id, stage: 'checked_in' },
-            ],
-          };
-        }
-      }
+      return entryStep(this.#steps, trx, queue, row, action, options.reason);
     });
   }
 
@@ -254,7 +164,7 @@ export class QueueService {
 
   async pause(viewer: Viewer, queueId: string, body: PauseBody, ifMatch?: number): Promise<OperationResult> {
     return this.#operate(viewer, queueId, ifMatch, {}, async (trx, queue) => {
-      if (queue.status !== 'open') throw invalid(queue.status, 'pause');
+      assertQueueTransition('pause', queue.status);
       const until = body.until ? new Date(body.until) : null;
       const message = body.message ?? null;
       await updateQueue(trx, queueId, { status: 'paused', notice: message, pausedUntil: until });
@@ -271,7 +181,7 @@ export class QueueService {
 
   async resume(viewer: Viewer, queueId: string, ifMatch?: number): Promise<OperationResult> {
     return this.#operate(viewer, queueId, ifMatch, {}, async (trx, queue) => {
-      if (queue.status !== 'paused') throw invalid(queue.status, 'resume');
+      assertQueueTransition('resume', queue.status);
       await updateQueue(trx, queueId, { status: 'open', notice: null, pausedUntil: null });
       return {
         type: 'resumed',
@@ -307,7 +217,7 @@ export class QueueService {
   ): Promise<OperationResult> {
     let target: { appointmentId: string; queueId: string } | undefined;
     if ('trackingToken' in who) {
-      target = await this.#byTrackingToken(who.trackingToken);
+      target = await this.reads.byTrackingToken(who.trackingToken);
     } else {
       const row = appointmentId ? await findAppointment(this.deps.db, appointmentId) : undefined;
       if (!row) throw notFound('Appointment');
@@ -321,182 +231,39 @@ export class QueueService {
     return this.#transaction(queueId, actorId, undefined, {}, async (trx, queue) => {
       const row = await lockAppointment(trx, queueId, target.appointmentId);
       if (!row) throw notFound('Appointment');
-      return this.#checkIn(trx, queue, row);
+      return checkInStep(this.#steps, trx, queue, row);
     });
   }
 
-  // ---- reads ----
+  // ---- reads (queue.reads.ts) ----
 
-  async list(query: QueueListQuery): Promise<{ items: QueueSummary[]; nextCursor: string | null }> {
-    const limit = query.limit ?? 20;
-    const cursor = decodeCursor<[string]>(query.cursor, 1);
-    if (query.cursor && !cursor) throw new AppError('VALIDATION_FAILED', 'cursor is not valid');
-    const rows = await listQueues(this.deps.db, {
-      date: query.date,
-      hospitalId: query.hospitalId,
-      doctorId: query.doctorId,
-      afterId: cursor?.[0],
-      limit,
-    });
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((r) => ({
-        id: r.id,
-        queueId: r.id,
-        date: r.date,
-        hospitalId: r.hospitalId,
-        hospitalName: r.hospitalName,
-        doctorId: r.doctorId,
-        doctorName: r.doctorName,
-        sessionId: r.sessionId,
-        room: r.room,
-        startsAt: isIso(r.startsAt),
-        endsAt: isIso(r.endsAt),
-        status: r.status,
-        version: r.version,
-        nowServing: r.nowServing,
-        bookedCount: r.bookedCount,
-        capacity: r.capacity,
-      })),
-      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].id]) : null,
-    };
+  list(query: QueueListQuery) {
+    return this.reads.list(query);
   }
 
-  /** The queue as everyone may see it; staff of its hospital, its doctor and admins also get names and ids. */
-  async snapshot(viewer: Viewer | null, queueId: string): Promise<Snapshot> {
-    const mayLabel = viewer !== null && viewer.role !== 'patient';
-    const snap = await this.deps.live.snapshot(queueId, mayLabel);
-    if (!snap) throw notFound('Queue');
-    const privileged = viewer !== null && canManage(viewer, snap.meta);
-    const { meta } = snap;
-    return {
-      queueId,
-      version: meta.version,
-      status: meta.status,
-      date: meta.date,
-      nowServing: meta.nowServing,
-      avgConsultSeconds: meta.avgConsultSeconds,
-      waiting: meta.waiting,
-      paused: meta.status === 'paused',
-      notice: meta.notice,
-      pausedUntil: meta.pausedUntil,
-      entries: snap.entries.map((e) => {
-        const status = e.status === 'waiting' ? e.stage : e.status;
-        if (!privileged) return { serial: e.serial, status, position: e.position };
-        return {
-          serial: e.serial,
-          status,
-          position: e.position,
-          appointmentId: e.appointmentId,
-          name: e.label ?? '',
-          kind: e.kind,
-          priority: e.priority,
-        };
-      }),
-    };
+  snapshot(viewer: Viewer | null, queueId: string): Promise<Snapshot> {
+    return this.reads.snapshot(viewer, queueId);
   }
 
-  /** GET /track/:token — the one appointment a tracking link follows, and nothing else about its patient. */
-  async track(trackingToken: string): Promise<TrackView> {
-    const target = await this.#byTrackingToken(trackingToken);
-    return this.#trackView(target.queueId, target.appointmentId);
+  track(trackingToken: string): Promise<TrackView> {
+    return this.reads.track(trackingToken);
   }
 
-  /** `appointment:watch`: the owner, its doctor, staff of its hospital, admins, or its tracking-token holder. */
-  async watchAppointment(
+  watchAppointment(
     viewer: Viewer | null,
     trackedAppointmentId: string | null,
     appointmentId: string,
   ): Promise<AppointmentWatchView> {
-    const row = await findAppointment(this.deps.db, appointmentId);
-    if (!row) throw notFound('Appointment');
-    const context = await this.#context(row.queueId);
-    const allowed =
-      trackedAppointmentId === row.id ||
-      (viewer !== null &&
-        (canManage(viewer, context) ||
-          (await appointmentOwnerIds(this.deps.db, row.id)).includes(viewer.id)));
-    if (!allowed) throw forbidden('You may not follow this appointment');
-    const view = await this.#trackView(row.queueId, row.id);
-    return {
-      appointmentId: row.id,
-      queueId: row.queueId,
-      serial: view.serial,
-      status: view.status,
-      position: view.position,
-      nowServing: view.nowServing,
-      etaAt: view.etaAt,
-      version: view.version,
-    };
+    return this.reads.watchAppointment(viewer, trackedAppointmentId, appointmentId);
   }
 
-  /** Staff of a hospital (and admins) may follow its notices. */
   mayWatchHospital(viewer: Viewer | null, hospitalId: string): boolean {
-    return (
-      viewer !== null &&
-      (viewer.role === 'admin' || (viewer.role === 'staff' && viewer.hospitalId === hospitalId))
-    );
+    return mayWatchHospital(viewer, hospitalId);
   }
 
   /** The appointment a tracking token belongs to (socket handshakes). */
   async trackedAppointment(trackingToken: string): Promise<string> {
-    return (await this.#byTrackingToken(trackingToken)).appointmentId;
-  }
-
-  async #trackView(queueId: string, appointmentId: string): Promise<TrackView> {
-    const context = await this.#context(queueId);
-    const view = await this.deps.live.position(queueId, appointmentId);
-    if (!view) throw notFound('Queue');
-    const now = this.deps.clock.now();
-    let serial: number;
-    let status: string;
-    if (view.entry) {
-      serial = view.entry.serial;
-      status = view.entry.status === 'waiting' ? view.entry.stage : view.entry.status;
-    } else {
-      const row = await findAppointment(this.deps.db, appointmentId);
-      if (!row) throw notFound('Appointment');
-      serial = row.serial;
-      status = row.status;
-    }
-    const eta = etaAt(view, now);
-    return {
-      appointmentId,
-      queueId,
-      version: view.meta.version,
-      date: view.meta.date,
-      serial,
-      status: status as TrackView['status'],
-      position: view.entry?.position ?? null,
-      nowServing: view.meta.nowServing,
-      etaAt: eta?.toISOString() ?? null,
-      etaRange: etaRangeOf(view, now),
-      queueStatus: view.meta.status,
-      notice: view.meta.notice,
-      doctorName: context.doctorName,
-      hospitalName: context.hospitalName,
-      room: context.room,
-    };
-  }
-
-  async #byTrackingToken(token: string): Promise<TrackedAppointment> {
-    const hash = hashToken(token);
-    const cached = this.#tracking.get(hash);
-    if (cached) return cached;
-    const row = await findAppointmentByTrackingHash(this.deps.db, hash);
-    if (!row) throw notFound('Tracking link');
-    const found = { appointmentId: row.id, queueId: row.queueId };
-    this.#tracking.set(hash, found);
-    return found;
-  }
-
-  async #context(queueId: string): Promise<QueueContext> {
-    const cached = this.#contexts.get(queueId);
-    if (cached) return cached;
-    const context = await findQueueContext(this.deps.db, queueId);
-    if (!context) throw notFound('Queue');
-    this.#contexts.set(queueId, context);
-    return context;
+    return (await this.reads.byTrackingToken(trackingToken)).appointmentId;
   }
 
   // ---- the transaction every operation runs in ----
@@ -506,11 +273,7 @@ export class QueueService {
     queueId: string,
     ifMatch: number | undefined,
     options: { calling?: boolean },
-    plan: (
-      trx: Transaction<Database>,
-      queue: SessionDay,
-      emit: Emit,
-    ) => Promise<OperationPlan & { closedNoShow?: boolean }>,
+    plan: PlanStep,
   ): Promise<OperationResult> {
     return this.#authorized(viewer, queueId).then(() =>
       this.#transaction(queueId, viewer.id, ifMatch, options, plan),
@@ -518,7 +281,7 @@ export class QueueService {
   }
 
   async #authorized(viewer: Viewer, queueId: string): Promise<void> {
-    const context = await this.#context(queueId);
+    const context = await this.reads.context(queueId);
     if (!canManage(viewer, context))
       throw forbidden('Only staff of this hospital and its doctor run this queue');
   }
@@ -528,16 +291,13 @@ export class QueueService {
     actorId: string | null,
     ifMatch: number | undefined,
     options: { calling?: boolean },
-    plan: (
-      trx: Transaction<Database>,
-      queue: SessionDay,
-      emit: Emit,
-    ) => Promise<OperationPlan & { closedNoShow?: boolean }>,
+    plan: PlanStep,
   ): Promise<OperationResult> {
-    const context = await this.#context(queueId);
+    const context = await this.reads.context(queueId);
     // Make sure a projection exists before the transaction (a rebuild cannot run inside it on PGlite), so
-    // in-transaction reads of positions see the queue and the commit applies without a rebuild.
-    await this.deps.live.meta(queueId);
+    // in-transaction reads of positions see the queue and the commit applies without a rebuild. The
+    // projection is a cache: with Redis unreachable the operation still commits in Postgres.
+    await this.deps.live.warm(queueId);
     let staged: number | undefined;
     try {
       return await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
@@ -610,90 +370,4 @@ export class QueueService {
         status: 'paused',
       });
   }
-
-  // ---- single-entry steps ----
-
-  async #call(
-    trx: Transaction<Database>,
-    queue: SessionDay,
-    row: Appointment,
-    reason: ReasonCode | null,
-    outOfOrder: boolean,
-  ): Promise<OperationPlan> {
-    const now = this.deps.clock.now();
-    await updateAppointment(trx, row.id, { status: 'called', calledAt: now });
-    await updateQueue(trx, queue.id, { nowServing: row.serial });
-    return {
-      type: 'called',
-      appointment: row,
-      status: 'called',
-      reason,
-      // ETA accuracy: the prediction shown at check-in (or walk-in) is in that event's data.etaAt; this
-      // event's `at` is the real call time. The scheduled estimate is the other baseline.
-      data: {
-        outOfOrder,
-        scheduledAt: new Date(row.estimatedAt).toISOString(),
-        waitedSeconds: row.checkedInAt
-          ? Math.round((now.getTime() - new Date(row.checkedInAt).getTime()) / 1000)
-          : null,
-      },
-      ops: [{ op: 'call', appointmentId: row.id }],
-    };
-  }
-
-  async #complete(trx: Transaction<Database>, queue: SessionDay, row: Appointment): Promise<OperationPlan> {
-    if (row.status !== 'called') throw invalid(row.status, 'complete');
-    const now = this.deps.clock.now();
-    const seconds = consultSeconds(row.calledAt ?? now, now);
-    await updateAppointment(trx, row.id, { status: 'completed', completedAt: now });
-    const samples = (await recentConsultSeconds(trx, queue.id, CONSULT_SAMPLES)).reverse();
-    await updateQueue(trx, queue.id, { avgConsultSeconds: rollingAverage(samples, queue.slotMinutes) });
-    return {
-      type: 'completed',
-      appointment: row,
-      status: 'completed',
-      data: { consultSeconds: seconds },
-      ops: [{ op: 'remove', appointmentId: row.id, consultSeconds: seconds }],
-    };
-  }
-
-  async #checkIn(trx: Transaction<Database>, queue: SessionDay, row: Appointment): Promise<OperationPlan> {
-    if (row.status !== 'booked' && row.status !== 'confirmed') throw invalid(row.status, 'check in');
-    const now = this.deps.clock.now();
-    await updateAppointment(trx, row.id, { status: 'checked_in', checkedInAt: now });
-    // The ETA shown at check-in, kept so reports can compare it with the real call time.
-    const view = await this.deps.live.peekPosition(queue.id, row.id).catch(() => null);
-    const eta = view ? etaAt(view, now) : null;
-    return {
-      type: 'checked_in',
-      appointment: row,
-      status: 'checked_in',
-      data: { etaAt: eta?.toISOString() ?? null, position: view?.entry?.position ?? null },
-      ops: [{ op: 'stage', appointmentId: row.id, stage: 'checked_in' }],
-    };
-  }
-}
-
-/** Admins, staff of the queue's hospital and the queue's doctor run a queue and see its names. */
-export function canManage(viewer: Viewer, queue: { hospitalId: string; doctorId: string }): boolean {
-  if (viewer.role === 'admin') return true;
-  if (viewer.role === 'staff') return viewer.hospitalId === queue.hospitalId;
-  if (viewer.role === 'doctor') return viewer.doctorId === queue.doctorId;
-  return false;
-}
-
-function invalid(from: string, action: string): AppError {
-  return new AppError('INVALID_TRANSITION', `Cannot ${action} an entry that is ${from}`, { from });
-}
-
-function etaRangeOf(view: PositionView, now: Date): TrackView['etaRange'] {
-  const position = view.entry?.position;
-  if (position === null || position === undefined) return null;
-  const range = consultRange(view.meta.consultSamples);
-  if (!range) return null;
-  const floor = view.entry?.estimatedAt ? Date.parse(view.entry.estimatedAt) : 0;
-  const start = Math.max(now.getTime(), view.meta.pausedUntil ? Date.parse(view.meta.pausedUntil) : 0);
-  const from = Math.max(floor, start + position * range.low * 1000);
-  const to = Math.max(floor, start + position * range.high * 1000);
-  return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
 }

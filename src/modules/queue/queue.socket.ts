@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { Socket } from 'socket.io';
 import { AppError } from '../../errors.js';
 import type { Principal } from '../../plugins/auth.js';
+import type { Viewer } from './queue.access.js';
 import { type RealtimeServer, rooms } from './queue.emitter.js';
 import type {
   ClientToServerEvents,
@@ -13,7 +14,7 @@ import type {
   ServerToClientEvents,
   SocketData,
 } from './queue.schema.js';
-import type { QueueService, Viewer } from './queue.service.js';
+import type { QueueService } from './queue.service.js';
 
 type QueueSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type AckResult = { ok: true } & Record<string, unknown>;

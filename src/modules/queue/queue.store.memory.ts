@@ -184,7 +184,11 @@ function applyOp(queue: MemoryQueue, op: QueueOp): Touched | null {
   if (op.op === 'add') {
     const id = op.entry.appointmentId;
     if (queue.entries.has(id)) throw new Conflict(`entry ${id} already in the queue`);
-    const entry = { ...op.entry, status: 'waiting' as const };
+    const entry: QueueEntry = {
+      ...op.entry,
+      status: 'waiting',
+      outOfOrderBase: queue.meta.outOfOrderCount,
+    };
     queue.entries.set(id, entry);
     queue.waiting.set(id, scoreOf(entry.priority, entry.positionKey));
     return { entry, removed: false };
@@ -212,6 +216,10 @@ function applyOp(queue: MemoryQueue, op: QueueOp): Touched | null {
       queue.called.add(id);
       entry.status = 'called';
       queue.meta.nowServing = entry.serial;
+      if (op.outOfOrder) {
+        queue.meta.outOfOrderCount++;
+        entry.outOfOrderBase++;
+      }
       return { entry, removed: false };
     case 'skip':
       if (entry.status !== 'called') throw new Conflict(`entry ${id} is ${entry.status}, not called`);

@@ -1,5 +1,5 @@
 // Redis queue store. Per queue, five keys under one hash tag (one Redis Cluster slot):
-//   <prefix>{q:<id>}:m  hash   meta: version, status, nowServing, samples, notice, pausedUntil, startsAt, …
+//   <prefix>{q:<id>}:m  hash   meta: version, status, nowServing, samples, outOfOrder, notice, pausedUntil, …
 //   <prefix>{q:<id>}:z  zset   waiting appointment ids, score = scoreOf(priority, positionKey)
 //   <prefix>{q:<id>}:e  hash   appointment id → entry JSON (positionKey as a string: Lua's cjson rounds numbers)
 //   <prefix>{q:<id>}:c  zset   called ids by serial        <prefix>{q:<id>}:s  zset  skipped ids by serial
@@ -97,7 +97,8 @@ export class RedisQueueStore implements QueueStore {
           return {
             op: 'add',
             id: op.entry.appointmentId,
-            json: encodeEntry({ ...op.entry, status: 'waiting' }),
+            // The script sets outOfOrderBase from the meta it holds.
+            json: encodeEntry({ ...op.entry, status: 'waiting', outOfOrderBase: 0 }),
             score: String(scoreOf(op.entry.priority, op.entry.positionKey)),
           };
         case 'meta':
@@ -108,6 +109,10 @@ export class RedisQueueStore implements QueueStore {
           return { op: 'remove', id: op.appointmentId, consultSeconds: op.consultSeconds };
         case 'stage':
           return { op: 'stage', id: op.appointmentId, stage: op.stage };
+        case 'call':
+          return op.outOfOrder
+            ? { op: 'call', id: op.appointmentId, outOfOrder: true }
+            : { op: 'call', id: op.appointmentId };
         default:
           return { op: op.op, id: op.appointmentId };
       }
@@ -157,6 +162,7 @@ export class RedisQueueStore implements QueueStore {
       doctorId: meta.doctorId,
       hospitalId: meta.hospitalId,
       date: meta.date,
+      outOfOrder: meta.outOfOrderCount,
     };
     if (!fields.samples) fields.samples = null;
     const metaPairs = Object.entries(fields)
@@ -293,6 +299,7 @@ function encodeEntry(entry: QueueEntry): string {
     kind: entry.kind,
     label: entry.label,
     estimatedAt: entry.estimatedAt,
+    outOfOrderBase: entry.outOfOrderBase,
   };
   return JSON.stringify(stored);
 }
@@ -309,6 +316,7 @@ function decodeEntry(json: string): QueueEntry {
     kind: stored.kind,
     label: stored.label ?? null,
     estimatedAt: stored.estimatedAt ?? null,
+    outOfOrderBase: stored.outOfOrderBase ?? 0,
   };
 }
 
@@ -330,6 +338,7 @@ function parseMeta(queueId: string, hash: Record<string, string>, waiting: numbe
     hospitalId: hash.hospitalId,
     date: hash.date,
     waiting,
+    outOfOrderCount: Number(hash.outOfOrder ?? 0),
   };
 }
 

@@ -72,7 +72,16 @@ export interface QueueEntry {
   label: string | null;
   /** Scheduled estimate (ISO-8601), the floor of the ETA; null when unknown. */
   estimatedAt: string | null;
+  /**
+   * Fairness count baseline: the queue's `outOfOrderCount` when the entry joined the line, plus its own
+   * out-of-order calls, so `outOfOrderCount − outOfOrderBase` = others called out of order since it joined
+   * (see seenOutOfOrder). Set by the store on `add`; a rebuild derives it from queue_events.
+   */
+  outOfOrderBase: number;
 }
+
+/** An entry as an `add` op carries it: the store sets its fairness baseline. */
+export type NewQueueEntry = Omit<QueueEntry, 'outOfOrderBase'>;
 
 /** An entry as a read returns it: `position` = waiting entries ahead of it (0 = next), null unless waiting. */
 export interface PositionedEntry extends QueueEntry {
@@ -103,6 +112,11 @@ export interface QueueMeta {
   date: string;
   /** Number of waiting entries. */
   waiting: number;
+  /**
+   * Calls made out of order (a `call` op with `outOfOrder`: a specific call with a reason code) so far
+   * today. A rebuild counts the 'called' queue_events with data.outOfOrder true or a reason.
+   */
+  outOfOrderCount: number;
 }
 
 /** A whole projection, as read from Postgres (queue.projection.ts) for a rebuild. */
@@ -126,7 +140,8 @@ export interface MetaPatch {
  * - cancelled → `remove`; completed → `remove` with `consultSeconds` (feeds the rolling average);
  *   no_show → `remove`; close with no-shows → one `remove` per waiting entry plus `meta` {status:'closed'}
  * - confirmed / checked_in → `stage`
- * - called → `call` (waiting or skipped → called; sets nowServing to its serial)
+ * - called → `call` (waiting or skipped → called; sets nowServing to its serial); `outOfOrder` when it
+ *   was not the head of the line: bumps meta.outOfOrderCount and the entry's own outOfOrderBase
  * - skipped → `skip` (called → skipped)
  * - recalled → `recall` with the new positionKey stored in Postgres (see recallPositionKey in
  *   queue.projection.ts): skipped → waiting, right after the entry being served
@@ -135,10 +150,10 @@ export interface MetaPatch {
  * 'conflict': the projection is dropped and must be rebuilt.
  */
 export type QueueOp =
-  | { op: 'add'; entry: QueueEntry }
+  | { op: 'add'; entry: NewQueueEntry }
   | { op: 'remove'; appointmentId: string; consultSeconds?: number }
   | { op: 'stage'; appointmentId: string; stage: WaitingStage }
-  | { op: 'call'; appointmentId: string }
+  | { op: 'call'; appointmentId: string; outOfOrder?: boolean }
   | { op: 'skip'; appointmentId: string }
   | { op: 'recall'; appointmentId: string; positionKey: number }
   | { op: 'meta'; patch: MetaPatch };
@@ -347,6 +362,16 @@ export function etaAt(view: PositionView, now: Date): Date | null {
   return new Date(at);
 }
 
+/**
+ * The fairness count a waiting patient may see ("2 patients were seen ahead of you out of order"): others
+ * called out of order since this appointment joined the line. Null when it is not waiting. Names nobody.
+ */
+export function seenOutOfOrder(view: PositionView): number | null {
+  const entry = view.entry;
+  if (!entry || entry.position === null) return null;
+  return Math.max(0, view.meta.outOfOrderCount - entry.outOfOrderBase);
+}
+
 /** Checks a change before either store touches anything; a malformed change is a programming error. */
 export function assertValidChange(change: QueueChange): void {
   if (!Number.isInteger(change.version) || change.version < 1) {
@@ -362,7 +387,7 @@ export function assertValidChange(change: QueueChange): void {
   }
 }
 
-export function assertValidEntry(entry: QueueEntry): void {
+export function assertValidEntry(entry: NewQueueEntry): void {
   if (!Number.isInteger(entry.priority) || entry.priority < PRIORITY_MIN || entry.priority > PRIORITY_MAX) {
     throw new RangeError(`priority must be an integer in [${PRIORITY_MIN}, ${PRIORITY_MAX}]`);
   }

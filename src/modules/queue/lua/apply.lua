@@ -51,10 +51,13 @@ for _, op in ipairs(ops) do
     end
   elseif kind == 'add' then
     if redis.call('HEXISTS', eKey, op.id) == 1 then return conflict('entry ' .. op.id .. ' already in the queue') end
-    redis.call('HSET', eKey, op.id, op.json)
+    local entry = cjson.decode(op.json)
+    -- Fairness baseline: out-of-order calls so far; those after this point were made ahead of this entry.
+    entry.outOfOrderBase = tonumber(redis.call('HGET', mKey, 'outOfOrder') or '0')
+    redis.call('HSET', eKey, op.id, cjson.encode(entry))
     redis.call('ZADD', zKey, op.score, op.id)
     if not last[op.id] then touched[#touched + 1] = op.id end
-    last[op.id] = cjson.decode(op.json)
+    last[op.id] = entry
   else
     local raw = redis.call('HGET', eKey, op.id)
     if not raw then return conflict('entry ' .. op.id .. ' not in the queue') end
@@ -81,6 +84,10 @@ for _, op in ipairs(ops) do
       redis.call('ZADD', cKey, entry.serial, op.id)
       entry.status = 'called'
       redis.call('HSET', mKey, 'nowServing', entry.serial)
+      if op.outOfOrder then
+        redis.call('HINCRBY', mKey, 'outOfOrder', 1)
+        entry.outOfOrderBase = (tonumber(entry.outOfOrderBase) or 0) + 1
+      end
     elseif kind == 'skip' then
       if entry.status ~= 'called' then return conflict('entry ' .. op.id .. ' is ' .. entry.status .. ', not called') end
       redis.call('ZREM', cKey, op.id)

@@ -1,0 +1,222 @@
+// The read side of the live queue: lists, snapshots, one appointment's view (GET /track, appointment:watch)
+// with its ETA, range and fairness count, all served from the projection; plus the small caches of queue
+// context and tracking links that reads and operations share.
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../../clock.js';
+import type { DB } from '../../db/database.js';
+import { AppError, forbidden, notFound } from '../../errors.js';
+import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import { hashToken } from '../../lib/tokens.js';
+import { canManage, type Viewer } from './queue.access.js';
+import type { LiveQueue } from './queue.live.js';
+import {
+  appointmentOwnerIds,
+  findAppointment,
+  findAppointmentByTrackingHash,
+  findQueueContext,
+  listQueues,
+  type QueueContext,
+} from './queue.repository.js';
+import type {
+  AppointmentWatchView,
+  QueueListQuery,
+  QueueSummary,
+  Snapshot,
+  TrackView,
+} from './queue.schema.js';
+import { consultRange, etaAt, type PositionView, seenOutOfOrder } from './queue.store.js';
+
+export interface QueueReadsDeps {
+  db: DB;
+  clock: Clock;
+  live: LiveQueue;
+}
+
+export interface TrackedAppointment {
+  appointmentId: string;
+  queueId: string;
+}
+
+const isoOf = (v: Date | string) => new Date(v).toISOString();
+
+export class QueueReads {
+  readonly #tracking = new LRUCache<string, TrackedAppointment>({ max: 50_000, ttl: 60_000 });
+  readonly #contexts = new LRUCache<string, QueueContext>({ max: 5_000, ttl: 300_000 });
+
+  constructor(private readonly deps: QueueReadsDeps) {}
+
+  async list(query: QueueListQuery): Promise<{ items: QueueSummary[]; nextCursor: string | null }> {
+    const limit = query.limit ?? 20;
+    const cursor = decodeCursor<[string]>(query.cursor, 1);
+    if (query.cursor && !cursor) throw new AppError('VALIDATION_FAILED', 'cursor is not valid');
+    const rows = await listQueues(this.deps.db, {
+      date: query.date,
+      hospitalId: query.hospitalId,
+      doctorId: query.doctorId,
+      afterId: cursor?.[0],
+      limit,
+    });
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((r) => ({
+        id: r.id,
+        queueId: r.id,
+        date: r.date,
+        hospitalId: r.hospitalId,
+        hospitalName: r.hospitalName,
+        doctorId: r.doctorId,
+        doctorName: r.doctorName,
+        sessionId: r.sessionId,
+        room: r.room,
+        startsAt: isoOf(r.startsAt),
+        endsAt: isoOf(r.endsAt),
+        status: r.status,
+        version: r.version,
+        nowServing: r.nowServing,
+        bookedCount: r.bookedCount,
+        capacity: r.capacity,
+      })),
+      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].id]) : null,
+    };
+  }
+
+  /** The queue as everyone may see it; staff of its hospital, its doctor and admins also get names and ids. */
+  async snapshot(viewer: Viewer | null, queueId: string): Promise<Snapshot> {
+    const mayLabel = viewer !== null && viewer.role !== 'patient';
+    const snap = await this.deps.live.snapshot(queueId, mayLabel);
+    if (!snap) throw notFound('Queue');
+    const privileged = viewer !== null && canManage(viewer, snap.meta);
+    const { meta } = snap;
+    return {
+      queueId,
+      version: meta.version,
+      status: meta.status,
+      date: meta.date,
+      nowServing: meta.nowServing,
+      avgConsultSeconds: meta.avgConsultSeconds,
+      waiting: meta.waiting,
+      paused: meta.status === 'paused',
+      notice: meta.notice,
+      pausedUntil: meta.pausedUntil,
+      entries: snap.entries.map((e) => {
+        const status = e.status === 'waiting' ? e.stage : e.status;
+        if (!privileged) return { serial: e.serial, status, position: e.position };
+        return {
+          serial: e.serial,
+          status,
+          position: e.position,
+          appointmentId: e.appointmentId,
+          name: e.label ?? '',
+          kind: e.kind,
+          priority: e.priority,
+        };
+      }),
+    };
+  }
+
+  /** GET /track/:token — the one appointment a tracking link follows, and nothing else about its patient. */
+  async track(trackingToken: string): Promise<TrackView> {
+    const target = await this.byTrackingToken(trackingToken);
+    return this.#trackView(target.queueId, target.appointmentId);
+  }
+
+  /** `appointment:watch`: the owner, its doctor, staff of its hospital, admins, or its tracking-token holder. */
+  async watchAppointment(
+    viewer: Viewer | null,
+    trackedAppointmentId: string | null,
+    appointmentId: string,
+  ): Promise<AppointmentWatchView> {
+    const row = await findAppointment(this.deps.db, appointmentId);
+    if (!row) throw notFound('Appointment');
+    const context = await this.context(row.queueId);
+    const allowed =
+      trackedAppointmentId === row.id ||
+      (viewer !== null &&
+        (canManage(viewer, context) ||
+          (await appointmentOwnerIds(this.deps.db, row.id)).includes(viewer.id)));
+    if (!allowed) throw forbidden('You may not follow this appointment');
+    const view = await this.#trackView(row.queueId, row.id);
+    return {
+      appointmentId: row.id,
+      queueId: row.queueId,
+      serial: view.serial,
+      status: view.status,
+      position: view.position,
+      nowServing: view.nowServing,
+      etaAt: view.etaAt,
+      seenOutOfOrder: view.seenOutOfOrder,
+      version: view.version,
+    };
+  }
+
+  /** The appointment and queue a tracking token belongs to (cached briefly; tokens never move). */
+  async byTrackingToken(token: string): Promise<TrackedAppointment> {
+    const hash = hashToken(token);
+    const cached = this.#tracking.get(hash);
+    if (cached) return cached;
+    const row = await findAppointmentByTrackingHash(this.deps.db, hash);
+    if (!row) throw notFound('Tracking link');
+    const found = { appointmentId: row.id, queueId: row.queueId };
+    this.#tracking.set(hash, found);
+    return found;
+  }
+
+  /** Zone, names and room of a queue (cached: they do not change during a day). */
+  async context(queueId: string): Promise<QueueContext> {
+    const cached = this.#contexts.get(queueId);
+    if (cached) return cached;
+    const context = await findQueueContext(this.deps.db, queueId);
+    if (!context) throw notFound('Queue');
+    this.#contexts.set(queueId, context);
+    return context;
+  }
+
+  async #trackView(queueId: string, appointmentId: string): Promise<TrackView> {
+    const context = await this.context(queueId);
+    const view = await this.deps.live.position(queueId, appointmentId);
+    if (!view) throw notFound('Queue');
+    const now = this.deps.clock.now();
+    let serial: number;
+    let status: string;
+    if (view.entry) {
+      serial = view.entry.serial;
+      status = view.entry.status === 'waiting' ? view.entry.stage : view.entry.status;
+    } else {
+      const row = await findAppointment(this.deps.db, appointmentId);
+      if (!row) throw notFound('Appointment');
+      serial = row.serial;
+      status = row.status;
+    }
+    const eta = etaAt(view, now);
+    return {
+      appointmentId,
+      queueId,
+      version: view.meta.version,
+      date: view.meta.date,
+      serial,
+      status: status as TrackView['status'],
+      position: view.entry?.position ?? null,
+      nowServing: view.meta.nowServing,
+      etaAt: eta?.toISOString() ?? null,
+      etaRange: etaRangeOf(view, now),
+      seenOutOfOrder: seenOutOfOrder(view),
+      queueStatus: view.meta.status,
+      notice: view.meta.notice,
+      doctorName: context.doctorName,
+      hospitalName: context.hospitalName,
+      room: context.room,
+    };
+  }
+}
+
+function etaRangeOf(view: PositionView, now: Date): TrackView['etaRange'] {
+  const position = view.entry?.position;
+  if (position === null || position === undefined) return null;
+  const range = consultRange(view.meta.consultSamples);
+  if (!range) return null;
+  const floor = view.entry?.estimatedAt ? Date.parse(view.entry.estimatedAt) : 0;
+  const start = Math.max(now.getTime(), view.meta.pausedUntil ? Date.parse(view.meta.pausedUntil) : 0);
+  const from = Math.max(floor, start + position * range.low * 1000);
+  const to = Math.max(floor, start + position * range.high * 1000);
+  return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+}
