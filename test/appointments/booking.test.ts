@@ -313,6 +313,87 @@ for (const backend of await databaseBackends()) {
       assert.equal(rows.length, 2);
     });
 
+    test('the answer equals the stored appointment; outbox rows commit with the booking, and a failing in-transaction handler leaves no trace and uses no serial', async (t) => {
+      const w = await world(t, backend);
+      const dependent = await addDependent(w.app, w.patient.id, 'Little One');
+      const first = await w.book(w.patient.auth, {
+        sessionId: w.sessionId,
+        date: TUESDAY,
+        profileId: dependent,
+      });
+      assert.equal(first.statusCode, 201, first.body);
+      const { trackingToken, ...answered } = first.json();
+      assert.equal(typeof trackingToken, 'string');
+      const got = await w.app.inject({
+        method: 'GET',
+        url: `/v1/appointments/${answered.id}`,
+        headers: w.patient.auth,
+      });
+      assert.equal(got.statusCode, 200);
+      assert.deepEqual(answered, got.json(), 'the answer is built without a re-read and matches the row');
+      assert.equal(answered.patientName, 'Little One');
+      const outbox = await w.app.db
+        .selectFrom('notificationOutbox')
+        .select('kind')
+        .where('appointmentId', '=', answered.id)
+        .execute();
+      assert.ok(
+        outbox.some((r) => r.kind === 'confirmation'),
+        'the confirmation is written in the booking transaction',
+      );
+
+      let failing = true;
+      w.app.events.inTransaction('appointment.booked', async () => {
+        if (failing) throw new Error('outbox write failed');
+      });
+      const refused = await w.book(w.other.auth, { sessionId: w.sessionId, date: TUESDAY });
+      assert.equal(refused.statusCode, 500);
+      const rows = await w.app.db.selectFrom('appointments').select(['id', 'profileId']).execute();
+      assert.deepEqual(
+        rows.map((r) => r.profileId),
+        [dependent],
+        'the refused booking left no appointment',
+      );
+      assert.deepEqual(await queueCounters(w.app, answered.queueId), {
+        bookedCount: 1,
+        nextSerial: 2,
+        version: 1,
+      });
+      const events = await w.app.db.selectFrom('queueEvents').select('version').execute();
+      assert.equal(events.length, 1, 'and no queue event');
+      const strays = await w.app.db
+        .selectFrom('notificationOutbox')
+        .select('id')
+        .where('appointmentId', '!=', answered.id)
+        .execute();
+      assert.equal(strays.length, 0, 'and no outbox rows');
+      failing = false;
+      const next = await w.book(w.other.auth, { sessionId: w.sessionId, date: TUESDAY });
+      assert.equal(next.statusCode, 201);
+      assert.equal(next.json().serial, 2, 'the failed attempt used no serial');
+    });
+
+    test('a refused booking does not keep its Idempotency-Key: the retry after a place frees up books', async (t) => {
+      const w = await world(t, backend, { capacity: 1 });
+      const first = await w.book(w.other.auth, { sessionId: w.sessionId, date: TUESDAY });
+      assert.equal(first.statusCode, 201);
+      const headers = { 'idempotency-key': 'when-free' };
+      const full = await w.book(w.patient.auth, { sessionId: w.sessionId, date: TUESDAY }, headers);
+      assert.equal(full.json().code, 'SESSION_FULL');
+      const cancel = await w.app.inject({
+        method: 'POST',
+        url: `/v1/appointments/${first.json().id}/cancel`,
+        headers: w.other.auth,
+        payload: {},
+      });
+      assert.equal(cancel.statusCode, 200, cancel.body);
+      const retry = await w.book(w.patient.auth, { sessionId: w.sessionId, date: TUESDAY }, headers);
+      assert.equal(retry.statusCode, 201, retry.body);
+      assert.equal(retry.json().serial, 2, 'serial 1 is never handed out again');
+      const again = await w.book(w.patient.auth, { sessionId: w.sessionId, date: TUESDAY }, headers);
+      assert.deepEqual(again.json(), retry.json());
+    });
+
     test('DST: on the spring-forward day in Europe/Berlin estimated times count real minutes', async (t) => {
       // Sunday 2025-03-30: clocks jump from 02:00 to 03:00 local.
       const clock = new ManualClock('2025-03-28T12:00:00Z');

@@ -15,6 +15,9 @@ const NEXT_TUESDAY = '2025-06-10';
 
 async function twoInstances(t: TestContext) {
   const clock = new ManualClock(MONDAY_9AM);
+  // Registered first so it runs first: the second instance closes before the database is dropped.
+  let second: FastifyInstance | undefined;
+  t.after(() => second?.close());
   const { app, databaseUrl } = await buildTestApp(t, { backend: 'postgres', clock });
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
@@ -23,8 +26,7 @@ async function twoInstances(t: TestContext) {
     LOG_LEVEL: 'silent',
     SEED_DEMO: 'false',
   });
-  const second = await buildApp(config, { clock, logger: false });
-  t.after(() => second.close());
+  second = await buildApp(config, { clock, logger: false });
   await second.ready();
   const hospitalId = await makeHospital(app);
   const doctor = await makeDoctor(app);
@@ -128,6 +130,59 @@ describe('booking under concurrency [postgres]', { skip: !postgres && 'needs Pos
     assert.equal(new Set(results.map((r) => r.json().id)).size, 1);
     const rows = await w.app.db.selectFrom('appointments').select('id').execute();
     assert.equal(rows.length, 1);
+  });
+
+  test('time off and a session deletion racing 200 bookings leave no active booking behind them', async (t) => {
+    const w = await twoInstances(t);
+    const sessionId = await makeSession(w.app, {
+      doctorId: w.doctor.doctorId,
+      hospitalId: w.hospitalId,
+      weekday: 2,
+      start: '08:00',
+      end: '18:00',
+      slotMinutes: 5,
+      capacity: 120,
+    });
+    const patients = await makePatients(w.app, 200);
+    const half = patients.length / 2;
+    const results = await Promise.all([
+      ...patients.map((p, i) =>
+        book(w.apps[i % 2], p, { sessionId, date: i < half ? TUESDAY : NEXT_TUESDAY }),
+      ),
+      w.apps[1].inject({
+        method: 'POST',
+        url: `/v1/doctors/${w.doctor.doctorId}/time-off`,
+        headers: w.doctor.auth,
+        payload: { from: TUESDAY, to: TUESDAY, reason: 'away' },
+      }),
+      w.apps[0].inject({
+        method: 'DELETE',
+        url: `/v1/sessions/${sessionId}?cancelAffected=true`,
+        headers: w.doctor.auth,
+      }),
+    ]);
+    const bookings = results.slice(0, patients.length);
+    const [timeOff, deleted] = results.slice(patients.length);
+    assert.equal(timeOff.statusCode, 201, timeOff.body);
+    assert.ok([200, 204].includes(deleted.statusCode), deleted.body);
+    for (const r of bookings) {
+      if (r.statusCode === 201) continue;
+      assert.ok([404, 409, 422].includes(r.statusCode), r.body);
+    }
+    const active = await w.app.db
+      .selectFrom('appointments')
+      .select(['id', 'date', 'status'])
+      .where('status', '!=', 'cancelled')
+      .execute();
+    assert.deepEqual(active, [], 'every booking that got in was cancelled by the change that followed it');
+    const days = await w.app.db.selectFrom('sessionDays').select(['date', 'bookedCount']).execute();
+    for (const d of days) assert.equal(d.bookedCount, 0, `${d.date} counts no booking`);
+    const serials = await w.app.db.selectFrom('appointments').select(['queueId', 'serial']).execute();
+    assert.equal(
+      new Set(serials.map((r) => `${r.queueId}:${r.serial}`)).size,
+      serials.length,
+      'no serial was handed out twice',
+    );
   });
 
   test('reschedules under contention never lose the old booking nor overfill the new day', async (t) => {

@@ -25,6 +25,8 @@ const THROUGHPUT_BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 2_000);
 const THROUGHPUT_SESSIONS = 20;
 const THROUGHPUT_CONCURRENCY = 32;
 const PGBENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** e.g. BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the two servers. */
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 if (!(await hasPostgres())) {
   console.error('booking bench needs Postgres at 127.0.0.1:5432');
@@ -144,8 +146,14 @@ try {
   const bases: string[] = [];
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' },
+    const child = spawn(process.execPath, [...serverNodeArgs, '--import', 'tsx', 'src/server.ts'], {
+      env: {
+        ...process.env,
+        ...env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: '',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     servers.push(child);

@@ -1,6 +1,6 @@
 // Booking, reschedule, cancel and confirm: every change takes the queue's row lock, keeps booked_count,
 // bumps the queue version with a queue_events row and emits domain events in the same transaction.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
 import { LRUCache } from 'lru-cache';
@@ -89,6 +89,7 @@ interface PlaceRequest {
   serial?: number;
   /** The waitlist offer being taken up: its held place is this booking's. */
   offerEntryId?: string;
+  idempotency?: { key: string; requestHash: string };
 }
 
 type Alternatives = Awaited<ReturnType<ScheduleService['alternatives']>>;
@@ -96,7 +97,7 @@ type Alternatives = Awaited<ReturnType<ScheduleService['alternatives']>>;
 export class AppointmentsService {
   readonly waitlist: WaitlistService;
   /** A burst against a full session asks for the same alternatives many times; they are advice, not state. */
-  readonly #queueTurns = new KeyedMutex();
+  readonly #queueTurns = new KeyedMutex<{ queueId: string }>();
   readonly #alternatives = new LRUCache<string, Alternatives>({ max: 1000, ttl: 5_000 });
 
   constructor(private readonly deps: AppointmentsDeps) {
@@ -140,7 +141,6 @@ export class AppointmentsService {
 
   async book(principal: Principal, body: Static<typeof BookingBodySchema>, idempotencyKey?: string) {
     const profileId = await this.resolveProfile(principal, body.profileId);
-    if (body.serviceId && !(await repo.serviceExists(this.db, body.serviceId))) throw notFound('Service');
     const requestHash = createHash('sha256')
       .update(
         JSON.stringify([
@@ -153,10 +153,6 @@ export class AppointmentsService {
         ]),
       )
       .digest('base64url');
-    if (idempotencyKey) {
-      const prior = await this.replay(principal.id, idempotencyKey, requestHash);
-      if (prior) return prior;
-    }
     const req: PlaceRequest = {
       principal,
       sessionId: body.sessionId,
@@ -164,28 +160,47 @@ export class AppointmentsService {
       profileId,
       serviceId: body.serviceId ?? null,
       serial: body.serial,
+      idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : undefined,
     };
+    const outline = await repo.bookingOutline(this.db, {
+      sessionId: req.sessionId,
+      date: req.date,
+      profileId,
+      serviceId: req.serviceId,
+      userId: principal.id,
+      idempotencyKey: idempotencyKey ?? null,
+    });
+    if (!outline.serviceOk) throw notFound('Service');
+    if (idempotencyKey && outline.idempotency) {
+      const prior = await this.replayOf(outline.idempotency, requestHash);
+      if (prior) return prior;
+    }
     try {
-      const outline = await this.precheck(req);
-      const placed = await this.#queueTurns.run(`${req.sessionId}|${req.date}`, async (waited) => {
-        // Waiting for the turn may have taken a while: a queue filled meanwhile is refused without a lock.
-        if (waited) {
-          const day = await scheduleRepo.findSessionDay(this.db, req.sessionId, req.date);
-          if (day && day.bookedCount >= day.capacity) throw sessionFull(day.id);
-        }
-        return this.deps.events.transaction(this.db, async (trx, emit) => {
-          if (
-            idempotencyKey &&
-            !(await repo.claimIdempotency(trx, principal.id, idempotencyKey, requestHash))
-          )
-            throw new Replay(idempotencyKey);
-          const result = await this.place(trx, emit, req, outline);
-          if (idempotencyKey)
-            await repo.storeIdempotentResult(trx, principal.id, idempotencyKey, 201, result);
+      this.precheck(req, outline);
+      const key = `${req.sessionId}|${req.date}`;
+      const turn = await this.#queueTurns.acquire(key);
+      try {
+        // A holder ahead of us saw the day fill after we looked: refused without a transaction.
+        if (turn.note) throw sessionFull(turn.note.queueId);
+        let filled = false;
+        const placed = await this.deps.events.transaction(this.db, async (trx, emit) => {
+          const result = await this.place(trx, emit, req, outline.profile?.name ?? null);
+          filled = result.filled;
+          // The commit is next: the following holder may open its transaction and wait on the row lock.
+          if (!filled) turn.release();
           return result;
         });
-      });
-      return await this.bookedView(placed);
+        if (filled) this.#queueTurns.note(key, { queueId: placed.view.queueId });
+        return placed.view;
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'SESSION_FULL') {
+          const queueId = (err.details as { queueId?: string } | undefined)?.queueId;
+          if (queueId) this.#queueTurns.note(key, { queueId });
+        }
+        throw err;
+      } finally {
+        turn.release();
+      }
     } catch (err) {
       if (err instanceof Replay) {
         const prior = await this.replay(principal.id, err.key, requestHash);
@@ -197,13 +212,16 @@ export class AppointmentsService {
 
   private async replay(userId: string, key: string, requestHash: string) {
     const prior = await repo.findIdempotency(this.db, userId, key);
-    if (!prior) return null;
+    return prior ? this.replayOf(prior, requestHash) : null;
+  }
+
+  private async replayOf(prior: { requestHash: string; response: unknown }, requestHash: string) {
     if (prior.requestHash !== requestHash) {
       throw new AppError('CONFLICT', 'This Idempotency-Key was already used for a different request', {
         reason: 'idempotency_key_reused',
       });
     }
-    // A claim whose booking has not committed yet is invisible here; statusCode 0 never escapes a transaction.
+    // Keys are claimed with their final answer inside the booking's transaction: seen only once committed.
     return this.bookedView(prior.response as { appointmentId: string; trackingToken: string });
   }
 
@@ -231,109 +249,152 @@ export class AppointmentsService {
   }
 
   /**
-   * Refusals that need no lock, checked before a transaction is opened so that a burst against a full
-   * session or a repeated tap does not queue up on the queue's row lock. `place` checks all of them again
-   * under the locks (a stale "room" here is harmless; a stale "full" is the same as arriving a moment later).
+   * Refusals that need no lock, from the one read made before any transaction, so that a burst against a
+   * full session or a repeated tap does not queue up on the queue's row lock. `place` checks all of them
+   * again under the locks (a stale "room" here is harmless; a stale "full" is the same as arriving a moment
+   * later).
    */
-  private async precheck(req: PlaceRequest) {
-    const session = await scheduleRepo.findSession(this.db, req.sessionId);
+  private precheck(req: PlaceRequest, outline: repo.BookingOutline): void {
+    const { session, day } = outline;
     if (!session) throw notFound('Session');
     if (req.principal.role === 'staff' && session.hospitalId !== req.principal.hospitalId)
       throw forbidden('Staff book only into sessions of their own hospital');
-    const [timeOff, day, duplicate] = await Promise.all([
-      scheduleRepo.timeOffOverlapping(this.db, [session.doctorId], req.date, req.date),
-      scheduleRepo.findSessionDay(this.db, session.id, req.date),
-      repo.findActiveForProfile(this.db, {
-        profileId: req.profileId,
-        doctorId: session.doctorId,
-        date: req.date,
-      }),
-    ]);
-    const refusal = bookingRefusal(session, req.date, this.deps.clock.now(), timeOff.length > 0, day);
+    const refusal = bookingRefusal(
+      session,
+      req.date,
+      this.deps.clock.now(),
+      outline.onTimeOff,
+      day ?? undefined,
+    );
     if (refusal) throw notBookable(refusal);
-    if (duplicate) throw alreadyBooked(duplicate.id);
+    if (outline.duplicateId) throw alreadyBooked(outline.duplicateId);
     if (day && day.bookedCount >= day.capacity) throw sessionFull(day.id);
-    return { doctorId: session.doctorId, queueId: day?.id };
   }
 
   /**
-   * Takes a place in a session day inside the caller's transaction: checks the date rules again under the
-   * doctor's and the session's key-share locks, locks the queue row, then checks capacity (held waitlist
-   * offers included) and takes the serial. The one-per-day rule is enforced here by the partial unique
-   * index. Anything refused throws before commit, so no serial is used.
+   * Takes a place in a session day inside the caller's transaction, in two statements: the first takes the
+   * doctor's and the session's key-share locks and the queue row's lock and reads the rules (creating the
+   * day's queue row first if this is its first booking); the date rules are checked again; the second checks
+   * time off, the queue's status, capacity (held waitlist offers included), claims the Idempotency-Key and
+   * takes the serial, inserting the appointment and its queue event. The one-per-day rule is enforced by the
+   * partial unique index. Anything refused throws before commit, so no serial is used.
    */
-  private async place(
-    trx: Trx,
-    emit: Emit,
-    req: PlaceRequest,
-    outline: { doctorId: string; queueId?: string },
-  ) {
+  private async place(trx: Trx, emit: Emit, req: PlaceRequest, profileName: string | null) {
     const { principal } = req;
-    await scheduleRepo.keyShareDoctor(trx, outline.doctorId);
-    const session = await scheduleRepo.findSessionKeyShare(trx, req.sessionId);
-    if (!session) throw notFound('Session');
+    const now = this.deps.clock.now();
+    let locked = await repo.lockForBooking(trx, req.sessionId, req.date);
+    if (!locked) {
+      const session = await repo.lockSessionForBooking(trx, req.sessionId);
+      if (!session) throw notFound('Session');
+      if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId)
+        throw forbidden('Staff book only into sessions of their own hospital');
+      const early = bookingRefusal(session, req.date, now, false);
+      if (early) throw notBookable(early);
+      await ensureSessionDay(trx, session, req.date);
+      locked = await repo.lockForBooking(trx, req.sessionId, req.date);
+      if (!locked) throw new Error('queue row missing after ensureSessionDay');
+    }
+    const { session, day } = locked;
     if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId)
       throw forbidden('Staff book only into sessions of their own hospital');
-    const now = this.deps.clock.now();
-    const timeOff = await scheduleRepo.timeOffOverlapping(trx, [session.doctorId], req.date, req.date);
-    const early = bookingRefusal(session, req.date, now, timeOff.length > 0);
-    if (early) throw notBookable(early);
-    const queueId = outline.queueId ?? (await ensureSessionDay(trx, session, req.date));
-    const day = await lockQueue(trx, queueId);
-    if (!day) throw new Error('queue row missing after ensureSessionDay');
     const refusal = bookingRefusal(session, req.date, now, false, day);
     if (refusal) throw notBookable(refusal);
-    const held = await repo.heldOfferCount(trx, queueId, now, req.offerEntryId);
-    if (day.bookedCount + held >= day.capacity) throw sessionFull(queueId);
-    const serial = await this.chooseSerial(trx, day, req.serial);
+    const id = randomUUID();
     const token = newOpaqueToken();
-    const id = await repo.insertAppointment(trx, {
-      queueId,
+    const trackingTokenHash = hashToken(token);
+    const placed = await repo.placeBooking(trx, {
+      id,
+      queueId: day.id,
       doctorId: session.doctorId,
       date: req.date,
       profileId: req.profileId,
       bookedBy: principal.id,
       serviceId: req.serviceId,
-      serial,
-      positionKey: serial,
-      estimatedAt: estimatedAt(day.startsAt, serial, day.slotMinutes),
-      trackingTokenHash: hashToken(token),
+      serial: req.serial ?? null,
+      trackingTokenHash,
       fee: session.fee,
-      bookedAt: now,
+      now,
+      offerEntryId: req.offerEntryId ?? null,
+      idempotency: req.idempotency
+        ? {
+            userId: principal.id,
+            key: req.idempotency.key,
+            requestHash: req.idempotency.requestHash,
+            response: { appointmentId: id, trackingToken: token },
+          }
+        : null,
     });
-    await repo.adjustBookedCount(trx, queueId, 1);
-    const version = await recordQueueEvent(trx, {
-      queueId,
-      type: 'booked',
-      appointmentId: id,
-      serial,
-      actorId: principal.id,
-    });
+    switch (placed.refusal) {
+      case null:
+        break;
+      case 'replay':
+        throw new Replay(req.idempotency?.key ?? '');
+      case 'full':
+        throw sessionFull(day.id);
+      case 'serial_taken':
+        throw new AppError('CONFLICT', `Serial ${req.serial} is not free in this session`, {
+          reason: 'serial_taken',
+        });
+      default:
+        throw notBookable(placed.refusal);
+    }
     await emit('appointment.booked', {
       appointmentId: id,
-      queueId,
+      queueId: day.id,
       actorId: principal.id,
       trackingToken: token,
     });
-    await emit('queue.changed', { queueId, version, type: 'booked', appointmentId: id, serial });
-    return { appointmentId: id, trackingToken: token };
+    await emit('queue.changed', {
+      queueId: day.id,
+      version: placed.version,
+      type: 'booked',
+      appointmentId: id,
+      serial: placed.serial,
+    });
+    const detail: Detail = {
+      id,
+      queueId: day.id,
+      doctorId: session.doctorId,
+      date: req.date,
+      profileId: req.profileId,
+      bookedBy: principal.id,
+      serviceId: req.serviceId,
+      serial: placed.serial,
+      kind: 'booked',
+      status: 'booked',
+      estimatedAt: placed.estimatedAt,
+      fee: placed.fee,
+      cancelReason: null,
+      bookedAt: now,
+      confirmedAt: null,
+      cancelledAt: null,
+      trackingTokenHash,
+      walkInName: null,
+      sessionId: session.id,
+      hospitalId: session.hospitalId,
+      startsAt: day.startsAt,
+      slotMinutes: session.slotMinutes,
+      room: session.room,
+      hospitalName: session.hospitalName,
+      hospitalCity: session.hospitalCity,
+      hospitalAddress: session.hospitalAddress,
+      timezone: session.timezone,
+      doctorName: session.doctorName,
+      profileName,
+      profileAccountId: null,
+    };
+    return {
+      appointmentId: id,
+      view: { ...toAppointmentView(detail), trackingToken: token },
+      filled: placed.bookedCount >= placed.capacity,
+    };
   }
 
-  /** The booked appointment as answered, read after commit. */
+  /** A booked appointment as answered, read after commit (idempotent replays). */
   private async bookedView(placed: { appointmentId: string; trackingToken: string }) {
     const detail = await repo.findDetail(this.db, placed.appointmentId);
     if (!detail) throw notFound('Appointment');
     return { ...toAppointmentView(detail), trackingToken: placed.trackingToken };
-  }
-
-  private async chooseSerial(trx: Trx, day: SessionDay, requested: number | undefined): Promise<number> {
-    if (requested === undefined) return takeNextSerial(trx, day.id);
-    if (requested > day.capacity || (await repo.serialUsed(trx, day.id, requested))) {
-      throw new AppError('CONFLICT', `Serial ${requested} is not free in this session`, {
-        reason: 'serial_taken',
-      });
-    }
-    return requested;
   }
 
   /** The appointment if the principal may see it: owner, its doctor, staff of its hospital, admin. */
@@ -661,7 +722,7 @@ export class AppointmentsService {
               serviceId: null,
               offerEntryId: entry.id,
             },
-            { doctorId: day.doctorId, queueId: day.id },
+            null,
           );
           const fresh = await repo.findWaitlistEntry(trx, entry.id);
           if (fresh?.status !== 'offered' || !fresh.offerExpiresAt || fresh.offerExpiresAt <= now)
@@ -675,7 +736,10 @@ export class AppointmentsService {
           return placed;
         }),
       );
-      return await this.bookedView(placed);
+      return await this.bookedView({
+        appointmentId: placed.appointmentId,
+        trackingToken: placed.view.trackingToken,
+      });
     } catch (err) {
       throw await this.explain(err, day.sessionId, day.date);
     }
