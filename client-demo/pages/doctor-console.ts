@@ -1,6 +1,6 @@
 // Doctor console: today's queue with names, call next / complete / skip / no-show / recall, pause and resume,
 // keyboard shortcuts; pending patients by date; own profile and weekly sessions.
-import { api, type PageOf, qs, requireUser } from '../lib/api.js';
+import { ApiError, api, type PageOf, qs, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import type { DoctorProfile } from '../lib/directory.js';
 import {
@@ -393,6 +393,7 @@ async function mountProfile() {
   const sessions = await api
     .get<PageOf<SessionRow>>(`/doctors/${doctorId}/sessions`)
     .catch(() => ({ items: [] as SessionRow[] }));
+  const editor = h('div', { 'data-testid': 'session-editor' });
   const hospitalOptions = (await hospitals().catch(() => [])).map((x): [string, string] => [
     x.id,
     `${x.name}, ${x.city}`,
@@ -459,7 +460,7 @@ async function mountProfile() {
             sessions.items.map((s) =>
               h(
                 'tr',
-                {},
+                { 'data-session-id': s.id },
                 h('td', {}, WEEKDAYS[s.weekday]),
                 h('td', {}, `${s.start}–${s.end}`),
                 h('td', {}, s.hospital.name),
@@ -467,12 +468,26 @@ async function mountProfile() {
                 h('td', {}, `${s.capacity} × ${s.slotMinutes} min`),
                 h(
                   'td',
-                  {},
+                  { class: 'row' },
                   h(
                     'button',
                     {
                       type: 'button',
                       class: 'secondary small',
+                      'aria-label': `Edit ${WEEKDAYS[s.weekday]} ${s.start}–${s.end}`,
+                      onclick: () => {
+                        render(editor, sessionEditor(s));
+                        (editor.querySelector('input') as HTMLInputElement | null)?.focus();
+                      },
+                    },
+                    'Edit',
+                  ),
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondary small',
+                      'aria-label': `Remove ${WEEKDAYS[s.weekday]} ${s.start}–${s.end}`,
                       onclick: async () => {
                         try {
                           await api.del(`/sessions/${s.id}`);
@@ -491,6 +506,7 @@ async function mountProfile() {
           ),
         )
       : h('p', { class: 'muted' }, 'No weekly sessions yet.'),
+    editor,
     h('h3', { style: 'margin-top:1rem' }, 'Add a session'),
     h(
       'div',
@@ -517,6 +533,109 @@ async function mountProfile() {
     h('button', { type: 'submit' }, 'Add session'),
   );
   render(profilePanel, h('div', { class: 'stack' }, profileForm, sessionForm));
+}
+
+/** Edits one weekly session; a change that would cancel bookings is refused first and then offered. */
+function sessionEditor(s: SessionRow) {
+  const message = h('div', { role: 'alert' });
+  const save = async (cancelAffected: boolean) => {
+    const v = formValues(form);
+    // Only what changed: an unchanged capacity left out lets the server refit it to new hours.
+    const edited: Record<string, unknown> = {
+      start: v.start,
+      end: v.end,
+      slotMinutes: Number(v.slotMinutes),
+      capacity: Number(v.capacity),
+      room: v.room ?? null,
+      fee: Number(v.fee ?? 0),
+    };
+    const body: Record<string, unknown> = Object.fromEntries(
+      Object.entries(edited).filter(([k, value]) => value !== s[k as keyof SessionRow]),
+    );
+    if (cancelAffected)
+      Object.assign(body, { cancelAffected: true, reason: 'The doctor changed this session' });
+    try {
+      const result = await api.patch<{ cancelledAppointmentIds: string[] }>(`/sessions/${s.id}`, body);
+      const n = result.cancelledAppointmentIds.length;
+      toast(n ? `Session saved; ${n} booking(s) cancelled and the patients told` : 'Session saved');
+      void mountProfile();
+    } catch (err) {
+      const affected =
+        err instanceof ApiError && err.code === 'CONFLICT'
+          ? (err.details as { affectedAppointments?: number } | undefined)?.affectedAppointments
+          : undefined;
+      if (!affected) {
+        render(message, h('p', { class: 'notice error' }, errorText(err)));
+        return;
+      }
+      render(
+        message,
+        h(
+          'div',
+          { class: 'notice warn', 'data-testid': 'affected-bookings' },
+          h(
+            'p',
+            { style: 'margin-top:0' },
+            `Not saved: this change would cancel ${affected} booked appointment(s). `,
+            'Keep the times, or cancel those bookings (each patient is told) and save.',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'warn',
+              onclick: () => {
+                if (confirm(`Cancel ${affected} booking(s) and save the new session times?`)) void save(true);
+              },
+            },
+            `Cancel ${affected} affected booking(s) and save`,
+          ),
+        ),
+      );
+    }
+  };
+  const form = h(
+    'form',
+    {
+      class: 'card subtle',
+      'aria-labelledby': 'edit-session-title',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        void save(false);
+      },
+    },
+    h(
+      'h3',
+      { id: 'edit-session-title', style: 'margin-top:0' },
+      `Edit ${WEEKDAYS[s.weekday]} at ${s.hospital.name}`,
+    ),
+    h(
+      'div',
+      { class: 'fields' },
+      field('start', 'Starts', h('input', { type: 'time', value: s.start, required: true })),
+      field('end', 'Ends', h('input', { type: 'time', value: s.end, required: true })),
+      field(
+        'slotMinutes',
+        'Minutes per patient',
+        h('input', { type: 'number', min: '1', value: s.slotMinutes, required: true }),
+      ),
+      field(
+        'capacity',
+        'Patients',
+        h('input', { type: 'number', min: '1', value: s.capacity, required: true }),
+      ),
+      field('room', 'Room', h('input', { value: s.room ?? '' })),
+      field('fee', 'Fee', h('input', { type: 'number', min: '0', value: s.fee })),
+    ),
+    message,
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'submit' }, 'Save changes'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Close'),
+    ),
+  );
+  return form;
 }
 
 function tabs() {

@@ -4,6 +4,7 @@ import { ApiError, api, currentUser, type PageOf, qs } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import type { Booked, DoctorProfile, Opening } from '../lib/directory.js';
 import { addDays, errorText, formatDate, formatTime, h, localDate, main, render } from '../lib/dom.js';
+import { patientPicker } from '../lib/patient-picker.js';
 import { avatar, field, meta, select, stars } from '../lib/widgets.js';
 
 interface Review {
@@ -83,6 +84,8 @@ async function showBooking(o: Opening) {
     for (const d of deps.items) who.push([d.id, `${d.name} (${d.relation})`]);
   }
   const message = h('div', { role: 'alert' });
+  // Staff and admins book on behalf of a patient they look up (or register) here.
+  const picker = user.role === 'patient' ? null : patientPicker(() => render(message));
   const form = h(
     'form',
     {
@@ -90,7 +93,11 @@ async function showBooking(o: Opening) {
       onsubmit: async (e: Event) => {
         e.preventDefault();
         const data = new FormData(form);
-        const profileId = String(data.get('profileId') ?? '').trim();
+        const profileId = picker ? (picker.selected()?.profileId ?? '') : String(data.get('profileId') ?? '');
+        if (picker && !profileId) {
+          render(message, h('p', { class: 'notice error' }, 'Find and choose the patient first.'));
+          return;
+        }
         const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
         button.disabled = true;
         try {
@@ -99,7 +106,7 @@ async function showBooking(o: Opening) {
             { sessionId: o.sessionId, date: o.date, ...(profileId ? { profileId } : {}) },
             { idempotencyKey: crypto.randomUUID() },
           );
-          await showSuccess(booked, o);
+          await showSuccess(booked, o, picker?.selected()?.name);
         } catch (err) {
           const alternatives =
             err instanceof ApiError && err.code === 'SESSION_FULL'
@@ -118,11 +125,7 @@ async function showBooking(o: Opening) {
     ),
     user.role === 'patient'
       ? field('profileId', 'Who is the appointment for?', select('profileId', who))
-      : field(
-          'profileId',
-          'Patient profile id (booking on behalf)',
-          h('input', { required: true, autocomplete: 'off' }),
-        ),
+      : h('fieldset', { class: 'plain' }, h('legend', {}, 'Who is the appointment for?'), picker?.el),
     message,
     h('button', { type: 'submit', 'data-testid': 'book' }, 'Book serial'),
   );
@@ -130,7 +133,7 @@ async function showBooking(o: Opening) {
   form.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
 }
 
-async function showSuccess(b: Booked, o: Opening) {
+async function showSuccess(b: Booked, o: Opening, patientName?: string) {
   const link = `${location.origin}/t/${b.trackingToken}`;
   const svg = await QRCode.toString(link, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
   const qr = h('div', { class: 'qr', role: 'img', 'aria-label': 'QR code of the tracking link' });
@@ -141,7 +144,8 @@ async function showSuccess(b: Booked, o: Opening) {
       'div',
       { class: 'card success', 'data-testid': 'booked' },
       h('p', { class: 'notice ok' }, 'Booked. Keep this link to follow the queue.'),
-      h('div', { class: 'muted' }, 'Your serial'),
+      patientName ? h('p', { 'data-testid': 'booked-for' }, 'For ', h('b', {}, patientName)) : null,
+      h('div', { class: 'muted' }, patientName ? 'Serial' : 'Your serial'),
       h('div', { class: 'serial-big', 'data-testid': 'booked-serial' }, b.serial),
       h('p', {}, `${formatDate(b.date)} · ${o.hospital.name}${o.room ? ` · room ${o.room}` : ''}`),
       h('p', {}, 'Estimated time ', h('b', {}, formatTime(b.estimatedAt, zone))),
@@ -152,7 +156,7 @@ async function showSuccess(b: Booked, o: Opening) {
         h(
           'a',
           { href: `/t/${b.trackingToken}`, 'data-testid': 'tracking-link', class: 'button' },
-          'Follow my place live',
+          patientName ? 'Open the tracking link' : 'Follow my place live',
         ),
       ),
       h(

@@ -1,5 +1,5 @@
 // A signed-in patient's appointments, with the live view of today's ones and cancel.
-import { api, type PageOf, requireUser } from '../lib/api.js';
+import { ApiError, api, type PageOf, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import { errorText, formatDate, formatTime, h, main, render, STATUS_LABEL, toast } from '../lib/dom.js';
 import { connectionBadge, Live } from '../lib/live.js';
@@ -7,6 +7,7 @@ import { pill } from '../lib/widgets.js';
 
 interface AppointmentRow {
   id: string;
+  doctorId?: string;
   queueId: string;
   serial: number;
   date: string;
@@ -33,6 +34,121 @@ const live = user
     })
   : null;
 const positions = new Map<string, number | null>();
+/** Reviews sent from this page (rating), so the card shows the thanks instead of the form. */
+const reviewed = new Map<string, number | null>();
+const reviewing = new Set<string>();
+const reviewForms = new Map<string, HTMLFormElement>();
+
+function reviewForm(a: AppointmentRow) {
+  const message = h('div', { role: 'alert' });
+  const legendId = `rate-${a.id}`;
+  const form = h(
+    'form',
+    {
+      class: 'review-form',
+      'data-testid': 'review-form',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        const rating = Number(data.get('rating'));
+        const comment = String(data.get('comment') ?? '').trim();
+        if (!rating) {
+          render(message, h('p', { class: 'notice error' }, 'Choose from 1 to 5 stars.'));
+          return;
+        }
+        try {
+          await api.post(`/appointments/${a.id}/review`, { rating, ...(comment ? { comment } : {}) });
+          reviewed.set(a.id, rating);
+          toast('Thank you for your review');
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 'CONFLICT') reviewed.set(a.id, null);
+          else {
+            render(message, h('p', { class: 'notice error' }, errorText(err)));
+            return;
+          }
+        }
+        reviewing.delete(a.id);
+        reviewForms.delete(a.id);
+        paint();
+      },
+    },
+    h(
+      'fieldset',
+      { class: 'rating', 'aria-labelledby': legendId },
+      h('legend', { id: legendId }, 'How was the visit?'),
+      [1, 2, 3, 4, 5].map((n) => {
+        const id = `${legendId}-${n}`;
+        return h(
+          'span',
+          { class: 'rating-option' },
+          h('input', { type: 'radio', name: 'rating', value: n, id, required: true }),
+          h('label', { for: id }, `${n} ${n === 1 ? 'star' : 'stars'}`),
+        );
+      }),
+    ),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: `comment-${a.id}` }, 'Comment (optional, shown on the doctor’s profile)'),
+      h('textarea', { id: `comment-${a.id}`, name: 'comment', maxlength: '2000', rows: '3' }),
+    ),
+    message,
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'submit' }, 'Send review'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          onclick: () => {
+            reviewing.delete(a.id);
+            reviewForms.delete(a.id);
+            paint();
+          },
+        },
+        'Not now',
+      ),
+    ),
+  );
+  return form;
+}
+
+function reviewPart(a: AppointmentRow) {
+  if (a.status !== 'completed') return null;
+  if (reviewed.has(a.id)) {
+    const rating = reviewed.get(a.id);
+    return h(
+      'p',
+      { class: 'notice ok', 'data-testid': 'review-done' },
+      rating ? `You rated this visit ${rating} of 5. Thank you! ` : 'You have already rated this visit. ',
+      a.doctorId ? h('a', { href: `/doctors/${a.doctorId}` }, 'See the doctor’s reviews') : null,
+    );
+  }
+  if (reviewing.has(a.id)) {
+    // The same form node across repaints (live updates of other cards), so typed text survives.
+    let form = reviewForms.get(a.id);
+    if (!form) {
+      form = reviewForm(a);
+      reviewForms.set(a.id, form);
+    }
+    return form;
+  }
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary small',
+      onclick: () => {
+        reviewing.add(a.id);
+        paint();
+        (document.querySelector(`#rate-${a.id}-5`) as HTMLInputElement | null)?.focus();
+      },
+    },
+    'Rate this visit',
+  );
+}
 const ACTIVE = new Set(['booked', 'confirmed', 'checked_in', 'called']);
 
 function card(a: AppointmentRow) {
@@ -40,10 +156,10 @@ function card(a: AppointmentRow) {
   const position = positions.get(a.id);
   return h(
     'article',
-    { class: 'card spread' },
+    { class: 'card spread', 'data-appointment-id': a.id },
     h(
       'div',
-      {},
+      { style: 'flex:1;min-width:0' },
       h('h3', {}, `Serial ${a.serial} · ${a.doctor?.name ?? a.doctorName ?? 'Doctor'}`),
       h(
         'div',
@@ -54,6 +170,7 @@ function card(a: AppointmentRow) {
       position !== undefined && position !== null
         ? h('div', { style: 'font-weight:700' }, position === 0 ? 'You are next' : `${position} ahead of you`)
         : null,
+      reviewPart(a),
     ),
     h(
       'div',

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { type AuditOptions, auditPage } from './a11y.js';
 import {
   type ConsoleWatch,
   call,
@@ -32,8 +33,32 @@ let data: Awaited<ReturnType<typeof tempDataDir>>;
 let port: number;
 const consoleWatch: ConsoleWatch = { errors: [], outage: false };
 const zone = earlyZoneToday();
+const a11yProblems: string[] = [];
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+
+/** Runs the accessibility audit on the page as it is now; problems are asserted at the end of each test. */
+async function audit(page: Page, name: string, options?: AuditOptions) {
+  for (const problem of await auditPage(page, options)) a11yProblems.push(`${name}: ${problem}`);
+}
+
+function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Creates a session; a demo sitting overlapping it (the demo doctor sits every day) is removed first. */
+async function createSession(doctorId: string, token: string, body: Record<string, unknown>) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call<{ id: string }>(server.url, 'POST', `/doctors/${doctorId}/sessions`, body, token);
+    } catch (err) {
+      const overlap = /→ 409 .*"sessionId":"([0-9a-f-]{36})"/.exec(String(err));
+      if (!overlap || attempt > 5) throw err;
+      await call(server.url, 'DELETE', `/sessions/${overlap[1]}?cancelAffected=true`, undefined, token);
+    }
+  }
+}
 
 async function signIn(page: Page, email: string, next = '') {
   await page.goto(`${server.url}/signin${next ? `?next=${encodeURIComponent(next)}` : ''}`);
@@ -77,21 +102,15 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   const doctor = await login(server.url, DOCTOR);
   const doctorId = doctor.user.doctorId as string;
   const start = `${String(zone.localHour + 1).padStart(2, '0')}:00`;
-  const session = await call<{ id: string }>(
-    server.url,
-    'POST',
-    `/doctors/${doctorId}/sessions`,
-    {
-      hospitalId: hospital.id,
-      weekday: zone.weekday,
-      start,
-      end: '23:00',
-      slotMinutes: 10,
-      room: '3',
-      fee: 500,
-    },
-    doctor.accessToken,
-  );
+  const session = await createSession(doctorId, doctor.accessToken, {
+    hospitalId: hospital.id,
+    weekday: zone.weekday,
+    start,
+    end: '23:00',
+    slotMinutes: 10,
+    room: '3',
+    fee: 500,
+  });
   // Two patients booked before ours, so ours starts with people ahead.
   for (const n of [1, 2]) {
     const email = `early${n}-${Date.now()}@example.com`;
@@ -118,6 +137,7 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   await patient.getByRole('button', { name: 'Search' }).click();
   await patient.getByRole('link', { name: 'Dr. Ayesha Rahman' }).first().waitFor();
   await shot(patient, 'booking-search');
+  await audit(patient, 'booking');
   await patient.getByRole('link', { name: 'Dr. Ayesha Rahman' }).first().click();
   await patient.waitForURL(`**/doctors/${doctorId}`);
   const day = patient.locator(`[data-testid=availability] button[data-date="${zone.date}"]`, {
@@ -125,6 +145,7 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   });
   await day.waitFor();
   await shot(patient, 'doctor-profile');
+  await audit(patient, 'doctor profile');
   await day.click();
   await patient.getByTestId('book').click();
   const serialText = await patient.getByTestId('booked-serial').textContent();
@@ -140,6 +161,7 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   await phone.getByTestId('position').filter({ hasText: '2 ahead of you' }).waitFor();
   await phone.locator('[data-testid=connection][data-state=live]').waitFor();
   await shot(phone, 'patient-view');
+  await audit(phone, 'patient view', { noNav: true });
 
   const screen = await newPage('screen', { width: 1600, height: 900 });
   await screen.goto(`${server.url}/screen?hospitalId=${hospital.id}`);
@@ -167,6 +189,7 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   await phone.getByTestId('position').filter({ hasText: '1 ahead of you' }).waitFor();
   assert.equal(await phone.getByTestId('now-serving').textContent(), '1');
   await shot(doctorPage, 'doctor-console');
+  await audit(doctorPage, 'doctor console');
 
   // Keyboard shortcut N calls the next one; the patient is now next.
   await doctorPage.locator('body').press('n');
@@ -240,36 +263,179 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   await panel.getByTestId('next-serials').filter({ hasText: /^645$/ }).waitFor();
   assert.doesNotMatch((await screen.locator('main').textContent()) ?? '', /Rafiq/);
   await shot(desk, 'front-desk');
+  await audit(desk, 'front desk');
   await desk.waitForTimeout(5000); // let the call-out flash finish so the picture shows the resting screen
   await shot(screen, 'lobby-screen');
+  await audit(screen, 'lobby screen', { noNav: true });
+
+  // The desk books on behalf of patients a week ahead: one found by phone (typed in national format), and a
+  // walk-in without an account, registered on the spot.
+  await desk.getByRole('link', { name: 'Book for a patient' }).click();
+  await desk.getByLabel('Doctor name or licence no.').fill('Rahman');
+  await desk.getByRole('button', { name: 'Search' }).click();
+  await desk.getByRole('link', { name: 'Dr. Ayesha Rahman' }).first().click();
+  const nextWeek = desk.locator(`[data-testid=availability] button[data-date="${addDays(zone.date, 7)}"]`, {
+    hasText: 'Mirpur Family Clinic',
+  });
+  await nextWeek.click();
+  await desk.getByLabel('Find the patient').fill('01711000011');
+  await desk.getByRole('button', { name: 'Find patient' }).click();
+  await desk.getByRole('button', { name: /Nusrat Jahan/ }).click();
+  await desk.getByTestId('chosen-patient').filter({ hasText: 'Nusrat Jahan' }).waitFor();
+  await desk.getByTestId('book').click();
+  await desk.getByTestId('booked-for').filter({ hasText: 'Nusrat Jahan' }).waitFor();
+  assert.equal(await desk.getByTestId('booked-serial').textContent(), '1');
+
+  await nextWeek.click();
+  await desk.getByLabel('Find the patient').fill('Mina Begum');
+  await desk.getByRole('button', { name: 'Find patient' }).click();
+  await desk.getByText('No patient found.').waitFor();
+  await desk.getByRole('button', { name: 'Register a new patient' }).click();
+  assert.equal(await desk.getByLabel('Full name').inputValue(), 'Mina Begum');
+  await desk.getByLabel('Mobile phone').fill('01819 123456');
+  await shot(desk, 'front-desk-booking');
+  await audit(desk, 'booking on behalf');
+  await desk.getByRole('button', { name: 'Register and choose' }).click();
+  await desk.getByTestId('chosen-patient').filter({ hasText: '+8801819123456' }).waitFor();
+  await desk.getByTestId('book').click();
+  await desk.getByTestId('booked-for').filter({ hasText: 'Mina Begum' }).waitFor();
+  assert.equal(await desk.getByTestId('booked-serial').textContent(), '2');
+
+  // The doctor completes the visit; the patient rates it, and the review shows on the doctor's profile.
+  await doctorPage.locator('.actions button.ok').click();
+  await phone.getByTestId('status-text').filter({ hasText: 'Completed' }).waitFor();
+  await patient.goto(`${server.url}/me/appointments`);
+  const visit = patient
+    .locator('article', { hasText: 'Mirpur Family Clinic' })
+    .filter({ hasText: 'Completed' });
+  await visit.getByRole('button', { name: 'Rate this visit' }).click();
+  await visit.getByLabel('5 stars').check();
+  await visit.getByLabel(/Comment/).fill('Kind, careful and on time.');
+  await shot(patient, 'my-appointments');
+  await audit(patient, 'my appointments');
+  await visit.getByRole('button', { name: 'Send review' }).click();
+  await visit.getByTestId('review-done').filter({ hasText: 'You rated this visit 5 of 5' }).waitFor();
+  await visit.getByRole('link', { name: 'See the doctor’s reviews' }).click();
+  await patient.waitForURL(`**/doctors/${doctorId}`);
+  await patient.locator('blockquote', { hasText: 'Kind, careful and on time.' }).waitFor();
 
   assert.deepEqual(consoleWatch.errors, []);
+  assert.deepEqual(a11yProblems.splice(0), []);
 });
 
-test('front desk, admin, sign-in and my appointments pages render without console errors', async () => {
+test('sign-in, register a doctor and verify them on /admin, edit a session, the desk page: no console errors', async () => {
   const page = await newPage('misc');
   await page.goto(`${server.url}/signin`);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await shot(page, 'sign-in');
+  await audit(page, 'sign-in');
+
+  // A new doctor registers; they are not listed until an admin verifies them.
+  const stamp = Date.now().toString(36);
+  const doctorName = `Dr. Selina Haque ${stamp}`;
   await page.goto(`${server.url}/register`);
   await page.getByRole('heading', { name: 'Create an account' }).waitFor();
-
-  await signIn(page, PATIENT);
-  await page.goto(`${server.url}/me/appointments`);
-  await page.getByRole('heading', { name: 'Upcoming' }).waitFor();
-  await shot(page, 'my-appointments');
-
+  await page.getByLabel('Full name').fill(doctorName);
+  await page.getByLabel('E-mail').fill(`selina-${stamp}@example.com`);
+  await page.getByLabel('Password (8 characters or more)').fill(PASSWORD);
+  await page.getByLabel('I am a').selectOption('doctor');
+  await page.getByLabel('Licence number').fill(`BMDC-E2E-${stamp}`);
+  await audit(page, 'register');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/doctor');
+  await page.getByRole('heading', { name: `Good day, ${doctorName}` }).waitFor();
   await page.evaluate(() => localStorage.clear());
+
+  const unlisted = await call<{ items: { name: string }[] }>(
+    server.url,
+    'GET',
+    `/doctors?q=${encodeURIComponent(`Selina Haque ${stamp}`)}`,
+  );
+  assert.deepEqual(unlisted.items, [], 'an unverified doctor is not listed');
+
+  await signIn(page, ADMIN);
+  await page.goto(`${server.url}/admin`);
+  const row = page.getByRole('row', { name: new RegExp(doctorName) });
+  await row.getByText('Waiting').waitFor();
+  await shot(page, 'admin');
+  await audit(page, 'admin');
+  await row.getByRole('button', { name: 'Verify' }).click();
+  await row.getByText('Verified').waitFor();
+  await page.goto(`${server.url}/`);
+  await page.getByLabel('Doctor name or licence no.').fill(`Selina Haque ${stamp}`);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: doctorName }).first().waitFor();
+  await page.evaluate(() => localStorage.clear());
+
+  // The demo doctor edits a weekly session: the room saves at once; new slot times would move a booking, so
+  // the console shows the refusal and cancels the affected booking only after a confirmation.
+  const doctor = await login(server.url, DOCTOR);
+  const doctorId = doctor.user.doctorId as string;
+  const today = zone.date;
+  const openings = await call<{ items: { sessionId: string; date: string; remaining: number }[] }>(
+    server.url,
+    'GET',
+    `/doctors/${doctorId}/availability?from=${today}&to=${addDays(today, 6)}`,
+  );
+  const opening = openings.items.find((o) => o.date > today && o.remaining > 0);
+  assert.ok(opening, 'the demo doctor has an open sitting this week');
+  const booker = await call<{ accessToken: string }>(server.url, 'POST', '/auth/register', {
+    email: `edit-${stamp}@example.com`,
+    password: PASSWORD,
+    name: 'Moved Patient',
+    role: 'patient',
+  });
+  const booked = await call<{ id: string }>(
+    server.url,
+    'POST',
+    '/appointments',
+    { sessionId: opening.sessionId, date: opening.date },
+    booker.accessToken,
+  );
+  await signIn(page, DOCTOR);
+  await page.goto(`${server.url}/doctor`);
+  await page.getByRole('tab', { name: 'Profile & sessions' }).click();
+  const sessionRow = page.locator(`tr[data-session-id="${opening.sessionId}"]`);
+  await sessionRow.getByRole('button', { name: /^Edit/ }).click();
+  const editor = page.getByTestId('session-editor');
+  await editor.getByLabel('Room').fill('E2E-9');
+  await editor.getByRole('button', { name: 'Save changes' }).click();
+  await sessionRow.getByText('room E2E-9').waitFor();
+
+  await sessionRow.getByRole('button', { name: /^Edit/ }).click();
+  const slot = editor.getByLabel('Minutes per patient');
+  await slot.fill(String(Number(await slot.inputValue()) + 5));
+  consoleWatch.expected = [/HTTP 409 PATCH \/v1\/sessions\//, /status of 409/];
+  await editor.getByRole('button', { name: 'Save changes' }).click();
+  const refusal = editor.getByTestId('affected-bookings');
+  await refusal.filter({ hasText: 'would cancel 1 booked appointment' }).waitFor();
+  await shot(page, 'doctor-sessions');
+  await audit(page, 'doctor sessions');
+  consoleWatch.expected = undefined;
+  let asked = '';
+  page.once('dialog', (dialog) => {
+    asked = dialog.message();
+    void dialog.accept();
+  });
+  await refusal.getByRole('button', { name: 'Cancel 1 affected booking(s) and save' }).click();
+  await page.getByText('Session saved; 1 booking(s) cancelled').waitFor();
+  assert.match(asked, /Cancel 1 booking/);
+  const after = await call<{ status: string }>(
+    server.url,
+    'GET',
+    `/appointments/${booked.id}`,
+    undefined,
+    booker.accessToken,
+  );
+  assert.equal(after.status, 'cancelled');
+  await page.evaluate(() => localStorage.clear());
+
   await signIn(page, STAFF);
   await page.goto(`${server.url}/desk`);
   await page.getByRole('heading', { name: 'Front desk' }).waitFor();
   await page.getByRole('heading', { name: 'Messages that failed' }).waitFor();
-
-  await page.evaluate(() => localStorage.clear());
-  await signIn(page, ADMIN);
-  await page.goto(`${server.url}/admin`);
-  await page.getByRole('cell', { name: 'Dr. Ayesha Rahman' }).waitFor();
-  await shot(page, 'admin');
+  await audit(page, 'front desk (demo)');
 
   assert.deepEqual(consoleWatch.errors, []);
+  assert.deepEqual(a11yProblems.splice(0), []);
 });

@@ -102,6 +102,13 @@ export interface ConsoleWatch {
   errors: string[];
   /** While true, connection failures (the server is down on purpose) are expected and not recorded. */
   outage: boolean;
+  /** Refusals a step provokes on purpose (e.g. `HTTP 409 PATCH /v1/sessions/`); matched against each record. */
+  expected?: RegExp[];
+}
+
+function record(watch: ConsoleWatch, line: string): void {
+  if (watch.expected?.some((pattern) => pattern.test(line))) return;
+  watch.errors.push(line);
 }
 
 const NETWORK_NOISE =
@@ -111,15 +118,13 @@ export function watchConsole(page: Page, name: string, watch: ConsoleWatch): voi
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
     if (watch.outage && NETWORK_NOISE.test(msg.text())) return;
-    watch.errors.push(`${name}: ${msg.text()}`);
+    record(watch, `${name}: ${msg.text()}`);
   });
   page.on('pageerror', (err) => watch.errors.push(`${name}: ${err.message}`));
   // The console only says "Failed to load resource"; name the request so a failure explains itself.
   page.on('response', (res) => {
     if (res.status() >= 400 && !(watch.outage && res.status() >= 500)) {
-      watch.errors.push(
-        `${name}: HTTP ${res.status()} ${res.request().method()} ${new URL(res.url()).pathname}`,
-      );
+      record(watch, `${name}: HTTP ${res.status()} ${res.request().method()} ${new URL(res.url()).pathname}`);
     }
   });
 }
