@@ -6,7 +6,7 @@ import { DomainEvents } from '../../src/events.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
-import { insertAppointment, makeDoctor } from './fixtures.js';
+import { insertAppointment, insertHospital, insertSession, makeDoctor } from './fixtures.js';
 
 async function truth(app: FastifyInstance, doctorId: string): Promise<number> {
   const row = await app.db
@@ -28,7 +28,7 @@ async function stored(app: FastifyInstance, doctorId: string): Promise<number> {
 }
 
 for (const backend of await databaseBackends()) {
-  describe(`visit counts [${backend}]`, () => {
+  describe(`directory read models [${backend}]`, () => {
     const shared = sharedTestApp({ backend });
 
     test('doctors.visit_count follows completions, bulk inserts, reversals and deletions', async () => {
@@ -123,6 +123,47 @@ for (const backend of await databaseBackends()) {
         listed.map((d: { id: string; visitCount: number }) => [d.id, d.visitCount]),
         [[other.doctorId, 1]],
       );
+    });
+
+    test('doctor_cities follows sessions added, moved and removed and hospitals renamed or removed', async () => {
+      const { app } = shared.current;
+      const doctor = await makeDoctor(app, 'Travelling Cityson');
+      const cities = async () =>
+        (
+          await app.db
+            .selectFrom('doctorCities')
+            .select('city')
+            .where('doctorId', '=', doctor.doctorId)
+            .orderBy('city')
+            .execute()
+        ).map((r) => r.city);
+      const found = async (city: string) => {
+        await app.directory.doctors.invalidate();
+        const res = await app.inject({ url: `/v1/doctors?q=Cityson&city=${city}` });
+        return res.json().items.map((d: { id: string }) => d.id);
+      };
+      const dhaka = await insertHospital(app, { city: 'Dhaka' });
+      const sylhet = await insertHospital(app, { city: 'Sylhet' });
+      assert.deepEqual(await cities(), []);
+      const first = await insertSession(app, { doctorId: doctor.doctorId, hospitalId: dhaka, weekday: 1 });
+      const second = await insertSession(app, { doctorId: doctor.doctorId, hospitalId: dhaka, weekday: 2 });
+      assert.deepEqual(await cities(), ['dhaka']);
+      assert.deepEqual(await found('DHAKA'), [doctor.doctorId]);
+      await app.db.updateTable('sessions').set({ hospitalId: sylhet }).where('id', '=', second).execute();
+      assert.deepEqual(await cities(), ['dhaka', 'sylhet']);
+      await app.db.updateTable('sessions').set({ deletedAt: new Date() }).where('id', '=', first).execute();
+      assert.deepEqual(await cities(), ['sylhet']);
+      assert.deepEqual(await found('Dhaka'), [], 'a removed session no longer places the doctor there');
+      await app.db.updateTable('hospitals').set({ city: 'Srimangal' }).where('id', '=', sylhet).execute();
+      assert.deepEqual(await cities(), ['srimangal']);
+      assert.deepEqual(await found('Srimangal'), [doctor.doctorId]);
+      await app.db.updateTable('hospitals').set({ deletedAt: new Date() }).where('id', '=', sylhet).execute();
+      assert.deepEqual(await cities(), []);
+      await app.db.updateTable('hospitals').set({ deletedAt: null }).where('id', '=', sylhet).execute();
+      await app.db.updateTable('sessions').set({ deletedAt: null }).where('id', '=', first).execute();
+      assert.deepEqual(await cities(), ['dhaka', 'srimangal']);
+      await app.db.deleteFrom('sessions').where('id', 'in', [first, second]).execute();
+      assert.deepEqual(await cities(), []);
     });
   });
 }

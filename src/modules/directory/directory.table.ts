@@ -94,6 +94,12 @@ export interface DoctorNameWordsTable {
   doctorId: string;
 }
 
+/** Cities (lower-cased) where a doctor holds a live session, kept by triggers (see migration 0005). */
+export interface DoctorCitiesTable {
+  city: string;
+  doctorId: string;
+}
+
 export interface DirectoryTables {
   hospitals: HospitalsTable;
   specializations: CatalogTable;
@@ -107,6 +113,7 @@ export interface DirectoryTables {
   reviews: ReviewsTable;
   searchWords: SearchWordsTable;
   doctorNameWords: DoctorNameWordsTable;
+  doctorCities: DoctorCitiesTable;
 }
 
 export type Hospital = Selectable<HospitalsTable>;

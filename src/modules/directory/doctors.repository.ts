@@ -46,13 +46,15 @@ function likePattern(q: string): string {
 function filters(s: DoctorSearch): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = [];
   if (s.onlyVerified) where.push(sql`d.verified_at is not null`);
+  // The city filter reads doctor_cities (kept by triggers on sessions and hospitals, see migration 0005).
+  const inCity = s.city
+    ? sql`select c.doctor_id from doctor_cities c where c.city = lower(${s.city})`
+    : undefined;
   if (s.q) {
     // Every word of the query must match a word of the name: similar (typos) or containing it (partial
     // words). Matching runs on the small vocabulary of distinct name words, then fans out to doctors by
     // index, so the cost does not grow with the number of doctors. Or the licence number matches exactly.
     const tokens = searchTokens(s.q);
-    // The candidate ids as one array (not an IN or an OR): the planner cannot estimate how few a union of
-    // word matches yields and would scan every doctor; an `= any(array)` drives doctors by its primary key.
     const byName = tokens.length
       ? sql` union (${sql.join(
           tokens.map(
@@ -64,14 +66,13 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
           sql` intersect `,
         )})`
       : sql``;
-    where.push(
-      sql`d.id = any(array(select l.id from doctors l where l.license_no = ${s.q}::citext ${byName}))`,
-    );
-  }
-  if (s.city) {
-    where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
-      where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
-        and lower(h.city) = lower(${s.city}))`);
+    const matches = sql`(select l.id from doctors l where l.license_no = ${s.q}::citext ${byName})`;
+    // The candidate ids as one array (not an IN or an OR): the planner cannot estimate how few a union of
+    // word matches yields and would scan every doctor; an `= any(array)` drives doctors by its primary key.
+    // A city is intersected inside it, two index ranges, before any doctor row is read.
+    where.push(sql`d.id = any(array(${matches}${inCity ? sql` intersect (${inCity})` : sql``}))`);
+  } else if (inCity) {
+    where.push(sql`exists (${inCity} and c.doctor_id = d.id)`);
   }
   if (s.hospitalId) {
     where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
