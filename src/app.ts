@@ -184,6 +184,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       clock: app.clock,
       events: app.events,
       schedule: app.schedule,
+      live: liveQueue,
       options: {
         cancelCutoffMinutes: config.CANCEL_CUTOFF_MINUTES,
         waitlistOfferMinutes: config.WAITLIST_OFFER_MINUTES,

@@ -11,6 +11,7 @@ import type { DomainEvents, Emit, EventMap } from '../../events.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import type { Principal } from '../../plugins/auth.js';
+import type { LiveQueue } from '../queue/queue.live.js';
 import { lockQueue, recordQueueEvent, takeNextSerial } from '../queue/queue.repository.js';
 import type { SessionDay } from '../queue/queue.table.js';
 import * as scheduleRepo from '../schedule/schedule.repository.js';
@@ -36,6 +37,8 @@ export interface AppointmentsDeps {
   clock: Clock;
   events: DomainEvents;
   schedule: ScheduleService;
+  /** The live queue: a booking hands it the entry it adds, so the commit handler need not read it back. */
+  live?: Pick<LiveQueue, 'stage' | 'unstage'>;
   options: AppointmentsOptions;
 }
 
@@ -98,7 +101,8 @@ export class AppointmentsService {
   readonly waitlist: WaitlistService;
   /** A burst against a full session asks for the same alternatives many times; they are advice, not state. */
   readonly #queueTurns = new KeyedMutex<{ queueId: string }>();
-  readonly #alternatives = new LRUCache<string, Alternatives>({ max: 1000, ttl: 5_000 });
+  /** Promises, so that a burst of refusals computes one set of alternatives, not one each. */
+  readonly #alternatives = new LRUCache<string, Promise<Alternatives>>({ max: 1000, ttl: 5_000 });
 
   constructor(private readonly deps: AppointmentsDeps) {
     this.waitlist = new WaitlistService({
@@ -179,12 +183,15 @@ export class AppointmentsService {
       this.precheck(req, outline);
       const key = `${req.sessionId}|${req.date}`;
       const turn = await this.#queueTurns.acquire(key);
+      let unstage: (() => void) | undefined;
       try {
         // A holder ahead of us saw the day fill after we looked: refused without a transaction.
         if (turn.note) throw sessionFull(turn.note.queueId);
         let filled = false;
         const placed = await this.deps.events.transaction(this.db, async (trx, emit) => {
-          const result = await this.place(trx, emit, req, outline.profile?.name ?? null);
+          const result = await this.place(trx, emit, req, outline.profile?.name ?? null, (undo) => {
+            unstage = undo;
+          });
           filled = result.filled;
           // The commit is next: the following holder may open its transaction and wait on the row lock.
           if (!filled) turn.release();
@@ -193,6 +200,7 @@ export class AppointmentsService {
         if (filled) this.#queueTurns.note(key, { queueId: placed.view.queueId });
         return placed.view;
       } catch (err) {
+        unstage?.();
         if (err instanceof AppError && err.code === 'SESSION_FULL') {
           const queueId = (err.details as { queueId?: string } | undefined)?.queueId;
           if (queueId) this.#queueTurns.note(key, { queueId });
@@ -234,14 +242,20 @@ export class AppointmentsService {
       );
     if (err instanceof AppError && err.code === 'SESSION_FULL') {
       const key = `${sessionId}|${date}`;
-      let alternatives = this.#alternatives.get(key);
-      if (!alternatives) {
-        const session = await scheduleRepo.findSession(this.db, sessionId);
-        alternatives = session
-          ? await this.deps.schedule.alternatives(session, date)
-          : { dates: [], doctors: [] };
-        this.#alternatives.set(key, alternatives);
+      let pending = this.#alternatives.get(key);
+      if (!pending) {
+        pending = scheduleRepo
+          .findSession(this.db, sessionId)
+          .then((session) =>
+            session ? this.deps.schedule.alternatives(session, date) : { dates: [], doctors: [] },
+          );
+        this.#alternatives.set(key, pending);
+        // A failed computation is not remembered.
+        pending.catch(() => {
+          if (this.#alternatives.get(key) === pending) this.#alternatives.delete(key);
+        });
       }
+      const alternatives = await pending;
       const details = (err.details ?? {}) as Record<string, unknown>;
       return new AppError('SESSION_FULL', err.message, { ...details, alternatives });
     }
@@ -279,7 +293,13 @@ export class AppointmentsService {
    * takes the serial, inserting the appointment and its queue event. The one-per-day rule is enforced by the
    * partial unique index. Anything refused throws before commit, so no serial is used.
    */
-  private async place(trx: Trx, emit: Emit, req: PlaceRequest, profileName: string | null) {
+  private async place(
+    trx: Trx,
+    emit: Emit,
+    req: PlaceRequest,
+    profileName: string | null,
+    onStaged?: (unstage: () => void) => void,
+  ) {
     const { principal } = req;
     const now = this.deps.clock.now();
     let locked = await repo.lockForBooking(trx, req.sessionId, req.date);
@@ -344,6 +364,29 @@ export class AppointmentsService {
       actorId: principal.id,
       trackingToken: token,
     });
+    // The live queue's entry, when the caller knows its label (a waitlist take-up leaves it to the commit
+    // handler, which reads the appointment back).
+    const live = onStaged ? this.deps.live : undefined;
+    live?.stage(day.id, placed.version, {
+      hospitalId: session.hospitalId,
+      ops: [
+        {
+          op: 'add',
+          entry: {
+            appointmentId: id,
+            serial: placed.serial,
+            status: 'waiting',
+            stage: 'booked',
+            priority: 0,
+            positionKey: placed.serial,
+            kind: 'booked',
+            label: profileName || null,
+            estimatedAt: placed.estimatedAt.toISOString(),
+          },
+        },
+      ],
+    });
+    onStaged?.(() => live?.unstage(day.id, placed.version));
     await emit('queue.changed', {
       queueId: day.id,
       version: placed.version,

@@ -470,8 +470,9 @@ export class ScheduleService {
     const dayOf = new Map(days.map((d) => [`${d.sessionId}|${d.date}`, d]));
     const result: Opening[] = [];
     for (let date = from; date <= to; date = addDays(date, 1)) {
+      const weekday = isoWeekday(date);
       for (const s of sessions) {
-        if (s.weekday !== isoWeekday(date)) continue;
+        if (s.weekday !== weekday) continue;
         const day = dayOf.get(`${s.id}|${date}`);
         const refusal = bookingRefusal(s, date, now, coveredByTimeOff(timeOff, s.doctorId, date), day);
         if (refusal) continue;

@@ -10,22 +10,43 @@ export function localInstant(date: string, time: string, zone: string): Date {
 
 /** ISO weekday of a local date: 1 = Monday … 7 = Sunday. */
 export function isoWeekday(date: string): number {
-  return DateTime.fromISO(date, { zone: 'UTC' }).weekday;
+  const day = new Date(utcMidnight(date)).getUTCDay();
+  return day === 0 ? 7 : day;
 }
 
+const DAY_MS = 86_400_000;
+
+/** Milliseconds of 'YYYY-MM-DD' at 00:00 UTC: plain calendar arithmetic (hot in availability loops). */
+function utcMidnight(date: string): number {
+  const ms = Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10)));
+  if (date.length !== 10 || Number.isNaN(ms)) throw new Error(`invalid local date ${date}`);
+  return ms;
+}
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The local date in `zone` at `now` ('YYYY-MM-DD'; the en-CA format is ISO order). */
 export function todayIn(zone: string, now: Date): string {
-  return DateTime.fromJSDate(now, { zone }).toISODate() as string;
+  let format = dayFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    dayFormats.set(zone, format);
+  }
+  return format.format(now);
 }
 
 export function addDays(date: string, days: number): string {
-  return DateTime.fromISO(date, { zone: 'UTC' }).plus({ days }).toISODate() as string;
+  return new Date(utcMidnight(date) + days * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** Whole days from `a` to `b` (b − a). */
 export function daysBetween(a: string, b: string): number {
-  return Math.round(
-    DateTime.fromISO(b, { zone: 'UTC' }).diff(DateTime.fromISO(a, { zone: 'UTC' }), 'days').days,
-  );
+  return Math.round((utcMidnight(b) - utcMidnight(a)) / DAY_MS);
 }
 
 /** An instant as ISO-8601 with the hospital's offset, e.g. 2025-03-30T03:00:00+02:00. */
