@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { DomainEvents } from './events.js';
+import { validatorCompiler } from './lib/validator.js';
 import accountsRoutes from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import appointmentsRoutes from './modules/appointments/appointments.routes.js';
@@ -42,13 +43,13 @@ declare module 'fastify' {
     config: Config;
     clock: Clock;
     events: DomainEvents;
-    notifications: Notifications;
     accounts: AccountsService;
     schedule: ScheduleService;
     appointments: AppointmentsService;
     directory: DirectoryService;
     queue: QueueService;
     queueStore: QueueStore;
+    notifications: Notifications;
   }
 }
 
@@ -103,10 +104,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.TRUST_PROXY,
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
 
   const database =
     options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR }));
@@ -202,10 +201,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(accountsRoutes, { authRateLimit: config.RATE_LIMIT_AUTH });
       await v1.register(scheduleRoutes);
       await v1.register(appointmentsRoutes);
-      await v1.register(notificationsRoutes);
-      await v1.register(patientsRoutes);
       await v1.register(directoryRoutes);
       await v1.register(queueRoutes);
+      await v1.register(notificationsRoutes);
+      await v1.register(patientsRoutes);
     },
     { prefix: '/v1' },
   );

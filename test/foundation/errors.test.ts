@@ -94,6 +94,10 @@ for (const backend of await databaseBackends()) {
         [{ email: { address: 'x@y.test' }, password: PASSWORD, name: 'A' }, 'body.email'],
         [{ email: uniqueEmail(), password: PASSWORD, name: 'A', role: ['patient', 'doctor'] }, 'body.role'],
         [[1, 2, 3], ''],
+        // JSON bodies are not coerced: a number or a one-item list where a string belongs is refused.
+        [{ email: uniqueEmail(), password: PASSWORD, name: 12345 }, 'body.name'],
+        [{ email: uniqueEmail(), password: PASSWORD, name: ['Alone'] }, 'body.name'],
+        [{ email: uniqueEmail(), password: 123456789, name: 'A' }, 'body.password'],
       ];
       for (const [payload, field] of cases) {
         const body = await refused(register(payload), 400, 'VALIDATION_FAILED');
