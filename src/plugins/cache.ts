@@ -1,5 +1,6 @@
 // Read-through cache for directory reads (profiles, catalogs, popular lists): Redis when it is configured, so
 // every instance sees one cache and one invalidation, else an in-process LRU. Hits and misses go to /metrics.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
@@ -45,6 +46,17 @@ abstract class BaseCache implements Cache {
   abstract del(...keys: string[]): Promise<void>;
   abstract generation(name: string): Promise<number>;
   abstract bump(name: string): Promise<void>;
+  /**
+   * Marks a load of `key` as started. `del(key)` revokes it, and `setIfLeased` stores only under a live lease:
+   * a load that read the database before an edit cannot store its stale value after that edit's `del`.
+   */
+  protected abstract lease(key: string): Promise<string | null>;
+  protected abstract setIfLeased(
+    key: string,
+    token: string,
+    value: unknown,
+    ttlSeconds: number,
+  ): Promise<void>;
 
   /** What a shared read returns; a copy unless the implementation keeps immutable values. */
   protected getShared<T>(key: string): Promise<T | undefined> {
@@ -71,8 +83,9 @@ abstract class BaseCache implements Cache {
       return cached;
     }
     this.counters?.misses.inc({ cache: family(key) });
+    const token = await this.lease(key);
     const value = await load();
-    if (value !== undefined) await this.set(key, value, ttlSeconds);
+    if (value !== undefined && token !== null) await this.setIfLeased(key, token, value, ttlSeconds);
     return value;
   }
 }
@@ -89,6 +102,8 @@ export class MemoryCache extends BaseCache {
   readonly kind = 'memory';
   #lru: LRUCache<string, { v: unknown }>;
   #generations = new Map<string, number>();
+  #leases = new Map<string, number>();
+  #nextLease = 0;
 
   constructor(options: { max?: number; counters?: Counters } = {}) {
     super(options.counters);
@@ -111,7 +126,22 @@ export class MemoryCache extends BaseCache {
   }
 
   async del(...keys: string[]): Promise<void> {
-    for (const key of keys) this.#lru.delete(key);
+    for (const key of keys) {
+      this.#lru.delete(key);
+      this.#leases.delete(key);
+    }
+  }
+
+  protected async lease(key: string): Promise<string> {
+    const token = ++this.#nextLease;
+    this.#leases.set(key, token);
+    return String(token);
+  }
+
+  protected async setIfLeased(key: string, token: string, value: unknown, ttlSeconds: number): Promise<void> {
+    if (this.#leases.get(key) !== Number(token)) return;
+    this.#leases.delete(key);
+    await this.set(key, value, ttlSeconds);
   }
 
   async generation(name: string): Promise<number> {
@@ -122,6 +152,13 @@ export class MemoryCache extends BaseCache {
     this.#generations.set(name, (this.#generations.get(name) ?? 0) + 1);
   }
 }
+
+/** A load slower than this may not store its result. */
+const LEASE_MS = 30_000;
+const SET_IF_LEASED = `if redis.call('get', KEYS[2]) == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  redis.call('del', KEYS[2])
+end`;
 
 export class RedisCache extends BaseCache {
   readonly kind = 'redis';
@@ -159,7 +196,34 @@ export class RedisCache extends BaseCache {
 
   /** Invalidation must not be skipped silently: a failure here is thrown so the caller knows. */
   async del(...keys: string[]): Promise<void> {
-    if (keys.length) await this.redis.del(...keys.map((key) => this.k(key)));
+    if (keys.length) await this.redis.del(...keys.flatMap((key) => [this.k(key), this.k(`lease:${key}`)]));
+  }
+
+  protected async lease(key: string): Promise<string | null> {
+    const token = randomBytes(8).toString('hex');
+    try {
+      await this.redis.set(this.k(`lease:${key}`), token, 'PX', LEASE_MS);
+      return token;
+    } catch (err) {
+      this.onError(err);
+      return null;
+    }
+  }
+
+  protected async setIfLeased(key: string, token: string, value: unknown, ttlSeconds: number): Promise<void> {
+    try {
+      await this.redis.eval(
+        SET_IF_LEASED,
+        2,
+        this.k(key),
+        this.k(`lease:${key}`),
+        token,
+        JSON.stringify(value),
+        Math.max(1, Math.round(ttlSeconds)),
+      );
+    } catch (err) {
+      this.onError(err);
+    }
   }
 
   async generation(name: string): Promise<number> {

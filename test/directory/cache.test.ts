@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { MemoryCache } from '../../src/plugins/cache.js';
-import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { MemoryCache, RedisCache } from '../../src/plugins/cache.js';
+import { buildTestApp, deleteRedisPrefix, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { databaseBackends, hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
 import { insertAppointment, insertCatalog, makeDoctor } from './fixtures.js';
@@ -136,6 +137,33 @@ if ((await hasPostgres()) && (await hasRedis())) {
     });
   });
 }
+
+const leaseModes = (await hasRedis()) ? ['memory', 'redis'] : ['memory'];
+describe('cache invalidation racing a load', () => {
+  for (const kind of leaseModes) {
+    test(`a load that started before a del does not store its value [${kind}]`, async (t) => {
+      let cache: MemoryCache | RedisCache = new MemoryCache();
+      if (kind === 'redis') {
+        const client = new Redis(REDIS_URL);
+        const prefix = `cqtest:${randomBytes(4).toString('hex')}:`;
+        t.after(async () => {
+          await deleteRedisPrefix(prefix);
+          client.disconnect();
+        });
+        cache = new RedisCache(client, prefix);
+      }
+      let release: ((value: string) => void) | undefined;
+      const slow = cache.wrap('doctor:1', 60, () => new Promise<string>((resolve) => (release = resolve)));
+      while (!release) await new Promise((resolve) => setImmediate(resolve));
+      await cache.del('doctor:1'); // the edit commits and invalidates while the old row is in flight
+      release('before the edit');
+      assert.equal(await slow, 'before the edit', 'the racing caller still gets what it read');
+      assert.equal(await cache.get('doctor:1'), undefined, 'but it is not cached');
+      assert.equal(await cache.wrap('doctor:1', 60, async () => 'after the edit'), 'after the edit');
+      assert.equal(await cache.get('doctor:1'), 'after the edit', 'an undisturbed load is stored');
+    });
+  }
+});
 
 describe('memory cache', () => {
   test('returns copies, honours generations and deletes', async () => {
