@@ -48,7 +48,7 @@ async function loadDoctors() {
                 h('th', {}, 'Doctor'),
                 h('th', {}, 'Licence'),
                 h('th', {}, 'Status'),
-                h('th', {}, ''),
+                h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')),
               ),
             ),
             h(
@@ -75,6 +75,7 @@ async function loadDoctors() {
                       {
                         type: 'button',
                         class: d.verified ? 'secondary small' : 'small',
+                        'aria-label': `${d.verified ? 'Unverify' : 'Verify'} ${d.name}`,
                         onclick: async () => {
                           try {
                             await api.post(`/doctors/${d.id}/verify`, { verified: !d.verified });
@@ -145,7 +146,7 @@ async function loadHospitals() {
             h('th', {}, 'Hospital'),
             h('th', {}, 'City'),
             h('th', {}, 'Time zone'),
-            h('th', {}, ''),
+            h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')),
           ),
         ),
         h(

@@ -26,6 +26,9 @@ const calendar = h('div', { class: 'days', 'data-testid': 'availability' });
 const bookPanel = h('section', { 'aria-live': 'polite', 'data-testid': 'book-panel' });
 let zone: string | undefined;
 let zones: string[] = [];
+/** Each sitting's times are read in its own hospital's zone. */
+const hospitalZones = new Map<string, string>();
+const zoneOf = (o: Opening) => hospitalZones.get(o.hospital.id) ?? zone;
 
 function openingButton(o: Opening) {
   const full = o.remaining <= 0;
@@ -44,13 +47,13 @@ function openingButton(o: Opening) {
       },
     },
     h('strong', {}, formatDate(o.date)),
-    `${formatTime(o.start, zone)}–${formatTime(o.end, zone)}`,
+    `${formatTime(o.start, zoneOf(o))}–${formatTime(o.end, zoneOf(o))}`,
     h('br'),
     h('span', { class: 'muted' }, `${o.hospital.name}${o.room ? ` · room ${o.room}` : ''}`),
     h('br'),
     full ? h('b', {}, 'Full') : h('b', {}, `${o.remaining} of ${o.capacity} free`),
     o.nextEstimatedAt && !full
-      ? h('span', { class: 'muted' }, ` · next ≈ ${formatTime(o.nextEstimatedAt, zone)}`)
+      ? h('span', { class: 'muted' }, ` · next ≈ ${formatTime(o.nextEstimatedAt, zoneOf(o))}`)
       : null,
   );
 }
@@ -148,7 +151,7 @@ async function showSuccess(b: Booked, o: Opening, patientName?: string) {
       h('div', { class: 'muted' }, patientName ? 'Serial' : 'Your serial'),
       h('div', { class: 'serial-big', 'data-testid': 'booked-serial' }, b.serial),
       h('p', {}, `${formatDate(b.date)} · ${o.hospital.name}${o.room ? ` · room ${o.room}` : ''}`),
-      h('p', {}, 'Estimated time ', h('b', {}, formatTime(b.estimatedAt, zone))),
+      h('p', {}, 'Estimated time ', h('b', {}, formatTime(b.estimatedAt, zoneOf(o)))),
       qr,
       h(
         'p',
@@ -205,6 +208,7 @@ async function start() {
   document.title = `${doctor.name} · CareQueue`;
   zone = doctor.hospitals[0]?.timezone;
   zones = doctor.hospitals.map((x) => x.timezone);
+  for (const x of doctor.hospitals) hospitalZones.set(x.id, x.timezone);
   const reviews = h('div', { class: 'stack' });
   render(
     main(),
