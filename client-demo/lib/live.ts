@@ -189,7 +189,6 @@ export class WatchedQueue {
   snapshot: QueueSnapshot | null = null;
   paused = false;
   readonly client: QueueClient;
-  #extras = new Map<number, Pick<QueueEntry, 'kind' | 'priority'>>();
 
   constructor(
     live: Live,
@@ -206,13 +205,13 @@ export class WatchedQueue {
     this.client.on('connection', (status) => live.queueConnection(this, status === 'connected'));
     this.client.on('snapshot', () => {
       live.touch();
-      void this.#loadExtras();
       this.#refresh();
     });
     this.client.on('update', (update) => {
       live.touch();
       this.#refresh(update);
-      // Updates carry serials, not names: a console that shows names fetches the new entry's from a snapshot.
+      // Updates carry serials, not names (nor kind and priority): a console that shows names fetches the new
+      // entry's from a snapshot.
       const entry = update.serial === null ? undefined : this.client.state?.entries.get(update.serial);
       const named = [...(this.client.state?.entries.values() ?? [])].some((e) => e.name !== undefined);
       if (entry && named && entry.name === undefined) void this.client.resync();
@@ -222,18 +221,6 @@ export class WatchedQueue {
 
   get connected(): boolean {
     return this.client.socket.connected;
-  }
-
-  /** Kind and priority are not part of the client's state; the pages show them as badges. */
-  async #loadExtras(): Promise<void> {
-    try {
-      const snap = await this.client.socket.emitWithAck('queue:watch', { queueId: this.queueId });
-      if ('error' in snap) return;
-      for (const e of snap.entries) this.#extras.set(e.serial, { kind: e.kind, priority: e.priority });
-      this.#refresh();
-    } catch {
-      // Badges only.
-    }
   }
 
   #refresh(update?: QueueUpdate): void {
@@ -249,13 +236,14 @@ export class WatchedQueue {
         position,
         appointmentId: e?.appointmentId,
         name: e?.name,
-        ...this.#extras.get(serial),
+        kind: e?.kind,
+        priority: e?.priority,
       });
     }
     const others = [...state.entries.values()]
       .filter((e) => !waiting.has(e.serial))
       .sort((a, b) => a.serial - b.serial);
-    for (const e of others) entries.push({ ...e, position: null, ...this.#extras.get(e.serial) });
+    for (const e of others) entries.push({ ...e, position: null });
     this.snapshot = {
       queueId: state.queueId,
       version: state.version,

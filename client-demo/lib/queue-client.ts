@@ -33,11 +33,16 @@ export interface QueueClientOptions {
   now?: () => Date;
 }
 
+/** One live entry. Ids, names, kind and priority are there for staff and the doctor (as in the snapshot). */
 export interface ClientEntry {
   serial: number;
   status: string;
   appointmentId?: string;
   name?: string;
+  /** 'booked' or 'walk_in'. */
+  kind?: string;
+  /** Higher is served first; above 0 for emergencies. */
+  priority?: number;
 }
 
 export interface QueueState {
@@ -216,6 +221,8 @@ export class QueueClient {
         status: e.status,
         appointmentId: e.appointmentId,
         name: e.name,
+        kind: e.kind,
+        priority: e.priority,
       });
       if (e.appointmentId) this.#serialOf.set(e.appointmentId, e.serial);
       if (e.position !== null) waiting.push({ serial: e.serial, position: e.position });

@@ -208,6 +208,13 @@ for (const setup of await setups()) {
         guestClient.close();
       });
       await Promise.all([staffClient.ready(), guestClient.ready()]);
+      const first = staffClient.state!.entries.get(1)!;
+      assert.deepEqual([first.kind, first.priority, first.name], ['booked', 0, f.patients[0].name]);
+      const guestFirst = guestClient.state!.entries.get(1)!;
+      assert.deepEqual(
+        [guestFirst.kind, guestFirst.priority, guestFirst.name],
+        [undefined, undefined, undefined],
+      );
       const last = f.patients[5];
       const owner = rawSocket(t, url, { token: last.token });
       const ownerUpdates: {
@@ -286,6 +293,9 @@ for (const setup of await setups()) {
       const reasons = ownerUpdates.map((u) => `${u.reason}:${u.position}`);
       assert.ok(reasons.includes('turn_near:3'), reasons.join(','));
       assert.ok(reasons.includes('next:0'), reasons.join(','));
+      await staffClient.resync();
+      const urgent = [...staffClient.state!.entries.values()].find((x) => x.appointmentId === tracked[6].id);
+      assert.deepEqual([urgent?.kind, urgent?.priority], ['walk_in', 1], 'kind and priority for the staff');
       // Serial 4 was called out of order while the owner waited (the emergency walk-in came by call-next).
       assert.equal(ownerUpdates.find((u) => u.reason === 'next')?.seenOutOfOrder, 1);
       const near = turnNear.filter((n) => n.appointmentId === last.appointmentId);

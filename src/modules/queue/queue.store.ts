@@ -144,7 +144,8 @@ export interface MetaPatch {
  *   was not the head of the line: bumps meta.outOfOrderCount and the entry's own outOfOrderBase
  * - skipped → `skip` (called → skipped)
  * - recalled → `recall` with the new positionKey stored in Postgres (see recallPositionKey in
- *   queue.projection.ts): skipped → waiting, right after the entry being served
+ *   queue.projection.ts): skipped → waiting, right after the entry being served when that one is another
+ *   entry of the same priority band, else at the front of its band
  * - paused / resumed / closed → `meta`
  * An op that does not fit the projection (unknown or duplicate entry, wrong status) makes the whole change
  * 'conflict': the projection is dropped and must be rebuilt.
