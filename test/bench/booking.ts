@@ -4,11 +4,11 @@
 //  2. Throughput: bookings/s into sessions with room, at bounded concurrency.
 //  3. Baseline in the same run: pgbench single-row UPDATE tps (a hot row, as one queue's lock is, and random
 //     rows) on a scratch database of the same server. Prints the ratios.
-// Run: npx tsx test/bench/booking.ts   (bounded: about a minute)
+// Run: npx tsx test/bench/booking.ts   (bounded: BENCH_TIMEOUT_SECONDS, default 300; usually 1–2 minutes)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import pg from 'pg';
@@ -56,6 +56,18 @@ async function waitHealthy(base: string, child: ChildProcess): Promise<void> {
   throw new Error(`${base} did not become healthy`);
 }
 
+const servers: ChildProcess[] = [];
+const TIMEOUT_SECONDS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 300);
+const loadAtStart = loadavg();
+const startedAt = performance.now();
+// Hard bound: a wedged run kills its servers and fails instead of hanging.
+const watchdog = setTimeout(() => {
+  console.error(`booking bench: gave up after ${TIMEOUT_SECONDS} s`);
+  for (const child of servers) child.kill('SIGKILL');
+  process.exit(1);
+}, TIMEOUT_SECONDS * 1000);
+watchdog.unref();
+
 const database = await createPostgresDatabase();
 const env = {
   DATABASE_URL: database.url,
@@ -66,7 +78,6 @@ const env = {
 };
 // A local instance for seeding and signing tokens only; it serves no requests.
 const seeder = await buildApp(loadConfig(env), { logger: false });
-const servers: ChildProcess[] = [];
 const scratch = `cq_pgbench_${Date.now().toString(36)}`;
 const workDir = mkdtempSync(join(tmpdir(), 'cq-bench-'));
 
@@ -253,22 +264,32 @@ try {
   const hotTps = tps(hot);
   const randomTps = tps(random);
 
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
+  const otherCodes = [...new Set(other.map((r) => `${r.status} ${r.code ?? ''}`.trim()))].slice(0, 5);
   console.log('booking bench (2 server processes, one Postgres database)');
   console.log(
-    `  contention: ${CONTENDERS} concurrent → ${ok.length} booked, ${full} SESSION_FULL, ${other.length} other; ` +
-      `serials 1..${CAPACITY} exact: ${exact}; duplicates=${duplicates}; in db ${dbRows[0].n} rows, ${dbRows[0].distinct} distinct serials; ` +
-      `${contentionMs.toFixed(0)} ms (${((CONTENDERS / contentionMs) * 1000).toFixed(0)} requests/s)`,
+    `  machine: ${cpus().length} cores, load average ${load(loadAtStart)} at start, ${load(loadavg())} at end`,
   );
   console.log(
-    `  throughput: ${booked} bookings into ${THROUGHPUT_SESSIONS} sessions with room, concurrency ${THROUGHPUT_CONCURRENCY}: ` +
-      `${bookingsPerSecond.toFixed(0)} bookings/s (${failed} failed)`,
+    `  contention: ${CONTENDERS} concurrent into capacity ${CAPACITY} → ${ok.length} booked, ${full} SESSION_FULL, ` +
+      `${other.length} other${otherCodes.length ? ` (${otherCodes.join(', ')})` : ''}; serials 1..${CAPACITY} exact: ${exact}; ` +
+      `duplicates ${duplicates}; in db ${dbRows[0].n} rows, ${dbRows[0].distinct} distinct serials; ` +
+      `${contentionMs.toFixed(0)} ms = ${((CONTENDERS / contentionMs) * 1000).toFixed(0)} requests/s`,
   );
   console.log(
-    `  pgbench single-row UPDATE: hot row ${hotTps.toFixed(0)} tps, random rows ${randomTps.toFixed(0)} tps`,
+    `  throughput: ${booked} bookings into ${THROUGHPUT_SESSIONS} sessions with room, concurrency ${THROUGHPUT_CONCURRENCY}, ` +
+      `${throughputSeconds.toFixed(1)} s (${failed} failed)`,
   );
   console.log(
-    `  ratio bookings/s ÷ pgbench: ${(bookingsPerSecond / hotTps).toFixed(3)} (hot row), ${(bookingsPerSecond / randomTps).toFixed(3)} (random rows)`,
+    `  baseline: pgbench single-row UPDATE, ${THROUGHPUT_CONCURRENCY} clients, ${PGBENCH_SECONDS} s each: ` +
+      `hot row ${hotTps.toFixed(0)} tps, random rows ${randomTps.toFixed(0)} tps`,
   );
+  console.log(`  RESULT bookings/s: ${bookingsPerSecond.toFixed(1)}`);
+  console.log(
+    `  RESULT ratio bookings/s ÷ pgbench tps: ${(bookingsPerSecond / hotTps).toFixed(3)} (hot row), ` +
+      `${(bookingsPerSecond / randomTps).toFixed(3)} (random rows)`,
+  );
+  console.log(`  (whole run ${((performance.now() - startedAt) / 1000).toFixed(0)} s)`);
   if (!exact || duplicates !== 0 || other.length > 0) process.exitCode = 1;
 } finally {
   for (const child of servers) child.kill('SIGTERM');
