@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import cron from 'node-cron';
 
 const Flag = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
 
@@ -85,6 +86,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`${name}: ${first.message} (got ${shown(name, source[name])})`);
   }
   const embedded = env.DATABASE_URL === undefined;
+  for (const name of ['OUTBOX_DRAIN_CRON', 'REMINDER_SCAN_CRON'] as const) {
+    if (!cron.validate(env[name])) throw new ConfigError(`${name}: not a valid cron expression`);
+  }
   requireTogether(env, 'ADMIN_EMAIL', 'ADMIN_PASSWORD');
   if (env.NOTIFY_SMS === 'twilio') requireAll(env, 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM');
   if (env.NOTIFY_EMAIL === 'smtp') requireAll(env, 'SMTP_URL');

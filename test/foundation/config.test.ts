@@ -135,6 +135,8 @@ describe('loadConfig', () => {
     assert.match(refusal({ RATE_LIMIT_AUTH: '0' }).message, /^RATE_LIMIT_AUTH: /);
     assert.match(refusal({ SEED_DEMO: 'yes' }).message, /^SEED_DEMO: /);
     assert.match(refusal({ PUBLIC_URL: 'ftp://x' }).message, /^PUBLIC_URL: /);
+    assert.match(refusal({ OUTBOX_DRAIN_CRON: 'every minute' }).message, /^OUTBOX_DRAIN_CRON: /);
+    assert.match(refusal({ REMINDER_SCAN_CRON: '99 * * * *' }).message, /^REMINDER_SCAN_CRON: /);
   });
 });
 
