@@ -210,8 +210,14 @@ export class AppointmentsService {
         turn.release();
       }
     } catch (err) {
-      if (err instanceof Replay) {
-        const prior = await this.replay(principal.id, err.key, requestHash);
+      // A retry refused because its own first attempt took the place (or the last one) is that attempt's
+      // replay: a claimed key wins over SESSION_FULL and ALREADY_BOOKED, however the refusal was reached.
+      const refusedByItself =
+        idempotencyKey !== undefined &&
+        ((err instanceof AppError && (err.code === 'SESSION_FULL' || err.code === 'ALREADY_BOOKED')) ||
+          uniqueViolation(err, 'appointments_one_active_idx'));
+      if (err instanceof Replay || refusedByItself) {
+        const prior = await this.replay(principal.id, idempotencyKey ?? '', requestHash);
         if (prior) return prior;
       }
       throw await this.explain(err, body.sessionId, body.date);
