@@ -56,7 +56,8 @@ export class NotificationsService {
     const now = this.now();
     const payload = basePayload(ctx, trackingUrl(this.deps.publicUrl, e.trackingToken));
     const rows = [];
-    if (!(await repo.hasRescheduleMessage(trx, ctx.id)))
+    // Only the new half of a reschedule can already have its "moved" message instead of a confirmation.
+    if (!e.rescheduledFrom || !(await repo.hasRescheduleMessage(trx, ctx.id)))
       rows.push(
         ...patientRows(
           ctx,
