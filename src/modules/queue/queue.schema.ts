@@ -1,6 +1,7 @@
 // Live-queue request/response schemas and the Socket.IO event contract (design §3 "Live queues", §4).
 import { type Static, Type } from '@sinclair/typebox';
 import { Instant, LocalDate, Nullable, PageQuery, PersonName, PhoneInput, Uuid } from '../../lib/schema.js';
+import { APPOINTMENT_STATUSES } from '../appointments/appointments.table.js';
 
 export const REASON_CODES = [
   'emergency',
@@ -9,17 +10,6 @@ export const REASON_CODES = [
   'staff_decision',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
-
-export const APPOINTMENT_STATUS_VALUES = [
-  'booked',
-  'confirmed',
-  'checked_in',
-  'called',
-  'completed',
-  'no_show',
-  'skipped',
-  'cancelled',
-] as const;
 
 export const QUEUE_UPDATE_TYPES = [
   'booked',
@@ -45,7 +35,7 @@ const ReasonSchema = Type.Union(
   { description: 'Why an entry is served out of order (kept in the fairness log)' },
 );
 const QueueStatusSchema = literals(['open', 'paused', 'closed', 'cancelled'] as const);
-const AppointmentStatusSchema = literals(APPOINTMENT_STATUS_VALUES);
+const AppointmentStatusSchema = literals(APPOINTMENT_STATUSES);
 
 export const QueueParamsSchema = Type.Object({ queueId: Uuid });
 export const EntryParamsSchema = Type.Object({ queueId: Uuid, appointmentId: Uuid });
