@@ -55,6 +55,8 @@ export interface EventMap {
   'appointment.confirmed': { appointmentId: string; actorId: string | null };
   /** Emitted by the live queue after commit when a waiting patient's position reaches the turn-near threshold. */
   'appointment.turn_near': { appointmentId: string; queueId: string; position: number };
+  /** A doctor's weekly sessions or time off changed (what their profile and search results show). */
+  'schedule.changed': { doctorId: string };
   /** Any change to a queue; carries the version the change produced. */
   'queue.changed': {
     queueId: string;

@@ -8,7 +8,7 @@ import { MemoryCache, RedisCache } from '../../src/plugins/cache.js';
 import { buildTestApp, deleteRedisPrefix, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { databaseBackends, hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
-import { insertAppointment, insertCatalog, makeDoctor } from './fixtures.js';
+import { insertAppointment, insertCatalog, insertHospital, makeDoctor } from './fixtures.js';
 
 function metric(text: string, name: string, family: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{cache="${family}"}`));
@@ -102,6 +102,40 @@ for (const backend of await databaseBackends()) {
         assert.ok(metric(metrics.body, 'cache_hits_total', 'doctor') >= 1, metrics.body.slice(0, 200));
         assert.ok(metric(metrics.body, 'cache_misses_total', 'doctor') >= 3);
         assert.ok(metric(metrics.body, 'cache_misses_total', 'catalog') >= 1);
+      });
+
+      test('a session added or removed through the schedule API shows on the cached profile and in search', async (t) => {
+        const { app } = await buildTestApp(t, { backend, redis });
+        const doctor = await makeDoctor(app, 'Sitting Doctor');
+        const hospitalId = await insertHospital(app, { name: 'Cache Sylhet Hospital', city: 'Sylhet' });
+        const url = `/v1/doctors/${doctor.doctorId}`;
+        const inSylhet = async () =>
+          (await app.inject({ url: '/v1/doctors?city=Sylhet' }))
+            .json()
+            .items.map((d: { id: string }) => d.id);
+        assert.deepEqual((await app.inject({ url })).json().hospitals, [], 'cached with no hospitals');
+        assert.deepEqual(await inSylhet(), [], 'search page cached empty');
+        const created = await app.inject({
+          method: 'POST',
+          url: `${url}/sessions`,
+          headers: doctor.auth,
+          payload: { hospitalId, weekday: 2, start: '09:00', end: '12:00', slotMinutes: 15, fee: 500 },
+        });
+        assert.equal(created.statusCode, 201, created.body);
+        const hospitals = (await app.inject({ url })).json().hospitals;
+        assert.deepEqual(
+          hospitals.map((h: { name: string }) => h.name),
+          ['Cache Sylhet Hospital'],
+        );
+        assert.deepEqual(await inSylhet(), [doctor.doctorId]);
+        const removed = await app.inject({
+          method: 'DELETE',
+          url: `/v1/sessions/${created.json().id}`,
+          headers: doctor.auth,
+        });
+        assert.ok(removed.statusCode < 300, removed.body);
+        assert.deepEqual((await app.inject({ url })).json().hospitals, []);
+        assert.deepEqual(await inSylhet(), []);
       });
     });
   }

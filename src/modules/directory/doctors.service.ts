@@ -216,7 +216,8 @@ export class DoctorsService {
 
   /**
    * A completed visit raises the doctor's visit count (a trigger keeps the column): drop their cached profile
-   * once it commits. Search pages carry the count too and show it within SEARCH_TTL_SECONDS.
+   * once it commits. Search pages carry the count too and show it within SEARCH_TTL_SECONDS. A schedule change
+   * (sessions, time off) changes the hospitals and cities shown: drop the profile and the search pages.
    */
   subscribe(events: DomainEvents): void {
     events.afterCommit('queue.changed', async (change) => {
@@ -224,6 +225,7 @@ export class DoctorsService {
       const row = await repo.doctorOfAppointment(this.deps.db, change.appointmentId);
       if (row) await this.deps.cache.del(profileKey(row.doctorId));
     });
+    events.afterCommit('schedule.changed', ({ doctorId }) => this.invalidate(doctorId));
   }
 
   /**

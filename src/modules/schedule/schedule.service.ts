@@ -168,6 +168,11 @@ export class ScheduleService {
     return this.deps.db;
   }
 
+  /** Tells the directory, once committed, that this doctor's sittings changed (profiles show their hospitals). */
+  private changed<T>(doctorId: string, result: T): Promise<T> {
+    return this.deps.events.dispatchCommitted('schedule.changed', { doctorId }).then(() => result);
+  }
+
   private async requireDoctor(id: string) {
     const doctor = await repo.findDoctor(this.db, id);
     if (!doctor) throw notFound('Doctor');
@@ -226,7 +231,7 @@ export class ScheduleService {
       await this.assertNoOverlap(trx, values);
       return repo.insertSession(trx, values);
     });
-    return this.getSession(id);
+    return this.changed(doctorId, await this.getSession(id));
   }
 
   private async assertNoOverlap(trx: Executor, s: repo.SessionInsert, excludeId?: string) {
@@ -312,7 +317,10 @@ export class ScheduleService {
       await this.reshapeFutureDays(trx, { ...next, id, timezone }, today);
       return affected.map((a) => a.id);
     });
-    return { session: await this.getSession(id), cancelledAppointmentIds: cancelled };
+    return this.changed(current.doctorId, {
+      session: await this.getSession(id),
+      cancelledAppointmentIds: cancelled,
+    });
   }
 
   /** Queues from today on follow the edited session; their bookings were kept only where still valid. */
@@ -336,7 +344,7 @@ export class ScheduleService {
     const current = await repo.findSession(this.db, id);
     if (!current) throw notFound('Session');
     this.assertManages(principal, current.doctorId, [current.hospitalId]);
-    return this.deps.events.transaction(this.db, async (trx, emit) => {
+    const outcome = await this.deps.events.transaction(this.db, async (trx, emit) => {
       await repo.lockDoctor(trx, current.doctorId);
       const locked = await repo.lockSession(trx, id);
       if (!locked) throw notFound('Session');
@@ -360,6 +368,7 @@ export class ScheduleService {
       await repo.softDeleteSession(trx, id, this.deps.clock.now());
       return { cancelledAppointmentIds: active.map((a) => a.id) };
     });
+    return this.changed(current.doctorId, outcome);
   }
 
   async listTimeOff(doctorId: string, from: string | undefined) {
@@ -390,7 +399,7 @@ export class ScheduleService {
       ]);
     }
     const reason = body.reason?.trim() ?? '';
-    return this.deps.events.transaction(this.db, async (trx, emit) => {
+    const outcome = await this.deps.events.transaction(this.db, async (trx, emit) => {
       await repo.lockDoctor(trx, doctorId);
       const row = await repo.insertTimeOff(trx, { doctorId, fromDate: body.from, toDate: body.to, reason });
       const affected = await repo.appointmentsInRange(trx, doctorId, body.from, body.to);
@@ -404,6 +413,7 @@ export class ScheduleService {
       }
       return { ...toTimeOffView(row), cancelledAppointmentIds: affected.map((a) => a.id) };
     });
+    return this.changed(doctorId, outcome);
   }
 
   async deleteTimeOff(principal: Principal, id: string) {
@@ -411,6 +421,7 @@ export class ScheduleService {
     if (!row) throw notFound('Time off');
     await this.assertManagesTimeOff(principal, row.doctorId);
     await repo.deleteTimeOff(this.db, id);
+    await this.changed(row.doctorId, undefined);
   }
 
   /** Per date and session of one doctor: the places still offered, within the booking window. */
