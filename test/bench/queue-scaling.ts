@@ -3,50 +3,21 @@
 // Run: npx tsx test/bench/queue-scaling.ts   (bounded: a fixed number of rounds per store)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { QueueEntry, QueueProjection, QueueStore } from '../../src/modules/queue/queue.store.js';
+import type { QueueProjection, QueueStore } from '../../src/modules/queue/queue.store.js';
 import { MemoryQueueStore } from '../../src/modules/queue/queue.store.memory.js';
 import { RedisQueueStore } from '../../src/modules/queue/queue.store.redis.js';
+import { entry, projection } from '../queue/store.fixtures.js';
 
 const SMALL = 10;
 const LARGE = 10_000;
 const TARGET = 1.5;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-function waitingEntry(serial: number): QueueEntry {
-  return {
-    appointmentId: randomUUID(),
-    serial,
-    status: 'waiting',
-    stage: 'booked',
-    priority: 0,
-    positionKey: serial,
-    kind: 'booked',
-    label: `Patient ${serial}`,
-    estimatedAt: new Date(Date.UTC(2030, 0, 7, 3) + serial * 60_000).toISOString(),
-    outOfOrderBase: 0,
-  };
-}
+/** A waiting entry with a fresh appointment id. */
+const waitingEntry = (serial: number) => entry(randomUUID(), serial);
 
-function projection(size: number): QueueProjection {
-  return {
-    meta: {
-      queueId: randomUUID(),
-      version: 0,
-      status: 'open',
-      nowServing: null,
-      consultSamples: [],
-      notice: null,
-      pausedUntil: null,
-      startsAt: '2030-01-07T03:00:00.000Z',
-      slotMinutes: 10,
-      doctorId: randomUUID(),
-      hospitalId: randomUUID(),
-      date: '2030-01-07',
-      outOfOrderCount: 0,
-    },
-    entries: Array.from({ length: size }, (_, i) => waitingEntry(i + 1)),
-  };
-}
+/** An open queue with `size` waiting entries. */
+const queueOf = (size: number) => projection(Array.from({ length: size }, (_, i) => waitingEntry(i + 1)));
 
 /** A queue kept at a constant length: each round calls the head, completes it and books one at the tail. */
 class Lane {
@@ -101,8 +72,8 @@ const median = (values: number[]) => {
 const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
 
 async function bench(name: string, store: QueueStore, rounds: number, warmup: number): Promise<boolean> {
-  const small = new Lane(store, projection(SMALL));
-  const large = new Lane(store, projection(LARGE));
+  const small = new Lane(store, queueOf(SMALL));
+  const large = new Lane(store, queueOf(LARGE));
   await store.replace(small.p);
   await store.replace(large.p);
   try {
