@@ -59,7 +59,8 @@ export function setReviewHidden(db: Executor, id: string, hidden: boolean, at: D
     .executeTakeFirst();
 }
 
-export function findReview(db: Executor, id: string) {
+/** Reviews with their author's name (shown shortened by the service). */
+function selectReviews(db: Executor) {
   return db
     .selectFrom('reviews as r')
     .innerJoin('users as u', 'u.id', 'r.authorId')
@@ -72,9 +73,11 @@ export function findReview(db: Executor, id: string) {
       'r.hiddenAt',
       'r.createdAt',
       'u.name as authorName',
-    ])
-    .where('r.id', '=', id)
-    .executeTakeFirst();
+    ]);
+}
+
+export function findReview(db: Executor, id: string) {
+  return selectReviews(db).where('r.id', '=', id).executeTakeFirst();
 }
 
 export function listReviews(
@@ -82,20 +85,7 @@ export function listReviews(
   doctorId: string,
   options: { includeHidden: boolean; after: [string, string] | null; limit: number },
 ) {
-  let query = db
-    .selectFrom('reviews as r')
-    .innerJoin('users as u', 'u.id', 'r.authorId')
-    .select([
-      'r.id',
-      'r.doctorId',
-      'r.appointmentId',
-      'r.rating',
-      'r.comment',
-      'r.hiddenAt',
-      'r.createdAt',
-      'u.name as authorName',
-    ])
-    .where('r.doctorId', '=', doctorId);
+  let query = selectReviews(db).where('r.doctorId', '=', doctorId);
   if (!options.includeHidden) query = query.where('r.hiddenAt', 'is', null);
   if (options.after) {
     const [at, id] = options.after;
