@@ -179,45 +179,6 @@ export function firstWaitingQuery(trx: Executor, queueId: string) {
     .forUpdate();
 }
 
-/** The smallest position key in a priority band strictly greater than `after` (null: none). */
-export async function nextKeyInBand(
-  trx: Executor,
-  queueId: string,
-  priority: number,
-  after: number | null,
-): Promise<number | null> {
-  let query = trx
-    .selectFrom('appointments')
-    .select((eb) => eb.fn.min('positionKey').as('key'))
-    .where('queueId', '=', queueId)
-    .where('status', 'in', WAITING_STATUSES)
-    .where('priority', '=', priority);
-  if (after !== null) query = query.where('positionKey', '>', after);
-  const row = await query.executeTakeFirst();
-  return row?.key === null || row?.key === undefined ? null : Number(row.key);
-}
-
-export async function maxKey(trx: Executor, queueId: string): Promise<number> {
-  const row = await trx
-    .selectFrom('appointments')
-    .select((eb) => eb.fn.max('positionKey').as('key'))
-    .where('queueId', '=', queueId)
-    .executeTakeFirst();
-  return row?.key === null || row?.key === undefined ? 0 : Number(row.key);
-}
-
-/** The entry now being served (the latest call), if any. */
-export function currentlyCalled(trx: Executor, queueId: string) {
-  return trx
-    .selectFrom('appointments')
-    .select(['id', 'serial', 'positionKey', 'priority'])
-    .where('queueId', '=', queueId)
-    .where('status', '=', 'called')
-    .orderBy('calledAt', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-}
-
 /** Consult durations (seconds) of the most recent completed visits of a queue, newest first. */
 export async function recentConsultSeconds(db: Executor, queueId: string, limit: number): Promise<number[]> {
   const rows = await db
