@@ -566,8 +566,9 @@ export type PlaceResult =
 /**
  * One statement, run while the caller holds the queue row lock (so it sees every committed serial, offer and
  * time off): checks time off, the queue's status, capacity with held waitlist offers, an explicit serial;
- * claims the Idempotency-Key; then takes the serial, inserts the appointment, counts it, bumps the queue's
- * version and appends the `booked` queue event. A refusal writes nothing the caller's rollback must not undo.
+ * claims the Idempotency-Key (stamped with the clock's `now`, by which its cleanup measures age); then takes
+ * the serial, inserts the appointment, counts it, bumps the queue's version and appends the `booked` queue
+ * event. A refusal writes nothing the caller's rollback must not undo.
  * The one-per-day rule is the partial unique index: a duplicate fails the statement.
  */
 export async function placeBooking(trx: Executor, p: PlaceInput): Promise<PlaceResult> {
@@ -586,9 +587,9 @@ export async function placeBooking(trx: Executor, p: PlaceInput): Promise<PlaceR
       from session_days where id = ${p.queueId}::uuid
     ),
     claim as (
-      insert into idempotency_keys (user_id, key, request_hash, status_code, response)
+      insert into idempotency_keys (user_id, key, request_hash, status_code, response, created_at)
       select ${p.idempotency?.userId ?? null}::uuid, ${key}::text, ${p.idempotency?.requestHash ?? null}::text,
-        201, ${p.idempotency ? JSON.stringify(p.idempotency.response) : null}::jsonb
+        201, ${p.idempotency ? JSON.stringify(p.idempotency.response) : null}::jsonb, ${p.now}::timestamptz
       where ${key}::text is not null
       on conflict (user_id, key) do nothing
       returning 1
