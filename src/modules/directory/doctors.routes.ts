@@ -16,6 +16,7 @@ import {
   VerifyBodySchema,
 } from './directory.schema.js';
 import { MAX_PHOTO_BYTES } from './doctors.service.js';
+import { AdminDoctorQuerySchema, AdminDoctorSchema } from './doctors-admin.schema.js';
 
 const security = [{ bearer: [] }];
 
@@ -120,6 +121,22 @@ const doctorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => doctors.setVerified(request.params.id, request.body.verified),
+  );
+
+  app.get(
+    '/admin/doctors',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['admin'],
+        security,
+        summary:
+          'All doctors with contact details and credentials, newest registration first; verified=false lists those waiting for verification',
+        querystring: AdminDoctorQuerySchema,
+        response: { 200: Page(AdminDoctorSchema), ...errors(401, 403) },
+      },
+    },
+    async (request) => doctors.listForAdmin(request.query),
   );
 
   app.get(

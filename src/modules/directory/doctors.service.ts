@@ -11,6 +11,8 @@ import type { Cache } from '../../plugins/cache.js';
 import type { Role } from '../accounts/accounts.table.js';
 import type { DoctorQuerySchema, DoctorSort, DoctorUpdateSchema } from './directory.schema.js';
 import * as repo from './doctors.repository.js';
+import type { AdminDoctorQuerySchema } from './doctors-admin.schema.js';
+import { listDoctorsForAdmin } from './doctors-admin.service.js';
 import { PHOTO_TYPES, type PhotoStorage, photoNameOf, photoUrl, sniffImageType } from './photo.storage.js';
 
 export interface Viewer {
@@ -152,6 +154,11 @@ export class DoctorsService {
           ? encodeCursor([typeof last.k1 === 'string' ? last.k1 : Number(last.k1), last.k2, last.id])
           : null,
     };
+  }
+
+  /** Every doctor, unverified ones included, newest registration first: for admins deciding on verification. */
+  listForAdmin(query: Static<typeof AdminDoctorQuerySchema>) {
+    return listDoctorsForAdmin(this.deps.db, query);
   }
 
   // Profiles -------------------------------------------------------------------------------------------------
