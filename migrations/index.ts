@@ -5,6 +5,8 @@ import * as m0002 from './0002_directory.js';
 import * as m0003 from './0003_scheduling.js';
 import * as m0004 from './0004_notifications.js';
 import * as m0005 from './0005_directory_search.js';
+import * as m0006 from './0006_directory_cards.js';
+import * as m0007 from './0007_patient_lookup.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -12,4 +14,6 @@ export const migrations: Record<string, Migration> = {
   '0003_scheduling': m0003,
   '0004_notifications': m0004,
   '0005_directory_search': m0005,
+  '0006_directory_cards': m0006,
+  '0007_patient_lookup': m0007,
 };

@@ -9,6 +9,7 @@ import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
 import { PGlitePool } from './pglite-pool.js';
+import { PreparingPool } from './prepared-pool.js';
 
 const INT8 = 20;
 const DATE = 1082;
@@ -52,7 +53,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // An idle client that loses its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins }),
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }), plugins }),
       kind: 'postgres',
     };
   }

@@ -6,7 +6,7 @@ import { DomainEvents } from '../../src/events.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
-import { insertAppointment, insertHospital, insertSession, makeDoctor } from './fixtures.js';
+import { insertAppointment, insertCatalog, insertHospital, insertSession, makeDoctor } from './fixtures.js';
 
 async function truth(app: FastifyInstance, doctorId: string): Promise<number> {
   const row = await app.db
@@ -137,6 +137,14 @@ for (const backend of await databaseBackends()) {
             .orderBy('city')
             .execute()
         ).map((r) => r.city);
+      const cardCities = async () =>
+        (
+          await app.db
+            .selectFrom('doctors')
+            .select('cityNames')
+            .where('id', '=', doctor.doctorId)
+            .executeTakeFirstOrThrow()
+        ).cityNames;
       const found = async (city: string) => {
         await app.directory.doctors.invalidate();
         const res = await app.inject({ url: `/v1/doctors?q=Cityson&city=${city}` });
@@ -156,14 +164,63 @@ for (const backend of await databaseBackends()) {
       assert.deepEqual(await found('Dhaka'), [], 'a removed session no longer places the doctor there');
       await app.db.updateTable('hospitals').set({ city: 'Srimangal' }).where('id', '=', sylhet).execute();
       assert.deepEqual(await cities(), ['srimangal']);
+      assert.deepEqual(
+        await cardCities(),
+        ['Srimangal'],
+        'the card shows the city as the hospital spells it',
+      );
       assert.deepEqual(await found('Srimangal'), [doctor.doctorId]);
       await app.db.updateTable('hospitals').set({ deletedAt: new Date() }).where('id', '=', sylhet).execute();
       assert.deepEqual(await cities(), []);
       await app.db.updateTable('hospitals').set({ deletedAt: null }).where('id', '=', sylhet).execute();
       await app.db.updateTable('sessions').set({ deletedAt: null }).where('id', '=', first).execute();
       assert.deepEqual(await cities(), ['dhaka', 'srimangal']);
+      assert.deepEqual(await cardCities(), ['Dhaka', 'Srimangal']);
       await app.db.deleteFrom('sessions').where('id', 'in', [first, second]).execute();
       assert.deepEqual(await cities(), []);
+      assert.deepEqual(await cardCities(), []);
+    });
+
+    test('doctors.specialization_names follows the doctor list, renames and removals of specializations', async () => {
+      const { app } = shared.current;
+      const tag = randomBytes(3).toString('hex');
+      const doctor = await makeDoctor(app, `Speciality Cardson ${tag}`);
+      const [heart, skin] = [
+        await insertCatalog(app, 'specializations', `Zeta Heart ${tag}`),
+        await insertCatalog(app, 'specializations', `Alpha Skin ${tag}`),
+      ];
+      const card = async () => {
+        await app.directory.doctors.invalidate();
+        const res = await app.inject({ url: `/v1/doctors?q=Cardson%20${tag}` });
+        return res.json().items.map((d: { specializations: string[] }) => d.specializations);
+      };
+      assert.deepEqual(await card(), [[]]);
+      await app.db
+        .insertInto('doctorSpecializations')
+        .values([heart, skin].map((specializationId) => ({ doctorId: doctor.doctorId, specializationId })))
+        .execute();
+      assert.deepEqual(await card(), [[`Alpha Skin ${tag}`, `Zeta Heart ${tag}`]], 'sorted by name');
+      await app.db
+        .updateTable('specializations')
+        .set({ name: `Beta Heart ${tag}` })
+        .where('id', '=', heart)
+        .execute();
+      assert.deepEqual(
+        await card(),
+        [[`Alpha Skin ${tag}`, `Beta Heart ${tag}`]],
+        'a rename reaches the card',
+      );
+      await app.db.deleteFrom('specializations').where('id', '=', skin).execute();
+      assert.deepEqual(await card(), [[`Beta Heart ${tag}`]], 'a removed specialization leaves the card');
+      // Through the API, the way a doctor edits their own profile.
+      const res = await app.inject({
+        method: 'PATCH',
+        url: `/v1/doctors/${doctor.doctorId}`,
+        headers: doctor.auth,
+        payload: { specializationIds: [] },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(await card(), [[]]);
     });
   });
 }

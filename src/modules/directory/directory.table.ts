@@ -45,6 +45,10 @@ export interface DoctorsTable {
   ratingSum: Generated<number>;
   ratingCount: Generated<number>;
   visitCount: Generated<number>;
+  /** Kept by triggers (migration 0006) for list cards: specialization names, sorted. */
+  specializationNames: Generated<string[]>;
+  /** Kept by triggers (migration 0006): the cities of the doctor's live sessions, sorted. */
+  cityNames: Generated<string[]>;
   createdAt: CreatedAt;
   updatedAt: UpdatedAt;
 }

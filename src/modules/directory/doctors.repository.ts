@@ -2,6 +2,7 @@
 // the pieces of a profile.
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { PREPARED } from '../../db/prepared-pool.js';
 import type { DoctorSort } from './directory.schema.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -185,15 +186,9 @@ export interface DoctorCard {
   cities: string[];
 }
 
-/**
- * The list-card columns of doctor `d`: its own row (visit_count is kept by triggers, see migration 0005) and two
- * small arrays read by index. Selected only for the rows of one page, so the page costs one round trip.
- */
+/** The list-card columns of doctor `d`, all on its row (visit_count and the two arrays are kept by triggers). */
 const cardColumns = sql`d.name, d.photo_url, d.experience_years, d.rating_sum, d.rating_count, d.visit_count,
-  array(select sp.name::text from doctor_specializations ds join specializations sp on sp.id = ds.specialization_id
-    where ds.doctor_id = d.id order by sp.name) as specializations,
-  array(select distinct h.city from sessions s join hospitals h on h.id = s.hospital_id
-    where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null order by h.city) as cities`;
+  d.specialization_names as specializations, d.city_names as cities`;
 
 export interface SearchRow extends DoctorCard {
   k1: number | string;
@@ -215,7 +210,7 @@ export function searchQuery(s: DoctorSearch) {
   const after = s.after
     ? sql`where (x.k1, x.k2, x.id) > (${String(s.after[0])}::${sql.raw(type)}, ${s.after[1]}::text, ${s.after[2]}::uuid)`
     : sql``;
-  return sql<SearchRow>`select p.*, ${cardColumns}
+  return sql<SearchRow>`${sql.raw(PREPARED)}select p.*, ${cardColumns}
     from (
       select * from (
         select d.id, ${k1} as k1, d.name as k2 ${extra}
