@@ -1,104 +1,16 @@
 // Admin: verify doctors waiting for it, and manage hospitals.
-import { api, type PageOf, requireUser } from '../lib/api.js';
+import { adminDoctorLists } from '../lib/admin-doctors.js';
+import { api, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import { errorText, formValues, h, main, render, toast } from '../lib/dom.js';
 import { hospitals } from '../lib/queues.js';
 import { field } from '../lib/widgets.js';
 
-interface UserRow {
-  id: string;
-  name: string;
-  email: string;
-  role: string;
-  doctorId?: string | null;
-  disabled?: boolean;
-}
-interface DoctorView {
-  id: string;
-  name: string;
-  licenseNo: string | null;
-  verified: boolean;
-}
-
 const user = requireUser('admin');
-const doctorsEl = h('div', { class: 'card' });
 const hospitalsEl = h('div', { class: 'card' });
-
-async function loadDoctors() {
-  try {
-    const users = await api.get<PageOf<UserRow>>('/admin/users?role=doctor&limit=100');
-    const doctors = await Promise.all(
-      users.items
-        .filter((u) => u.doctorId)
-        .map((u) => api.get<DoctorView>(`/doctors/${u.doctorId}`).catch(() => null)),
-    );
-    const rows = doctors.filter((d): d is DoctorView => d !== null);
-    render(
-      doctorsEl,
-      rows.length
-        ? h(
-            'table',
-            {},
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', {}, 'Doctor'),
-                h('th', {}, 'Licence'),
-                h('th', {}, 'Status'),
-                h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              rows.map((d) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', {}, d.name),
-                  h('td', {}, d.licenseNo ?? '—'),
-                  h(
-                    'td',
-                    {},
-                    d.verified
-                      ? h('span', { class: 'pill called' }, 'Verified')
-                      : h('span', { class: 'pill skipped' }, 'Waiting'),
-                  ),
-                  h(
-                    'td',
-                    {},
-                    h(
-                      'button',
-                      {
-                        type: 'button',
-                        class: d.verified ? 'secondary small' : 'small',
-                        'aria-label': `${d.verified ? 'Unverify' : 'Verify'} ${d.name}`,
-                        onclick: async () => {
-                          try {
-                            await api.post(`/doctors/${d.id}/verify`, { verified: !d.verified });
-                            toast(d.verified ? 'Verification removed' : 'Doctor verified');
-                            void loadDoctors();
-                          } catch (err) {
-                            toast(errorText(err), 'error');
-                          }
-                        },
-                      },
-                      d.verified ? 'Unverify' : 'Verify',
-                    ),
-                  ),
-                ),
-              ),
-            ),
-          )
-        : h('p', { class: 'muted' }, 'No doctor accounts yet.'),
-    );
-  } catch (err) {
-    render(doctorsEl, h('p', { class: 'notice error' }, errorText(err)));
-  }
-}
+const pendingTitle = h('h2', { id: 'pending-title', tabindex: -1 }, 'Waiting for verification');
+const verifiedTitle = h('h2', { id: 'verified-title', tabindex: -1 }, 'Verified doctors');
+const doctors = adminDoctorLists({ pending: pendingTitle, verified: verifiedTitle });
 
 async function loadHospitals() {
   try {
@@ -199,11 +111,12 @@ if (user) {
   render(
     main(),
     h('h1', {}, 'Administration'),
-    h('h2', {}, 'Doctors'),
-    doctorsEl,
+    h('section', { 'aria-labelledby': 'pending-title' }, pendingTitle, doctors.pending.el),
+    h('section', { 'aria-labelledby': 'verified-title' }, verifiedTitle, doctors.verified.el),
     h('h2', {}, 'Hospitals'),
     hospitalsEl,
   );
-  void loadDoctors();
+  void doctors.pending.reload();
+  void doctors.verified.reload();
   void loadHospitals();
 }

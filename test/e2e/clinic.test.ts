@@ -360,12 +360,24 @@ test('sign-in, register a doctor and verify them on /admin, edit a session, the 
 
   await signIn(page, ADMIN);
   await page.goto(`${server.url}/admin`);
-  const row = page.getByRole('row', { name: new RegExp(doctorName) });
-  await row.getByText('Waiting').waitFor();
+  const waiting = page.getByRole('region', { name: 'Waiting for verification' });
+  const row = waiting.getByRole('row', { name: new RegExp(doctorName) });
+  await row.getByText(`BMDC-E2E-${stamp}`).waitFor();
+  await row.getByText(`selina-${stamp}@example.com`).waitFor();
   await shot(page, 'admin');
   await audit(page, 'admin');
   await row.getByRole('button', { name: `Verify ${doctorName}` }).click();
-  await row.getByText('Verified').waitFor();
+  // The row leaves the waiting list, keyboard focus stays in that list, and the doctor shows as verified.
+  await row.waitFor({ state: 'detached' });
+  const focusInList = await page.evaluate(
+    () => document.activeElement?.closest('section[aria-labelledby="pending-title"]') != null,
+  );
+  assert.ok(focusInList, 'keyboard focus stays in the waiting list');
+  await page
+    .getByRole('region', { name: 'Verified doctors' })
+    .getByRole('row', { name: new RegExp(doctorName) })
+    .getByText('Verified', { exact: true })
+    .waitFor();
   await page.goto(`${server.url}/`);
   await page.getByLabel('Doctor name or licence no.').fill('Selina Haque');
   await page.getByRole('button', { name: 'Search' }).click();
