@@ -18,10 +18,13 @@ import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal, estimatedAt } from '../schedule/schedule.rules.js';
 import { type CancelAffected, ensureSessionDay, type ScheduleService } from '../schedule/schedule.service.js';
 import { toZonedIso } from '../schedule/schedule.time.js';
+import * as bookingRepo from './appointments.booking.repository.js';
+import * as idempotencyRepo from './appointments.idempotency.repository.js';
 import { KeyedMutex } from './appointments.mutex.js';
 import * as repo from './appointments.repository.js';
 import type { AppointmentListQuerySchema, BookingBodySchema } from './appointments.schema.js';
 import { WaitlistService } from './appointments.waitlist.js';
+import * as waitlistRepo from './appointments.waitlist.repository.js';
 
 export interface AppointmentsOptions {
   /** Patients may cancel or reschedule until this many minutes before the session starts. @default 0 */
@@ -166,7 +169,7 @@ export class AppointmentsService {
       serial: body.serial,
       idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : undefined,
     };
-    const outline = await repo.bookingOutline(this.db, {
+    const outline = await bookingRepo.bookingOutline(this.db, {
       sessionId: req.sessionId,
       date: req.date,
       profileId,
@@ -225,7 +228,7 @@ export class AppointmentsService {
   }
 
   private async replay(userId: string, key: string, requestHash: string) {
-    const prior = await repo.findIdempotency(this.db, userId, key);
+    const prior = await idempotencyRepo.findIdempotency(this.db, userId, key);
     return prior ? this.replayOf(prior, requestHash) : null;
   }
 
@@ -274,7 +277,7 @@ export class AppointmentsService {
    * again under the locks (a stale "room" here is harmless; a stale "full" is the same as arriving a moment
    * later).
    */
-  private precheck(req: PlaceRequest, outline: repo.BookingOutline): void {
+  private precheck(req: PlaceRequest, outline: bookingRepo.BookingOutline): void {
     const { session, day } = outline;
     if (!session) throw notFound('Session');
     if (req.principal.role === 'staff' && session.hospitalId !== req.principal.hospitalId)
@@ -308,16 +311,16 @@ export class AppointmentsService {
   ) {
     const { principal } = req;
     const now = this.deps.clock.now();
-    let locked = await repo.lockForBooking(trx, req.sessionId, req.date);
+    let locked = await bookingRepo.lockForBooking(trx, req.sessionId, req.date);
     if (!locked) {
-      const session = await repo.lockSessionForBooking(trx, req.sessionId);
+      const session = await bookingRepo.lockSessionForBooking(trx, req.sessionId);
       if (!session) throw notFound('Session');
       if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId)
         throw forbidden('Staff book only into sessions of their own hospital');
       const early = bookingRefusal(session, req.date, now, false);
       if (early) throw notBookable(early);
       await ensureSessionDay(trx, session, req.date);
-      locked = await repo.lockForBooking(trx, req.sessionId, req.date);
+      locked = await bookingRepo.lockForBooking(trx, req.sessionId, req.date);
       if (!locked) throw new Error('queue row missing after ensureSessionDay');
     }
     const { session, day } = locked;
@@ -328,7 +331,7 @@ export class AppointmentsService {
     const id = randomUUID();
     const token = newOpaqueToken();
     const trackingTokenHash = hashToken(token);
-    const placed = await repo.placeBooking(trx, {
+    const placed = await bookingRepo.placeBooking(trx, {
       id,
       queueId: day.id,
       doctorId: session.doctorId,
@@ -672,7 +675,7 @@ export class AppointmentsService {
               'ALREADY_BOOKED',
               'This patient already has an appointment with this doctor that day',
             );
-          const held = await repo.heldOfferCount(trx, newQueueId, now);
+          const held = await waitlistRepo.heldOfferCount(trx, newQueueId, now);
           if (day.bookedCount + held >= day.capacity)
             throw new AppError('SESSION_FULL', 'This session is full on that date', { queueId: newQueueId });
           const serial = await takeNextSerial(trx, newQueueId);
@@ -773,10 +776,10 @@ export class AppointmentsService {
             },
             null,
           );
-          const fresh = await repo.findWaitlistEntry(trx, entry.id);
+          const fresh = await waitlistRepo.findWaitlistEntry(trx, entry.id);
           if (fresh?.status !== 'offered' || !fresh.offerExpiresAt || fresh.offerExpiresAt <= now)
             throw new AppError('CONFLICT', 'The offer lapsed before it was taken up');
-          await repo.setWaitlistStatus(
+          await waitlistRepo.setWaitlistStatus(
             trx,
             entry.id,
             { status: 'booked', appointmentId: placed.appointmentId },

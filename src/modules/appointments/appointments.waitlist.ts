@@ -11,6 +11,7 @@ import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
 import * as repo from './appointments.repository.js';
 import type { WaitlistEntry } from './appointments.table.js';
+import * as waitlistRepo from './appointments.waitlist.repository.js';
 
 export interface WaitlistDeps {
   db: DB;
@@ -58,25 +59,29 @@ export class WaitlistService {
         date: locked.date,
       });
       if (duplicate) throw new AppError('ALREADY_BOOKED', 'This patient already has an appointment that day');
-      const held = await repo.heldOfferCount(trx, queueId, now);
+      const held = await waitlistRepo.heldOfferCount(trx, queueId, now);
       if (locked.bookedCount + held < locked.capacity)
         throw new AppError('CONFLICT', 'The session has room; book it instead', { reason: 'has_room' });
-      if (await repo.pendingWaitlistEntry(trx, queueId, profileId))
+      if (await waitlistRepo.pendingWaitlistEntry(trx, queueId, profileId))
         throw new AppError('CONFLICT', 'This patient is already on the waitlist', {
           reason: 'already_waiting',
         });
-      const entry = await repo.insertWaitlistEntry(trx, { queueId, profileId, accountId: principal.id });
+      const entry = await waitlistRepo.insertWaitlistEntry(trx, {
+        queueId,
+        profileId,
+        accountId: principal.id,
+      });
       return toWaitlistView(entry);
     });
   }
 
   async list(principal: Principal) {
-    const rows = await repo.listWaitlistEntries(this.deps.db, principal.id);
+    const rows = await waitlistRepo.listWaitlistEntries(this.deps.db, principal.id);
     return { items: rows.map(toWaitlistView), nextCursor: null };
   }
 
   async ownEntry(principal: Principal, id: string): Promise<WaitlistEntry> {
-    const entry = await repo.findWaitlistEntry(this.deps.db, id);
+    const entry = await waitlistRepo.findWaitlistEntry(this.deps.db, id);
     if (!entry || (entry.accountId !== principal.id && principal.role !== 'admin'))
       throw notFound('Waitlist entry');
     return entry;
@@ -86,9 +91,9 @@ export class WaitlistService {
     const entry = await this.ownEntry(principal, id);
     await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
       await lockQueue(trx, entry.queueId);
-      const fresh = await repo.findWaitlistEntry(trx, id);
+      const fresh = await waitlistRepo.findWaitlistEntry(trx, id);
       if (!fresh || (fresh.status !== 'waiting' && fresh.status !== 'offered')) return;
-      await repo.setWaitlistStatus(trx, id, { status: 'left' }, this.deps.clock.now());
+      await waitlistRepo.setWaitlistStatus(trx, id, { status: 'left' }, this.deps.clock.now());
       if (fresh.status === 'offered') await this.offerFreedPlaces(trx, emit, entry.queueId);
     });
   }
@@ -99,16 +104,16 @@ export class WaitlistService {
    */
   async offerFreedPlaces(trx: Transaction<Database>, emit: Emit, queueId: string): Promise<number> {
     const now = this.deps.clock.now();
-    await repo.expireOffers(trx, queueId, now);
+    await waitlistRepo.expireOffers(trx, queueId, now);
     const day = await scheduleRepo.findSessionDayById(trx, queueId);
     if (!day || day.status === 'closed' || day.status === 'cancelled' || day.endsAt <= now) return 0;
-    let room = day.capacity - day.bookedCount - (await repo.heldOfferCount(trx, queueId, now));
+    let room = day.capacity - day.bookedCount - (await waitlistRepo.heldOfferCount(trx, queueId, now));
     let offered = 0;
     while (room > 0) {
-      const next = await repo.firstWaiting(trx, queueId);
+      const next = await waitlistRepo.firstWaiting(trx, queueId);
       if (!next) break;
       const expiresAt = new Date(now.getTime() + this.deps.offerMinutes * 60_000);
-      await repo.setWaitlistStatus(
+      await waitlistRepo.setWaitlistStatus(
         trx,
         next.id,
         { status: 'offered', offeredAt: now, offerExpiresAt: expiresAt },
@@ -130,7 +135,7 @@ export class WaitlistService {
 
   /** Passes lapsed offers on. Run by a timer on every instance; the queue lock keeps them from colliding. */
   async sweepLapsedOffers(): Promise<{ queues: number; offered: number }> {
-    const queueIds = await repo.queuesWithLapsedOffers(this.deps.db, this.deps.clock.now(), 100);
+    const queueIds = await waitlistRepo.queuesWithLapsedOffers(this.deps.db, this.deps.clock.now(), 100);
     let offered = 0;
     for (const queueId of queueIds) {
       offered += await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
