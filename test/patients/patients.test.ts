@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { DateTime } from 'luxon';
+import { type PatientFilter, patientSearchQuery } from '../../src/modules/patients/patients.repository.js';
 import { makeDoctor, makeHospital, makeSession } from '../appointments/fixtures.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
@@ -21,6 +23,18 @@ function search(app: FastifyInstance, user: TestUser | null, q: string, extra = 
 
 function register(app: FastifyInstance, user: TestUser, payload: Record<string, unknown>) {
   return app.inject({ method: 'POST', url: '/v1/patients', headers: user.auth, payload });
+}
+
+/** Adds a dependent to the patient's account; returns its profile id. */
+async function addDependent(app: FastifyInstance, parent: TestUser, name: string): Promise<string> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/me/dependents',
+    headers: parent.auth,
+    payload: { name, relation: 'child' },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json().id;
 }
 
 async function counts(app: FastifyInstance) {
@@ -99,6 +113,80 @@ for (const backend of await databaseBackends()) {
       );
       const byPartial = await search(app, staff, '2345678');
       assert.ok(byPartial.json().items.some((i: { profileId: string }) => i.profileId === parent.profileId));
+    });
+
+    test("a name fragment in any case finds profiles by their own name and by their account holder's", async () => {
+      const { app } = shared.current;
+      const admin = await makeUser(app, 'admin');
+      const family = surname();
+      const holder = await makeUser(app, 'patient', { name: `Amina ${family.toUpperCase()}` });
+      const child = await addDependent(app, holder, 'Rumi Child');
+      const other = await makeUser(app, 'patient', { name: 'Other Holder' });
+      const niece = await addDependent(app, other, `Nila ${family.toLowerCase()}-Sen`);
+      const gone = await addDependent(app, other, `Gone ${family}`);
+      const removed = await app.inject({
+        method: 'DELETE',
+        url: `/v1/me/dependents/${gone}`,
+        headers: other.auth,
+      });
+      assert.equal(removed.statusCode, 204);
+
+      // The middle of the surname, in mixed case: neither end of the stored names, nor their case.
+      const inner = family.slice(1, -1);
+      const fragment = [...inner].map((c, i) => (i % 2 ? c.toUpperCase() : c.toLowerCase())).join('');
+      const res = await search(app, admin, fragment);
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(
+        res.json().items.map((i: { profileId: string; accountId: string }) => [i.profileId, i.accountId]),
+        [
+          [holder.profileId, holder.id], // own name and account name
+          [niece, other.id], // own name only
+          [child, holder.id], // account holder's name only
+        ],
+      );
+    });
+
+    test("name and phone fragments are matched through migration 0007's trigram indexes", async () => {
+      const { app } = shared.current;
+      const tag = randomBytes(4).toString('hex');
+      const indexes = async (filter: Omit<PatientFilter, 'limit'>) => {
+        let used: string[] = [];
+        const rolledBack = app.db.transaction().execute(async (trx) => {
+          // Enough rows, with statistics, that the planner weighs indexes as it would for a clinic; rolled back.
+          await sql`
+            insert into users (email, password_hash, role, name, phone)
+            select 'trgm-' || ${tag} || '-' || i || '@example.test', 'x', 'patient', 'Filler ' || md5(i::text),
+              '+88017' || lpad(i::text, 8, '0')
+            from generate_series(1, 2000) as i`.execute(trx);
+          await sql`
+            insert into patient_profiles (account_id, is_self, name, relation, phone)
+            select id, true, name, 'self', phone from users where email::text like ${`trgm-${tag}-%`}`.execute(
+            trx,
+          );
+          await sql`analyze users, patient_profiles`.execute(trx);
+          // New GIN entries wait in a pending list (priced as a scan of it) until a vacuum merges them.
+          await sql`
+            select gin_clean_pending_list(indexrelid) from pg_index
+            where indrelid in ('users'::regclass, 'patient_profiles'::regclass)
+              and indexrelid::regclass::text like '%trgm_idx'`.execute(trx);
+          // Scans priced out, so only an index built on the very expression the query compares can serve it.
+          await sql`set local enable_seqscan = off`.execute(trx);
+          const plan = await patientSearchQuery(trx, { ...filter, limit: 21 }).explain();
+          const text = plan.map((row) => Object.values(row).join(' ')).join('\n');
+          used = [...text.matchAll(/\b(\w+_trgm_idx)\b/g)].map((m) => m[1]).sort();
+          throw new Error('rollback');
+        });
+        await assert.rejects(rolledBack, /rollback/);
+        return used;
+      };
+      assert.deepEqual(await indexes({ name: 'quraish' }), [
+        'patient_profiles_name_trgm_idx',
+        'users_name_trgm_idx',
+      ]);
+      assert.deepEqual(await indexes({ phoneDigits: '5550123' }), [
+        'patient_profiles_phone_digits_trgm_idx',
+        'users_phone_digits_trgm_idx',
+      ]);
     });
 
     test('an admin searches too; no match answers an empty list', async () => {

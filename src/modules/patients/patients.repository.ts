@@ -1,5 +1,5 @@
 // Kysely queries of the patient lookup: profiles joined to their accounts, and on-the-spot accounts.
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 
 export type PatientMatchRow = Awaited<ReturnType<typeof searchPatients>>[number];
@@ -22,7 +22,39 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+// The indexed expressions of migration 0007, kept to the letter (constants inline, never parameters): a
+// trigram index serves a `like '%…%'` only on the expression it was built on.
+type Alias = 'pp' | 'uu';
+const lowerName = (table: Alias) => sql<string>`lower(${sql.ref(`${table}.name`)})`;
+const phoneDigitsOf = (table: Alias) =>
+  sql<string>`regexp_replace(coalesce(${sql.ref(`${table}.phone`)}, ''), '[^0-9]', '', 'g')`;
+
+/**
+ * Ids of the profiles whose own value or whose account's value matches the pattern, as a union of two
+ * index scans: an OR across the joined tables can only be checked row by row over the whole join.
+ */
+function profilesMatching(db: Executor, expression: (table: Alias) => RawBuilder<string>, pattern: string) {
+  return db
+    .selectFrom('patientProfiles as pp')
+    .select('pp.id')
+    .where(expression('pp'), 'like', pattern)
+    .union(
+      db
+        .selectFrom('patientProfiles as pp')
+        .innerJoin('users as uu', 'uu.id', 'pp.accountId')
+        .select('pp.id')
+        .where(expression('uu'), 'like', pattern)
+        // Lets the join use patient_profiles_account_idx (partial on live profiles).
+        .where('pp.deletedAt', 'is', null),
+    );
+}
+
 export function searchPatients(db: Executor, filter: PatientFilter) {
+  return patientSearchQuery(db, filter).execute();
+}
+
+/** The lookup as a query builder, so a plan check can EXPLAIN exactly what the desk runs. */
+export function patientSearchQuery(db: Executor, filter: PatientFilter) {
   let query = db
     .selectFrom('patientProfiles as p')
     .innerJoin('users as u', 'u.id', 'p.accountId')
@@ -43,10 +75,7 @@ export function searchPatients(db: Executor, filter: PatientFilter) {
     .where('u.role', '=', 'patient');
   const { name, emailPrefix, phone, phoneDigits, after } = filter;
   if (name !== undefined) {
-    const pattern = `%${escapeLike(name)}%`;
-    query = query.where((eb) =>
-      eb.or([eb(sql`lower(p.name)`, 'like', pattern), eb(sql`lower(u.name)`, 'like', pattern)]),
-    );
+    query = query.where('p.id', 'in', profilesMatching(db, lowerName, `%${escapeLike(name)}%`));
   }
   if (emailPrefix !== undefined) {
     query = query.where(sql`lower(u.email::text)`, 'like', `${escapeLike(emailPrefix)}%`);
@@ -55,13 +84,7 @@ export function searchPatients(db: Executor, filter: PatientFilter) {
     query = query.where((eb) => eb.or([eb('p.phone', '=', phone), eb('u.phone', '=', phone)]));
   }
   if (phoneDigits !== undefined) {
-    const pattern = `%${escapeLike(phoneDigits)}%`;
-    query = query.where((eb) =>
-      eb.or([
-        eb(sql`regexp_replace(coalesce(p.phone, ''), '[^0-9]', '', 'g')`, 'like', pattern),
-        eb(sql`regexp_replace(coalesce(u.phone, ''), '[^0-9]', '', 'g')`, 'like', pattern),
-      ]),
-    );
+    query = query.where('p.id', 'in', profilesMatching(db, phoneDigitsOf, `%${escapeLike(phoneDigits)}%`));
   }
   if (after) {
     query = query.where((eb) =>
@@ -71,7 +94,7 @@ export function searchPatients(db: Executor, filter: PatientFilter) {
       ]),
     );
   }
-  return query.orderBy('p.name').orderBy('p.id').limit(filter.limit).execute();
+  return query.orderBy('p.name').orderBy('p.id').limit(filter.limit);
 }
 
 export function emailTaken(db: Executor, email: string) {
