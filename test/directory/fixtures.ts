@@ -39,6 +39,10 @@ export async function insertSession(
     validFrom?: string | null;
     validTo?: string | null;
     deleted?: boolean;
+    /** Local 'HH:MM'. @default '17:00' */
+    startTime?: string;
+    bookingOpensDays?: number;
+    bookingClosesMinutes?: number;
   },
 ): Promise<string> {
   const row = await app.db
@@ -47,8 +51,10 @@ export async function insertSession(
       doctorId: values.doctorId,
       hospitalId: values.hospitalId,
       weekday: values.weekday,
-      startTime: '17:00',
+      startTime: values.startTime ?? '17:00',
       endTime: '20:00',
+      bookingOpensDays: values.bookingOpensDays,
+      bookingClosesMinutes: values.bookingClosesMinutes,
       slotMinutes: 10,
       capacity: values.capacity ?? 18,
       validFrom: values.validFrom ?? null,

@@ -316,5 +316,55 @@ for (const backend of await databaseBackends()) {
         for (const id of made) assert.ok(seen.includes(id), `${sort}: no gaps`);
       }
     });
+
+    test('sort=soonest offers only days a patient could book now: booking window, cut-off, capacity', async () => {
+      const { app } = shared.current;
+      // Monday 2 March, noon in Dhaka. Each doctor holds one session; the name says what limits it.
+      const hospital = await insertHospital(app, { name: 'Window Clinic', city: 'Rangpur' });
+      const doctor = async (
+        name: string,
+        session: Omit<Parameters<typeof insertSession>[1], 'doctorId' | 'hospitalId'>,
+      ) => {
+        const id = await insertDoctor(app, `${name} Windowson`);
+        return { id, session: await insertSession(app, { doctorId: id, hospitalId: hospital, ...session }) };
+      };
+      const tonight = await doctor('Tonight', { weekday: 1, startTime: '17:00', bookingClosesMinutes: 60 });
+      const cutOff = await doctor('Cutoff', { weekday: 1, startTime: '12:30', bookingClosesMinutes: 60 });
+      const shortWindow = await doctor('Short', { weekday: 6, bookingOpensDays: 3 });
+      const opensFriday = await doctor('Friday', { weekday: 5, bookingOpensDays: 4 });
+      const cancelled = await doctor('Cancelled', { weekday: 2 });
+      const paused = await doctor('Paused', { weekday: 2 });
+      const full = await doctor('Full', { weekday: 2, capacity: 5 });
+      await insertSessionDay(app, { sessionId: full.session, date: '2026-03-03', bookedCount: 5 });
+      await insertSessionDay(app, { sessionId: paused.session, date: '2026-03-03' });
+      await insertSessionDay(app, { sessionId: cancelled.session, date: '2026-03-03', status: 'cancelled' });
+      await app.db
+        .updateTable('sessionDays')
+        .set({ status: 'paused' })
+        .where('sessionId', '=', paused.session)
+        .execute();
+
+      const res = await app.inject({ url: '/v1/doctors?q=Windowson&sort=soonest&limit=20' });
+      assert.equal(res.statusCode, 200, res.body);
+      const soonest = new Map(
+        (res.json().items as { id: string; soonestDate: string | null }[]).map((d) => [d.id, d.soonestDate]),
+      );
+      assert.equal(soonest.get(tonight.id), '2026-03-02', 'today, before the cut-off');
+      assert.equal(soonest.get(cutOff.id), '2026-03-09', 'today closed for booking at 11:30: next Monday');
+      assert.equal(soonest.get(shortWindow.id), null, 'Saturday is 5 days away, the window opens 3 ahead');
+      assert.equal(soonest.get(opensFriday.id), '2026-03-06', 'Friday is exactly 4 days ahead: open');
+      assert.equal(soonest.get(cancelled.id), '2026-03-10', 'a cancelled day is skipped');
+      assert.equal(soonest.get(paused.id), '2026-03-03', 'a paused queue still takes bookings');
+      assert.equal(soonest.get(full.id), '2026-03-10', 'a full day is skipped');
+      // The same answer as the booking side: the first day its availability offers with a place left.
+      for (const [id, date] of soonest) {
+        const res = await app.inject({ url: `/v1/doctors/${id}/availability?from=2026-03-02&to=2026-03-31` });
+        assert.equal(res.statusCode, 200, res.body);
+        const open = (res.json().items as { date: string; remaining: number }[]).filter(
+          (o) => o.remaining > 0,
+        );
+        assert.equal(open[0]?.date ?? null, date, `availability agrees for ${id}`);
+      }
+    });
   });
 }

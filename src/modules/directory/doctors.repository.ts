@@ -130,21 +130,27 @@ function recentVisits(now: Date): RawBuilder<number> {
 }
 
 /**
- * The earliest local date in the next 30 days (in each hospital's zone) on which one of the doctor's sessions
- * runs with room left: its queue is not created yet, or has booked_count < capacity and is not closed.
+ * The earliest local date in the next 30 days (in each hospital's zone) that a patient could book now, by the
+ * same rules as booking (schedule.rules.ts): a session day within the session's booking window
+ * (booking_opens_days ahead), not yet closed for booking (booking_closes_minutes before it starts), not on time
+ * off, and with room: its queue is not created yet, or is neither closed nor cancelled and has places left.
  */
 function soonestFreeDay(now: Date): RawBuilder<string | null> {
   return sql<string | null>`(select min(c.day) from (
-      select ((${now}::timestamptz at time zone h.timezone)::date + g.i) as day,
-        s.id as session_id, s.weekday, s.valid_from, s.valid_to
-      from sessions s join hospitals h on h.id = s.hospital_id cross join generate_series(0, 29) as g(i)
+      select ((${now}::timestamptz at time zone h.timezone)::date + g.i) as day, h.timezone,
+        s.id as session_id, s.weekday, s.valid_from, s.valid_to, s.capacity, s.start_time, s.booking_closes_minutes
+      from sessions s join hospitals h on h.id = s.hospital_id
+        cross join generate_series(0, least(29, s.booking_opens_days)) as g(i)
       where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
     ) c
+    left join session_days sd on sd.session_id = c.session_id and sd.date = c.day
     where extract(isodow from c.day) = c.weekday
       and (c.valid_from is null or c.day >= c.valid_from) and (c.valid_to is null or c.day <= c.valid_to)
       and not exists (select 1 from time_off t where t.doctor_id = d.id and c.day between t.from_date and t.to_date)
-      and not exists (select 1 from session_days sd where sd.session_id = c.session_id and sd.date = c.day
-        and (sd.booked_count >= sd.capacity or sd.status in ('closed', 'cancelled'))))`;
+      and coalesce(sd.starts_at, (c.day + c.start_time) at time zone c.timezone)
+        > ${now}::timestamptz + make_interval(mins => c.booking_closes_minutes)
+      and (case when sd.id is null then c.capacity > 0
+        else sd.booked_count < sd.capacity and sd.status not in ('closed', 'cancelled') end))`;
 }
 
 const ratingAvg = sql`(d.rating_sum::float8 / nullif(d.rating_count, 0))`;
