@@ -1,7 +1,8 @@
 // "Arrive by" updates: booked patients who have not checked in hear a new time when the live ETA of their
 // queue slips well past what they were last told.
 import type { Executor } from '../../db/database.js';
-import * as repo from './notifications.repository.js';
+import * as contextsRepo from './notifications.contexts.repository.js';
+import type * as repo from './notifications.repository.js';
 import {
   ARRIVE_BY_SLIP_MS,
   basePayload,
@@ -22,9 +23,9 @@ export async function arriveByRows(
   now: Date,
   opts: RuleOptions,
 ): Promise<repo.NewOutboxRow[]> {
-  const queue = await repo.findQueueTiming(db, queueId);
+  const queue = await contextsRepo.findQueueTiming(db, queueId);
   if (!queue || queue.status === 'closed' || queue.status === 'cancelled') return [];
-  const waiting = await repo.waitingAppointments(db, queueId);
+  const waiting = await contextsRepo.waitingAppointments(db, queueId);
   const consultMs = (queue.avgConsultSeconds ?? queue.slotMinutes * 60) * 1000;
   const start = Math.max(now.getTime(), new Date(queue.startsAt).getTime());
   const notCheckedIn = waiting
@@ -34,7 +35,7 @@ export async function arriveByRows(
     }))
     .filter((w) => w.status !== 'checked_in');
   if (notCheckedIn.length === 0) return [];
-  const lastTold = await repo.lastToldTimes(
+  const lastTold = await contextsRepo.lastToldTimes(
     db,
     notCheckedIn.map((w) => w.id),
   );
@@ -42,7 +43,7 @@ export async function arriveByRows(
     lastTold.get(w.id) ?? new Date(w.estimatedAt).getTime();
   const due = new Map(notCheckedIn.filter((w) => w.eta - told(w) > ARRIVE_BY_SLIP_MS).map((w) => [w.id, w]));
   if (due.size === 0) return [];
-  const contexts = await repo.loadAppointmentContexts(db, [...due.keys()]);
+  const contexts = await contextsRepo.loadAppointmentContexts(db, [...due.keys()]);
   return contexts.flatMap((ctx) => {
     const w = due.get(ctx.id);
     if (!w || isQuiet(now, ctx.timezone, quietFor(ctx))) return [];

@@ -4,6 +4,7 @@ import type { DB } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { maskEmail, maskPhone } from '../../lib/phone.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import * as preferencesRepo from './notifications.preferences.repository.js';
 import * as repo from './notifications.repository.js';
 import { DEFAULT_CHANNELS, DEFAULT_OFFSETS } from './notifications.rules.js';
 import type { Channel, OutboxStatus } from './notifications.table.js';
@@ -64,7 +65,7 @@ export class NotificationQueries {
   constructor(private readonly deps: QueriesDeps) {}
 
   async getPreferences(userId: string): Promise<Preferences> {
-    const row = await repo.findPreferences(this.deps.db, userId);
+    const row = await preferencesRepo.findPreferences(this.deps.db, userId);
     if (!row)
       return {
         channels: DEFAULT_CHANNELS,
@@ -94,7 +95,7 @@ export class NotificationQueries {
       ]);
     next.channels = [...new Set(next.channels)];
     next.reminderOffsets = [...new Set(next.reminderOffsets)].sort((a, b) => b - a);
-    await repo.upsertPreferences(this.deps.db, userId, next, this.deps.clock.now());
+    await preferencesRepo.upsertPreferences(this.deps.db, userId, next, this.deps.clock.now());
     return next;
   }
 

@@ -1,5 +1,6 @@
 // Who gets which message on which channel, and when: turns an appointment's context into outbox rows.
-import type { AppointmentContext, NewOutboxRow, OfferContext } from './notifications.repository.js';
+import type { AppointmentContext, OfferContext } from './notifications.contexts.repository.js';
+import type { NewOutboxRow } from './notifications.repository.js';
 import type { Channel } from './notifications.table.js';
 import type { Kind, MessagePayload } from './notifications.templates.js';
 import { afterQuietHours, offsetLabel, type QuietHours } from './notifications.time.js';

@@ -7,6 +7,7 @@ import type { Clock } from '../../clock.js';
 import type { Database, DB, Executor } from '../../db/database.js';
 import type { DomainEvents, EventMap } from '../../events.js';
 import { arriveByRows } from './notifications.arrive-by.js';
+import * as contextsRepo from './notifications.contexts.repository.js';
 import * as repo from './notifications.repository.js';
 import {
   basePayload,
@@ -47,7 +48,7 @@ export class NotificationsService {
   }
 
   private async context(db: Executor, appointmentId: string) {
-    return (await repo.loadAppointmentContexts(db, [appointmentId]))[0];
+    return (await contextsRepo.loadAppointmentContexts(db, [appointmentId]))[0];
   }
 
   async onBooked(trx: Transaction<Database>, e: EventMap['appointment.booked']): Promise<void> {
@@ -57,7 +58,7 @@ export class NotificationsService {
     const payload = basePayload(ctx, trackingUrl(this.deps.publicUrl, e.trackingToken));
     const rows = [];
     // Only the new half of a reschedule can already have its "moved" message instead of a confirmation.
-    if (!e.rescheduledFrom || !(await repo.hasRescheduleMessage(trx, ctx.id)))
+    if (!e.rescheduledFrom || !(await contextsRepo.hasRescheduleMessage(trx, ctx.id)))
       rows.push(
         ...patientRows(
           ctx,
@@ -72,7 +73,7 @@ export class NotificationsService {
 
   /** Reminders due before the scanner's next window reaches them (it has already looked that far). */
   private imminentReminders(
-    ctx: repo.AppointmentContext,
+    ctx: contextsRepo.AppointmentContext,
     payload: ReturnType<typeof basePayload>,
     now: Date,
   ) {
@@ -133,7 +134,7 @@ export class NotificationsService {
    * let the offer lapse unseen). One message per offer; an opt-out does not stop it (the patient asked).
    */
   async onWaitlistOffered(trx: Transaction<Database>, e: EventMap['waitlist.offered']): Promise<void> {
-    const found = await repo.loadOfferContext(trx, e);
+    const found = await contextsRepo.loadOfferContext(trx, e);
     if (!found) return;
     const ctx = { ...found, id: null, walkInPhone: null };
     const spec = {
@@ -198,9 +199,9 @@ export class NotificationsService {
   /** Everyone still waiting in the queue hears that the doctor paused (and until when, when known). */
   private async onPaused(queueId: string, version: number, now: Date): Promise<void> {
     const { db } = this.deps;
-    const waiting = await repo.waitingAppointments(db, queueId);
+    const waiting = await contextsRepo.waitingAppointments(db, queueId);
     if (waiting.length === 0) return;
-    const contexts = await repo.loadAppointmentContexts(
+    const contexts = await contextsRepo.loadAppointmentContexts(
       db,
       waiting.map((w) => w.id),
     );

@@ -6,6 +6,7 @@ import { Counter, Gauge } from 'prom-client';
 import { AppError } from '../../errors.js';
 import type { Principal } from '../../plugins/auth.js';
 import { recordQueueEvent } from '../queue/queue.repository.js';
+import * as contextsRepo from './notifications.contexts.repository.js';
 import { NotificationQueries } from './notifications.queries.js';
 import * as repo from './notifications.repository.js';
 import { NotificationsService, SCAN_WINDOW_MS } from './notifications.service.js';
@@ -79,10 +80,10 @@ async function directStatusChange(
   reason?: string,
 ): Promise<void> {
   await app.events.transaction(app.db, async (trx, emit) => {
-    const appt = await repo.findAppointmentForUpdate(trx, id);
+    const appt = await contextsRepo.findAppointmentForUpdate(trx, id);
     if (!appt || !['booked', 'confirmed'].includes(appt.status) || appt.status === status) return;
     if (status === 'confirmed' && appt.status !== 'booked') return;
-    await repo.setAppointmentStatus(trx, id, status, app.clock.now(), reason);
+    await contextsRepo.setAppointmentStatus(trx, id, status, app.clock.now(), reason);
     const version = await recordQueueEvent(trx, {
       queueId: appt.queueId,
       type: status,

@@ -2,6 +2,8 @@
 // X cancels their next appointment).
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
+import * as contextsRepo from './notifications.contexts.repository.js';
+import * as preferencesRepo from './notifications.preferences.repository.js';
 import * as repo from './notifications.repository.js';
 import { SMS_REPLIES } from './notifications.templates.js';
 import { validPhone } from './notifications.transports.js';
@@ -47,16 +49,16 @@ export class ProviderWebhooks {
     const word = body.trim().toUpperCase();
     const now = this.deps.clock.now();
     if (STOP_WORDS.has(word)) {
-      await repo.optOut(this.deps.db, phone, now);
+      await preferencesRepo.optOut(this.deps.db, phone, now);
       return SMS_REPLIES.stopped;
     }
     if (START_WORDS.has(word)) {
-      await repo.optIn(this.deps.db, phone);
+      await preferencesRepo.optIn(this.deps.db, phone);
       return SMS_REPLIES.started;
     }
     if (HELP_WORDS.has(word)) return SMS_REPLIES.help;
     if (word === 'C' || word === 'X') {
-      const next = await repo.nextAppointmentForPhone(this.deps.db, phone, now);
+      const next = await contextsRepo.nextAppointmentForPhone(this.deps.db, phone, now);
       if (!next) return SMS_REPLIES.none;
       if (word === 'C') {
         await this.deps.appointments.confirm(next.id, null);

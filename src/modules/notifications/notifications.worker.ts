@@ -3,6 +3,8 @@
 // up once). Both return a status for expected non-work and throw only on real failure.
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
+import * as contextsRepo from './notifications.contexts.repository.js';
+import * as preferencesRepo from './notifications.preferences.repository.js';
 import * as scanRepo from './notifications.reminders.repository.js';
 import * as repo from './notifications.repository.js';
 import {
@@ -89,7 +91,7 @@ export class NotificationsWorker {
     result.claimed = rows.length;
     const stale = await this.staleRows(rows, now);
     const optOutApplies = (r: OutboxRow) => r.channel === 'sms' && !TRANSACTIONAL_KINDS.has(r.kind);
-    const optedOut = await repo.optedOut(
+    const optedOut = await preferencesRepo.optedOut(
       db,
       rows.filter(optOutApplies).map((r) => r.recipient),
     );
@@ -245,7 +247,7 @@ export class NotificationsWorker {
       let enqueued = 0;
       for (let i = 0; i < due.length; i += 500) {
         const chunk = due.slice(i, i + 500);
-        const contexts = await repo.loadAppointmentContexts(trx, [
+        const contexts = await contextsRepo.loadAppointmentContexts(trx, [
           ...new Set(chunk.map((c) => c.appointmentId)),
         ]);
         const byId = new Map(contexts.map((c) => [c.id, c]));
