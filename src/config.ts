@@ -38,6 +38,8 @@ export const EnvSchema = Type.Object({
   REMINDER_SCAN_CRON: Type.String({ default: '* * * * *' }),
   /** Deletes Idempotency-Keys past their replay window (every instance; the deletes are idempotent). */
   IDEMPOTENCY_CLEANUP_CRON: Type.String({ default: '*/15 * * * *' }),
+  /** Recounts each doctor's completed visits of the last 90 days (sort=popular); every instance, idempotent. */
+  POPULARITY_REFRESH_CRON: Type.String({ default: '*/30 * * * *' }),
   NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -88,7 +90,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError(`${name}: ${first.message} (got ${shown(name, source[name])})`);
   }
   const embedded = env.DATABASE_URL === undefined;
-  for (const name of ['OUTBOX_DRAIN_CRON', 'REMINDER_SCAN_CRON', 'IDEMPOTENCY_CLEANUP_CRON'] as const) {
+  for (const name of [
+    'OUTBOX_DRAIN_CRON',
+    'REMINDER_SCAN_CRON',
+    'IDEMPOTENCY_CLEANUP_CRON',
+    'POPULARITY_REFRESH_CRON',
+  ] as const) {
     if (!cron.validate(env[name])) throw new ConfigError(`${name}: not a valid cron expression`);
   }
   requireTogether(env, 'ADMIN_EMAIL', 'ADMIN_PASSWORD');

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { CompiledQuery, sql } from 'kysely';
 import { DomainEvents } from '../../src/events.js';
+import { searchQuery } from '../../src/modules/directory/doctors.repository.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
@@ -179,6 +181,76 @@ for (const backend of await databaseBackends()) {
       await app.db.deleteFrom('sessions').where('id', 'in', [first, second]).execute();
       assert.deepEqual(await cities(), []);
       assert.deepEqual(await cardCities(), []);
+    });
+
+    test('doctors.recent_visits: completions add at once, undoing one takes it back, the recount drops old ones', async () => {
+      const { app } = shared.current;
+      const doctor = await makeDoctor(app, 'Popular Recentson');
+      const patient = await makeUser(app, 'patient');
+      const recent = async () =>
+        (
+          await app.db
+            .selectFrom('doctors')
+            .select(['recentVisits', 'visitCount'])
+            .where('id', '=', doctor.doctorId)
+            .executeTakeFirstOrThrow()
+        ).recentVisits;
+      const today = new Date().toISOString().slice(0, 10);
+      const old = new Date(Date.now() - 120 * 86_400_000);
+      const oldDay = old.toISOString().slice(0, 10);
+      await insertAppointment(app, {
+        doctorId: doctor.doctorId,
+        patient,
+        date: today,
+        completedAt: new Date(),
+      });
+      assert.equal(await recent(), 1, 'a visit completed now counts at once');
+      await insertAppointment(app, { doctorId: doctor.doctorId, patient, date: oldDay, completedAt: old });
+      assert.equal(await recent(), 1, 'a visit completed 120 days ago does not');
+      const booked = await insertAppointment(app, {
+        doctorId: doctor.doctorId,
+        patient,
+        date: today,
+        status: 'booked',
+      });
+      await app.db
+        .updateTable('appointments')
+        .set({ status: 'completed', completedAt: new Date() })
+        .where('id', '=', booked)
+        .execute();
+      assert.equal(await recent(), 2, 'completing a booked visit adds one');
+      await app.db.updateTable('appointments').set({ status: 'booked' }).where('id', '=', booked).execute();
+      assert.equal(await recent(), 1, 'undoing the completion takes it back');
+
+      await app.db
+        .updateTable('doctors')
+        .set({ recentVisits: 40 })
+        .where('id', '=', doctor.doctorId)
+        .execute();
+      assert.ok((await app.directory.doctors.refreshPopularity()) >= 1, 'the recount reports the change');
+      assert.equal(await recent(), 1, 'the recount restores the truth: one visit in the last 90 days');
+    });
+
+    test('the popular and rating orders read their page from an index', async () => {
+      const { app } = shared.current;
+      const now = new Date();
+      const base = { now, today: now.toISOString().slice(0, 10), after: null, limit: 20, onlyVerified: true };
+      for (const [sort, index] of [
+        ['popular', 'doctors_popular_idx'],
+        ['rating', 'doctors_rating_idx'],
+      ] as const) {
+        const compiled = searchQuery({ ...base, sort }).compile(app.db);
+        // With sequential scans and sorts priced out, only an index whose expression is the sort key serves.
+        const plan = await app.db.transaction().execute(async (trx) => {
+          await sql`set local enable_seqscan = off`.execute(trx);
+          await sql`set local enable_sort = off`.execute(trx);
+          const { rows } = await trx.executeQuery<Record<string, string>>(
+            CompiledQuery.raw(`explain ${compiled.sql}`, [...compiled.parameters]),
+          );
+          return rows.map((r) => Object.values(r)[0]).join('\n');
+        });
+        assert.match(plan, new RegExp(`Index Scan using ${index}`), `${sort}:\n${plan}`);
+      }
     });
 
     test('doctors.specialization_names follows the doctor list, renames and removals of specializations', async () => {

@@ -45,6 +45,8 @@ export interface DoctorsTable {
   ratingSum: Generated<number>;
   ratingCount: Generated<number>;
   visitCount: Generated<number>;
+  /** Completed visits in the last 90 days: moved by triggers, recounted by a periodic job (migration 0008). */
+  recentVisits: Generated<number>;
   /** Kept by triggers (migration 0006) for list cards: specialization names, sorted. */
   specializationNames: Generated<string[]>;
   /** Kept by triggers (migration 0006): the cities of the doctor's live sessions, sorted. */

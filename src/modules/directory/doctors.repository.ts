@@ -121,14 +121,6 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
   return where;
 }
 
-/** Completed visits in the 90 days before `now`. */
-function recentVisits(now: Date): RawBuilder<number> {
-  return sql<number>`(select count(*)::int from appointments a
-    where a.doctor_id = d.id and a.status = 'completed'
-      and a.date >= (${now}::timestamptz - interval '91 days')::date
-      and a.completed_at >= ${now}::timestamptz - interval '90 days')`;
-}
-
 /** Each live hospital's local date at `now`, computed once per query for soonestFreeDay. */
 function hospitalToday(now: Date): RawBuilder<unknown> {
   return sql`hospital_today as materialized (
@@ -163,7 +155,9 @@ function soonestFreeDay(now: Date): RawBuilder<string | null> {
         else sd.booked_count < sd.capacity and sd.status not in ('closed', 'cancelled') end))`;
 }
 
-const ratingAvg = sql`(d.rating_sum::float8 / nullif(d.rating_count, 0))`;
+// The popular and rating keys are indexed word for word (migration 0008): keep them in step with it.
+const RATING_KEY = sql`coalesce(-(d.rating_sum::float8 / nullif(d.rating_count, 0)), 1000000000::float8)`;
+const POPULAR_KEY = sql`(-(d.recent_visits * 10 + coalesce(d.rating_sum::float8 / nullif(d.rating_count, 0), 0::float8)))`;
 
 /** k1 ascending then name then id: every order is expressed as an ascending key so one keyset works for all. */
 function sortKey(s: DoctorSearch): { k1: RawBuilder<unknown>; type: 'text' | 'float8' } {
@@ -171,10 +165,10 @@ function sortKey(s: DoctorSearch): { k1: RawBuilder<unknown>; type: 'text' | 'fl
     case 'name':
       return { k1: sql`d.name`, type: 'text' };
     case 'rating':
-      return { k1: sql`coalesce(-${ratingAvg}, ${LAST}::float8)`, type: 'float8' };
+      return { k1: RATING_KEY, type: 'float8' };
     case 'popular':
-      // visits dominate (x10), the average rating (0–5) breaks ties between equal visit counts.
-      return { k1: sql`-(${recentVisits(s.now)} * 10 + coalesce(${ratingAvg}, 0))::float8`, type: 'float8' };
+      // Recent visits dominate (x10), the average rating (0–5) breaks ties between equal visit counts.
+      return { k1: POPULAR_KEY, type: 'float8' };
     case 'soonest':
       return {
         k1: sql`coalesce((${soonestFreeDay(s.now)} - date '2000-01-01')::float8, ${LAST}::float8)`,
@@ -221,7 +215,7 @@ export function searchQuery(s: DoctorSearch) {
     s.sort === 'soonest'
       ? sql`, ${soonestFreeDay(s.now)}::text as soonest`
       : s.sort === 'popular'
-        ? sql`, ${recentVisits(s.now)} as recent_visits`
+        ? sql`, d.recent_visits`
         : sql``;
   const after = s.after
     ? sql`where (x.k1, x.k2, x.id) > (${String(s.after[0])}::${sql.raw(type)}, ${s.after[1]}::text, ${s.after[2]}::uuid)`
@@ -243,6 +237,21 @@ export function searchQuery(s: DoctorSearch) {
 export async function searchDoctors(db: Executor, s: DoctorSearch): Promise<SearchRow[]> {
   const { rows } = await searchQuery(s).execute(db);
   return rows;
+}
+
+/**
+ * Recounts doctors.recent_visits as completed visits in the 90 days before `now` (the triggers of migration 0008
+ * only ever add new completions); returns how many doctors changed.
+ */
+export async function refreshRecentVisits(db: Executor, now: Date): Promise<number> {
+  const result = await sql`update doctors d set recent_visits = coalesce(c.n, 0)
+    from doctors d2 left join (
+      select a.doctor_id, count(*)::int as n from appointments a
+      where a.status = 'completed' and a.date >= (${now}::timestamptz - interval '91 days')::date
+        and a.completed_at >= ${now}::timestamptz - interval '90 days'
+      group by a.doctor_id) c on c.doctor_id = d2.id
+    where d.id = d2.id and d.recent_visits <> coalesce(c.n, 0)`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 /** The list-card fields of these doctors, in no particular order. */

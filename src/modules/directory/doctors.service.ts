@@ -121,8 +121,8 @@ export class DoctorsService {
       limit,
       onlyVerified: true,
     };
-    // Free capacity changes with every booking: the soonest order is always read fresh.
-    if (sort === 'soonest') return this.runSearch(search);
+    // sort=soonest is cached like any search page: a day that just filled shows as free for at most
+    // SEARCH_TTL_SECONDS, and the doctor's availability (what booking reads) is always live.
     const generation = await this.deps.cache.generation(SEARCH_GENERATION);
     const key = `${sort === 'popular' ? 'popular' : 'search'}:${generation}:${searchDigest(search, query.cursor)}`;
     return this.deps.cache.wrapShared(
@@ -242,6 +242,15 @@ export class DoctorsService {
   async invalidate(...doctorIds: string[]): Promise<void> {
     await this.deps.cache.del(...doctorIds.map(profileKey));
     await this.deps.cache.bump(SEARCH_GENERATION);
+  }
+
+  /**
+   * Recounts the 90-day visits behind sort=popular by the app clock (the periodic job; triggers only add new
+   * completions, so visits older than 90 days leave the count here). Popular pages follow within
+   * POPULAR_TTL_SECONDS. Returns how many doctors changed.
+   */
+  refreshPopularity(): Promise<number> {
+    return repo.refreshRecentVisits(this.deps.db, this.deps.clock.now());
   }
 
   // Edits ----------------------------------------------------------------------------------------------------
