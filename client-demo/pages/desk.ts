@@ -2,9 +2,10 @@
 // and notifications that failed and need a phone call.
 import { api, type PageOf, qs, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
-import { errorText, formatTime, formValues, h, main, render, STATUS_LABEL, toast } from '../lib/dom.js';
-import { connectionBadge, isWaiting, Live, type QueueEntry, type WatchedQueue } from '../lib/live.js';
-import { entryOp, queueOp } from '../lib/queue-ops.js';
+import { errorText, formatTime, formValues, h, main, render, toast } from '../lib/dom.js';
+import { connectionBadge, Live, type WatchedQueue } from '../lib/live.js';
+import { queueOp } from '../lib/queue-ops.js';
+import { queueTable } from '../lib/queue-table.js';
 import {
   type Hospital,
   hospitalQueuesToday,
@@ -12,7 +13,8 @@ import {
   type QueueSummary,
   queueIdOf,
 } from '../lib/queues.js';
-import { field, pill, select } from '../lib/widgets.js';
+import { dataTable } from '../lib/table.js';
+import { field, select } from '../lib/widgets.js';
 
 interface Notification {
   id: string;
@@ -39,43 +41,6 @@ const queuesEl = h('div', { class: 'stack' });
 const failuresEl = h('div', {});
 const cards = new Map<string, HTMLElement>();
 let hospitalInfo: Hospital | null = null;
-
-function entryRow(queue: WatchedQueue, e: QueueEntry) {
-  const id = e.appointmentId;
-  const btn = (label: string, action: Parameters<typeof entryOp>[2], cls = 'secondary small') =>
-    id
-      ? h(
-          'button',
-          {
-            type: 'button',
-            class: cls,
-            onclick: () => entryOp(queue, id, action),
-          },
-          label,
-        )
-      : null;
-  return h(
-    'tr',
-    { class: e.status === 'called' ? 'is-called' : '' },
-    h('td', { class: 'serial' }, e.serial),
-    h(
-      'td',
-      { class: 'name' },
-      e.name ?? '—',
-      e.kind === 'walk_in' ? h('span', { class: 'muted' }, ' (walk-in)') : null,
-      (e.priority ?? 0) > 0 ? [' ', pill('priority', 'Urgent')] : null,
-    ),
-    h('td', {}, pill(e.status, STATUS_LABEL[e.status] ?? e.status)),
-    h('td', {}, e.position === null ? '' : e.position === 0 ? 'next' : `${e.position} ahead`),
-    h(
-      'td',
-      { class: 'row' },
-      e.status === 'booked' || e.status === 'confirmed' ? btn('Check in', 'check-in') : null,
-      e.status === 'skipped' ? btn('Recall', 'recall') : null,
-      isWaiting(e.status) ? btn('Call now', 'call') : null,
-    ),
-  );
-}
 
 function walkInForm(queue: WatchedQueue) {
   const form = h(
@@ -168,30 +133,7 @@ function paintCard(summary: QueueSummary, queue: WatchedQueue) {
         queue.paused ? 'Resume' : 'Pause',
       ),
     ),
-    snap.entries.length
-      ? h(
-          'table',
-          { class: 'queue-list' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              h('th', {}, '#'),
-              h('th', {}, 'Patient'),
-              h('th', {}, 'Status'),
-              h('th', {}, 'Place'),
-              h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')),
-            ),
-          ),
-          h(
-            'tbody',
-            {},
-            snap.entries.map((e) => entryRow(queue, e)),
-          ),
-        )
-      : h('p', { class: 'muted' }, 'No one in this queue.'),
+    snap.entries.length ? queueTable(queue) : h('p', { class: 'muted' }, 'No one in this queue.'),
     h('h3', { style: 'margin-top:1rem' }, 'Register a walk-in'),
     walkInForm(queue),
   );
@@ -226,35 +168,9 @@ async function loadFailures() {
     render(
       failuresEl,
       page.items.length
-        ? h(
-            'table',
-            {},
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', {}, 'Message'),
-                h('th', {}, 'To'),
-                h('th', {}, 'Tries'),
-                h('th', {}, 'Why'),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              page.items.map((n) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', {}, `${n.kind} (${n.channel})`),
-                  h('td', {}, n.to),
-                  h('td', {}, n.attempts),
-                  h('td', {}, n.lastError ?? '—'),
-                ),
-              ),
-            ),
+        ? dataTable(
+            ['Message', 'To', 'Tries', 'Why'],
+            page.items.map((n) => [`${n.kind} (${n.channel})`, n.to, n.attempts, n.lastError ?? '—']),
           )
         : h('p', { class: 'muted' }, 'No failed messages.'),
     );

@@ -15,9 +15,11 @@ import {
   STATUS_LABEL,
   toast,
 } from '../lib/dom.js';
-import { connectionBadge, isWaiting, Live, type QueueEntry, type WatchedQueue } from '../lib/live.js';
-import { entryOp, queueOp } from '../lib/queue-ops.js';
+import { connectionBadge, Live, type QueueEntry, type WatchedQueue } from '../lib/live.js';
+import { type EntryAction, entryOp, queueOp } from '../lib/queue-ops.js';
+import { queueTable } from '../lib/queue-table.js';
 import { doctorQueuesToday, hospitals, type QueueSummary, queueIdOf } from '../lib/queues.js';
+import { dataTable } from '../lib/table.js';
 import { field, pill, select } from '../lib/widgets.js';
 
 const user = requireUser('doctor');
@@ -48,23 +50,18 @@ function current(queue: WatchedQueue): QueueEntry | undefined {
   );
 }
 
+/** A step on the patient being seen, from a button or a shortcut. */
+const onCurrent = (action: EntryAction) => () => {
+  const c = selected && current(selected);
+  if (selected && c?.appointmentId) return entryOp(selected, c.appointmentId, action);
+  toast('No patient is being seen', 'error');
+};
+
 const act = {
   next: () => selected && queueOp(selected, 'call-next'),
-  complete: () => {
-    const c = selected && current(selected);
-    if (selected && c?.appointmentId) return entryOp(selected, c.appointmentId, 'complete');
-    toast('No patient is being seen', 'error');
-  },
-  skip: () => {
-    const c = selected && current(selected);
-    if (selected && c?.appointmentId) return entryOp(selected, c.appointmentId, 'skip');
-    toast('No patient is being seen', 'error');
-  },
-  noShow: () => {
-    const c = selected && current(selected);
-    if (selected && c?.appointmentId) return entryOp(selected, c.appointmentId, 'no-show');
-    toast('No patient is being seen', 'error');
-  },
+  complete: onCurrent('complete'),
+  skip: onCurrent('skip'),
+  noShow: onCurrent('no-show'),
   pauseToggle: () => {
     if (!selected) return;
     if (selected.paused) return queueOp(selected, 'resume');
@@ -73,36 +70,6 @@ const act = {
     return queueOp(selected, 'pause', message ? { message } : {});
   },
 };
-
-function entryRow(queue: WatchedQueue, e: QueueEntry) {
-  const id = e.appointmentId;
-  const btn = (label: string, action: Parameters<typeof entryOp>[2], cls = 'secondary small') =>
-    id ? h('button', { type: 'button', class: cls, onclick: () => entryOp(queue, id, action) }, label) : null;
-  return h(
-    'tr',
-    { class: e.status === 'called' ? 'is-called' : '', 'data-serial': e.serial },
-    h('td', { class: 'serial' }, e.serial),
-    h(
-      'td',
-      { class: 'name' },
-      e.name ?? '—',
-      e.kind === 'walk_in' ? h('span', { class: 'muted' }, ' (walk-in)') : null,
-      (e.priority ?? 0) > 0 ? [' ', pill('priority', 'Urgent')] : null,
-    ),
-    h('td', {}, pill(e.status, STATUS_LABEL[e.status] ?? e.status)),
-    h('td', {}, e.position === null ? '' : e.position === 0 ? 'next' : `${e.position} ahead`),
-    h(
-      'td',
-      { class: 'row' },
-      e.status === 'booked' || e.status === 'confirmed' ? btn('Check in', 'check-in') : null,
-      isWaiting(e.status) ? btn('Call now', 'call') : null,
-      e.status === 'skipped' ? btn('Recall', 'recall') : null,
-      e.status === 'called'
-        ? [btn('Complete', 'complete', 'ok small'), btn('No-show', 'no-show', 'warn small')]
-        : null,
-    ),
-  );
-}
 
 function paintQueue() {
   if (!selected?.snapshot) return;
@@ -245,28 +212,7 @@ function paintQueue() {
         { class: 'card' },
         h('h2', { style: 'margin-top:0' }, 'Queue'),
         snap.entries.length
-          ? h(
-              'table',
-              { class: 'queue-list' },
-              h(
-                'thead',
-                {},
-                h(
-                  'tr',
-                  {},
-                  h('th', {}, '#'),
-                  h('th', {}, 'Patient'),
-                  h('th', {}, 'Status'),
-                  h('th', {}, 'Place'),
-                  h('th', {}, h('span', { class: 'visually-hidden' }, 'Actions')),
-                ),
-              ),
-              h(
-                'tbody',
-                {},
-                snap.entries.map((e) => entryRow(queue, e)),
-              ),
-            )
+          ? queueTable(queue, { finishCalled: true })
           : h('p', { class: 'empty' }, 'No one in the queue yet.'),
       ),
     ),
@@ -321,35 +267,14 @@ async function loadPending(date: string, list: HTMLElement) {
     render(
       list,
       page.items.length
-        ? h(
-            'table',
-            {},
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', {}, '#'),
-                h('th', {}, 'Patient'),
-                h('th', {}, 'Estimated'),
-                h('th', {}, 'Status'),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              page.items.map((a) =>
-                h(
-                  'tr',
-                  {},
-                  h('td', {}, a.serial),
-                  h('td', {}, a.patientName ?? a.profile?.name ?? a.name ?? '—'),
-                  h('td', {}, formatTime(a.estimatedAt)),
-                  h('td', {}, pill(a.status, STATUS_LABEL[a.status] ?? a.status)),
-                ),
-              ),
-            ),
+        ? dataTable(
+            ['#', 'Patient', 'Estimated', 'Status'],
+            page.items.map((a) => [
+              a.serial,
+              a.patientName ?? a.profile?.name ?? a.name ?? '—',
+              formatTime(a.estimatedAt),
+              pill(a.status, STATUS_LABEL[a.status] ?? a.status),
+            ]),
           )
         : h('p', { class: 'empty' }, `No appointments on ${formatDate(date)}.`),
     );
@@ -386,6 +311,30 @@ interface SessionRow {
   fee: number;
 }
 
+/** Sends a change the doctor made; a toast says it is done, or why not. */
+async function attempt(send: () => Promise<unknown>, done: string, after?: () => Promise<void>) {
+  try {
+    await send();
+    toast(done);
+    void after?.();
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+}
+
+/** An onsubmit handler: sends the form's values through attempt instead of reloading the page. */
+function sending(
+  send: (values: Record<string, string>) => Promise<unknown>,
+  done: string,
+  after?: () => Promise<void>,
+) {
+  return (e: Event) => {
+    e.preventDefault();
+    const values = formValues(e.target as HTMLFormElement);
+    return attempt(() => send(values), done, after);
+  };
+}
+
 async function mountProfile() {
   if (!user?.doctorId) return;
   const doctorId = user.doctorId;
@@ -402,19 +351,14 @@ async function mountProfile() {
     'form',
     {
       class: 'card',
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const v = formValues(e.target as HTMLFormElement);
-        try {
-          await api.patch(`/doctors/${doctorId}`, {
+      onsubmit: sending(
+        (v) =>
+          api.patch(`/doctors/${doctorId}`, {
             bio: v.bio ?? '',
             experienceYears: v.experienceYears ? Number(v.experienceYears) : null,
-          });
-          toast('Profile saved');
-        } catch (err) {
-          toast(errorText(err), 'error');
-        }
-      },
+          }),
+        'Profile saved',
+      ),
     },
     h('h2', { style: 'margin-top:0' }, 'My profile'),
     field('bio', 'About me', h('textarea', {}, profile?.bio ?? '')),
@@ -429,11 +373,9 @@ async function mountProfile() {
     'form',
     {
       class: 'card',
-      onsubmit: async (e: Event) => {
-        e.preventDefault();
-        const v = formValues(e.target as HTMLFormElement);
-        try {
-          await api.post(`/doctors/${doctorId}/sessions`, {
+      onsubmit: sending(
+        (v) =>
+          api.post(`/doctors/${doctorId}/sessions`, {
             hospitalId: v.hospitalId,
             weekday: Number(v.weekday),
             start: v.start,
@@ -441,13 +383,10 @@ async function mountProfile() {
             slotMinutes: Number(v.slotMinutes),
             ...(v.room ? { room: v.room } : {}),
             ...(v.fee ? { fee: Number(v.fee) } : {}),
-          });
-          toast('Session added');
-          void mountProfile();
-        } catch (err) {
-          toast(errorText(err), 'error');
-        }
-      },
+          }),
+        'Session added',
+        mountProfile,
+      ),
     },
     h('h2', { style: 'margin-top:0' }, 'Weekly sessions'),
     sessions.items.length
@@ -488,15 +427,8 @@ async function mountProfile() {
                       type: 'button',
                       class: 'secondary small',
                       'aria-label': `Remove ${WEEKDAYS[s.weekday]} ${s.start}–${s.end}`,
-                      onclick: async () => {
-                        try {
-                          await api.del(`/sessions/${s.id}`);
-                          toast('Session removed');
-                          void mountProfile();
-                        } catch (err) {
-                          toast(errorText(err), 'error');
-                        }
-                      },
+                      onclick: () =>
+                        attempt(() => api.del(`/sessions/${s.id}`), 'Session removed', mountProfile),
                     },
                     'Remove',
                   ),
