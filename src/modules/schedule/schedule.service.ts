@@ -1,4 +1,5 @@
-// Weekly sessions, time off and the availability calendar; also creates the queue row of a session day.
+// Weekly sessions and time off: who may change them, overlap checks, and the appointments a change cancels.
+// Availability lives in schedule.availability.ts, the queue row of a session day in schedule.days.ts.
 import type { Static } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
@@ -6,25 +7,12 @@ import type { Database, DB, Executor } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import type { DomainEvents, Emit } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
+import { ScheduleAvailability } from './schedule.availability.js';
+import { affectedByEdit, validateSessionShape } from './schedule.edit-rules.js';
 import * as repo from './schedule.repository.js';
-import { bookingRefusal, coveredByTimeOff, defaultCapacity, estimatedAt } from './schedule.rules.js';
-import type {
-  DayAvailabilityQuerySchema,
-  SessionCreateSchema,
-  SessionUpdateSchema,
-  TimeOffCreateSchema,
-} from './schedule.schema.js';
-import {
-  addDays,
-  daysBetween,
-  hhmm,
-  isoWeekday,
-  localInstant,
-  todayIn,
-  toZonedIso,
-} from './schedule.time.js';
-
-export const MAX_AVAILABILITY_DAYS = 62;
+import { defaultCapacity } from './schedule.rules.js';
+import type { SessionCreateSchema, SessionUpdateSchema, TimeOffCreateSchema } from './schedule.schema.js';
+import { daysBetween, hhmm, localInstant, todayIn } from './schedule.time.js';
 
 /** Why appointments are being cancelled by a schedule change (carried on appointment.cancelled). */
 export type ScheduleCancelKind = 'time_off' | 'session_changed' | 'session_deleted';
@@ -92,77 +80,16 @@ export function toTimeOffView(t: {
   };
 }
 
-export type Opening = ReturnType<typeof toOpening>;
-
-function toOpening(
-  s: SessionRow,
-  date: string,
-  day: Awaited<ReturnType<typeof repo.sessionDaysInRange>>[number] | undefined,
-  held: number,
-) {
-  const startsAt = day?.startsAt ?? localInstant(date, s.startTime, s.timezone);
-  const endsAt = day?.endsAt ?? localInstant(date, s.endTime, s.timezone);
-  const capacity = day?.capacity ?? s.capacity;
-  const booked = day?.bookedCount ?? 0;
-  const remaining = Math.max(0, capacity - booked - held);
-  const nextSerial = remaining > 0 ? (day?.nextSerial ?? 1) : null;
-  const slot = day?.slotMinutes ?? s.slotMinutes;
-  return {
-    sessionId: s.id,
-    doctorId: s.doctorId,
-    queueId: day?.id ?? null,
-    date,
-    start: toZonedIso(startsAt, s.timezone),
-    end: toZonedIso(endsAt, s.timezone),
-    capacity,
-    booked,
-    remaining,
-    nextSerial,
-    nextEstimatedAt:
-      nextSerial === null ? null : toZonedIso(estimatedAt(startsAt, nextSerial, slot), s.timezone),
-    fee: Number(s.fee),
-    hospital: { id: s.hospitalId, name: s.hospitalName, city: s.hospitalCity },
-    room: s.room,
-  };
-}
-
-/**
- * Creates the queue (session day) row of `session` on local `date` if it does not exist yet, with its start
- * and end as instants in the hospital's zone, and returns its id. Safe under concurrency: racing callers
- * get the same row.
- */
-export async function ensureSessionDay(
-  trx: Executor,
-  session: Pick<
-    SessionRow,
-    'id' | 'doctorId' | 'hospitalId' | 'startTime' | 'endTime' | 'capacity' | 'slotMinutes' | 'timezone'
-  >,
-  date: string,
-): Promise<string> {
-  const existing = await repo.findSessionDay(trx, session.id, date);
-  if (existing) return existing.id;
-  const inserted = await repo.insertSessionDayIfMissing(trx, {
-    sessionId: session.id,
-    doctorId: session.doctorId,
-    hospitalId: session.hospitalId,
-    date,
-    startsAt: localInstant(date, session.startTime, session.timezone),
-    endsAt: localInstant(date, session.endTime, session.timezone),
-    capacity: session.capacity,
-    slotMinutes: session.slotMinutes,
-  });
-  if (inserted) return inserted.id;
-  const raced = await repo.findSessionDay(trx, session.id, date);
-  if (!raced) throw new Error('session day vanished after a conflicting insert');
-  return raced.id;
-}
-
-function sameRange(a: string, b: string): boolean {
-  return a.slice(0, 5) === b.slice(0, 5);
-}
-
 export class ScheduleService {
-  constructor(private readonly deps: ScheduleDeps) {}
+  readonly availability: ScheduleAvailability;
+
+  constructor(private readonly deps: ScheduleDeps) {
+    this.availability = new ScheduleAvailability({
+      db: deps.db,
+      clock: deps.clock,
+      requireDoctor: (id) => this.requireDoctor(id),
+    });
+  }
 
   private get db() {
     return this.deps.db;
@@ -424,162 +351,21 @@ export class ScheduleService {
     await this.changed(row.doctorId, undefined);
   }
 
-  /** Per date and session of one doctor: the places still offered, within the booking window. */
-  async doctorAvailability(doctorId: string, from: string, to: string) {
-    await this.requireDoctor(doctorId);
-    if (to < from) {
-      throw new AppError('VALIDATION_FAILED', 'to must not be before from', [
-        { field: 'querystring.to', message: 'must not be before from' },
-      ]);
-    }
-    if (daysBetween(from, to) >= MAX_AVAILABILITY_DAYS) {
-      throw new AppError('VALIDATION_FAILED', `At most ${MAX_AVAILABILITY_DAYS} days at a time`, [
-        { field: 'querystring.to', message: `at most ${MAX_AVAILABILITY_DAYS - 1} days after from` },
-      ]);
-    }
-    const sessions = await repo.listDoctorSessions(this.db, doctorId);
-    return { items: await this.openings(sessions, from, to), nextCursor: null };
+  // ---- availability (schedule.availability.ts) ----
+
+  doctorAvailability(...args: Parameters<ScheduleAvailability['doctorAvailability']>) {
+    return this.availability.doctorAvailability(...args);
   }
 
-  /** The calendar view: sessions with room on one date, across doctors. */
-  async dayAvailability(query: Static<typeof DayAvailabilityQuerySchema>) {
-    const sessions = await repo.sessionsForDay(this.db, isoWeekday(query.date), {
-      city: query.city,
-      specialization: query.specialization,
-      serviceId: query.serviceId,
-    });
-    const names = new Map(sessions.map((s) => [s.id, s.doctorName]));
-    const open = (await this.openings(sessions, query.date, query.date)).filter((o) => o.remaining > 0);
-    const offset = decodeOffset(query.cursor);
-    const limit = query.limit ?? 20;
-    const page = open.slice(offset, offset + limit);
-    return {
-      items: page.map((o) => ({ ...o, doctor: { id: o.doctorId, name: names.get(o.sessionId) ?? '' } })),
-      nextCursor: offset + limit < open.length ? String(offset + limit) : null,
-    };
+  dayAvailability(...args: Parameters<ScheduleAvailability['dayAvailability']>) {
+    return this.availability.dayAvailability(...args);
   }
 
-  /** Bookable (session, date) pairs in [from, to], with counts from their queues and held waitlist offers. */
-  async openings(sessions: SessionRow[], from: string, to: string): Promise<Opening[]> {
-    if (sessions.length === 0) return [];
-    const now = this.deps.clock.now();
-    const doctorIds = [...new Set(sessions.map((s) => s.doctorId))];
-    const [days, timeOff] = await Promise.all([
-      repo.sessionDaysInRange(
-        this.db,
-        sessions.map((s) => s.id),
-        from,
-        to,
-      ),
-      repo.timeOffOverlapping(this.db, doctorIds, from, to),
-    ]);
-    const held = await repo.heldOffers(
-      this.db,
-      days.map((d) => d.id),
-      now,
-    );
-    const dayOf = new Map(days.map((d) => [`${d.sessionId}|${d.date}`, d]));
-    const result: Opening[] = [];
-    for (let date = from; date <= to; date = addDays(date, 1)) {
-      const weekday = isoWeekday(date);
-      for (const s of sessions) {
-        if (s.weekday !== weekday) continue;
-        const day = dayOf.get(`${s.id}|${date}`);
-        const refusal = bookingRefusal(s, date, now, coveredByTimeOff(timeOff, s.doctorId, date), day);
-        if (refusal) continue;
-        result.push(toOpening(s, date, day, day ? (held.get(day.id) ?? 0) : 0));
-      }
-    }
-    result.sort((a, b) => (a.date === b.date ? a.start.localeCompare(b.start) : a.date < b.date ? -1 : 1));
-    return result;
+  openings(...args: Parameters<ScheduleAvailability['openings']>) {
+    return this.availability.openings(...args);
   }
 
-  /** What a full session offers instead: the doctor's next dates with room, and other doctors that day. */
-  async alternatives(session: SessionRow, date: string) {
-    const sessions = await repo.listDoctorSessions(this.db, session.doctorId);
-    const from = addDays(date, 1);
-    const later = await this.openings(sessions, from, addDays(from, MAX_AVAILABILITY_DAYS - 1));
-    const dates: string[] = [];
-    for (const o of later) {
-      if (o.remaining > 0 && !dates.includes(o.date)) dates.push(o.date);
-      if (dates.length >= 5) break;
-    }
-    const specializationIds = await repo.specializationIdsOf(this.db, session.doctorId);
-    const others = await repo.sessionsForDay(this.db, isoWeekday(date), {
-      specializationIds,
-      excludeDoctorId: session.doctorId,
-    });
-    const names = new Map(others.map((s) => [s.doctorId, s.doctorName]));
-    const doctors: {
-      id: string;
-      name: string;
-      sessionId: string;
-      remaining: number;
-      hospital: Opening['hospital'];
-    }[] = [];
-    for (const o of await this.openings(others, date, date)) {
-      if (o.remaining <= 0 || doctors.some((d) => d.id === o.doctorId)) continue;
-      doctors.push({
-        id: o.doctorId,
-        name: names.get(o.doctorId) ?? '',
-        sessionId: o.sessionId,
-        remaining: o.remaining,
-        hospital: o.hospital,
-      });
-      if (doctors.length >= 5) break;
-    }
-    return { dates, doctors };
+  alternatives(...args: Parameters<ScheduleAvailability['alternatives']>) {
+    return this.availability.alternatives(...args);
   }
-}
-
-function decodeOffset(cursor: string | undefined): number {
-  if (!cursor) return 0;
-  const n = Number(cursor);
-  if (!Number.isInteger(n) || n < 0) throw new AppError('VALIDATION_FAILED', 'cursor is invalid');
-  return n;
-}
-
-function validateSessionShape(s: repo.SessionInsert): void {
-  const problems: { field: string; message: string }[] = [];
-  if (s.endTime <= s.startTime) problems.push({ field: 'body.end', message: 'must be after start' });
-  else if (defaultCapacity(s.startTime, s.endTime, s.slotMinutes) < 1)
-    problems.push({ field: 'body.slotMinutes', message: 'is longer than the session' });
-  if (s.validFrom && s.validTo && s.validTo < s.validFrom)
-    problems.push({ field: 'body.validTo', message: 'must not be before validFrom' });
-  if (problems.length > 0)
-    throw new AppError('VALIDATION_FAILED', `${problems[0].field} ${problems[0].message}`, problems);
-}
-
-/**
- * Active appointments an edit would invalidate: all of a date that leaves the session (weekday, validity),
- * all whose times move (hospital, start, end, slot), and on each remaining day the latest bookings beyond
- * a lowered capacity.
- */
-function affectedByEdit(
-  before: SessionRow,
-  after: repo.SessionInsert,
-  active: { id: string; date: string; serial: number; queueId: string }[],
-): { id: string; queueId: string }[] {
-  const moved =
-    after.hospitalId !== before.hospitalId ||
-    !sameRange(after.startTime, before.startTime) ||
-    !sameRange(after.endTime, before.endTime) ||
-    after.slotMinutes !== before.slotMinutes ||
-    after.weekday !== before.weekday;
-  const out: { id: string; queueId: string }[] = [];
-  const perDay = new Map<string, typeof active>();
-  for (const a of active) perDay.set(a.date, [...(perDay.get(a.date) ?? []), a]);
-  for (const [date, list] of perDay) {
-    const invalidDate =
-      (after.validFrom && date < after.validFrom) || (after.validTo && date > after.validTo);
-    if (moved || invalidDate) {
-      out.push(...list.map(({ id, queueId }) => ({ id, queueId })));
-      continue;
-    }
-    if (list.length > after.capacity) {
-      const sorted = [...list].sort((a, b) => a.serial - b.serial);
-      out.push(...sorted.slice(after.capacity).map(({ id, queueId }) => ({ id, queueId })));
-    }
-  }
-  return out;
 }
