@@ -68,7 +68,7 @@ export const CITIES = [
   'Rangpur',
   'Mymensingh',
 ];
-const SPECIALIZATIONS = [
+export const SPECIALIZATIONS = [
   'Cardiology',
   'Pediatrics',
   'Gynecology',
@@ -101,6 +101,30 @@ export function progressBar(label: string, total: number) {
   };
   draw(0);
   return draw;
+}
+
+/**
+ * A history for sort=popular: closed queues on about 30% of each session's days over the last 17 weeks, with
+ * 1–6 completed walk-in visits each, so recent-visit counts (90 days) differ from all-time ones. Set-based SQL:
+ * a few hundred thousand rows in seconds.
+ */
+async function seedPastVisits(db: DB): Promise<number> {
+  await sql`select setseed(0.42)`.execute(db);
+  await sql`insert into session_days (session_id, doctor_id, hospital_id, date, starts_at, ends_at, capacity,
+      slot_minutes, status)
+    select s.id, s.doctor_id, s.hospital_id, d::date, d + time '11:00', d + time '14:00', s.capacity,
+      s.slot_minutes, 'closed'
+    from sessions s cross join generate_series(current_date - 119, current_date - 1, interval '1 day') d
+    where extract(isodow from d) = s.weekday and random() < 0.3`.execute(db);
+  const result =
+    await sql`insert into appointments (queue_id, doctor_id, date, serial, position_key, kind, status,
+      estimated_at, tracking_token_hash, walk_in_name, completed_at)
+    select sd.id, sd.doctor_id, sd.date, g, g, 'walk_in', 'completed', sd.starts_at + (g - 1) * interval '10 min',
+      md5(sd.id::text || g), 'Bench Patient', sd.starts_at + g * interval '10 min'
+    from session_days sd cross join lateral generate_series(1, 1 + abs(hashtext(sd.id::text)) % 6) g`.execute(
+      db,
+    );
+  return Number(result.numAffectedRows ?? 0);
 }
 
 export interface SeedResult {
@@ -199,6 +223,8 @@ export async function seedSearchData(db: DB, doctors = 10_000, hospitals = 50): 
       .execute();
     draw(start + size);
   }
+  const visits = await seedPastVisits(db);
+  process.stderr.write(`seeded ${visits} completed visits over the last 17 weeks\n`);
   // Steady state, as autovacuum leaves it: statistics and a visibility map for index-only scans.
   await sql`vacuum analyze`.execute(db);
   return { hospitalIds, cities: CITIES };

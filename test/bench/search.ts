@@ -1,9 +1,11 @@
-// Benchmark: GET /v1/doctors?q=…&city=… over 10,000 doctors and 50 hospitals on real Postgres, against a bare
-// Fastify route measured in the same run with the same load. Prints the machine's load, the query plans
-// (EXPLAIN ANALYZE of the whole page query: it must use indexes), then p50/p99/req/s and the ratio to the bare
-// route for repeated queries (served from the page cache after the first) and for a stream of distinct queries
-// (cache misses: the database path), with the cache hit rate of each. Target: p99 under 20 ms.
-// Run: npx tsx test/bench/search.ts   (bounded: seed ≈ 10-20 s, then 5 loads of BENCH_SECONDS, default 5;
+// Benchmark: GET /v1/doctors?q=…&city=… over 10,000 doctors, 50 hospitals and ~270k past visits on real
+// Postgres, against a bare Fastify route measured in the same run with the same load. Prints the machine's load,
+// the query plans (EXPLAIN ANALYZE of the whole page query: it must use indexes), then p50/p99/req/s and the
+// ratio to the bare route for repeated queries (served from the page cache after the first), for streams of
+// distinct queries (cache misses: the database path) by relevance, popularity and soonest free day, and for the
+// relevance misses paced at a steady rate below saturation, with the cache hit rate of each.
+// Target: p99 under 20 ms for ?q=…&city=…, cached and uncached.
+// Run: npx tsx test/bench/search.ts   (bounded: seed ≈ 15-30 s, then 7 loads of BENCH_SECONDS, default 5;
 // BENCH_REDIS=1 puts the cache in Redis instead of the in-process LRU)
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -16,9 +18,11 @@ import { type DoctorSearch, searchQuery } from '../../src/modules/directory/doct
 import { deleteRedisPrefix, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
-import { CITIES, LAST, seedSearchData } from './search-seed.js';
+import { CITIES, LAST, SPECIALIZATIONS, seedSearchData } from './search-seed.js';
 
 const TARGET_P99_MS = 20;
+/** Well below what the search route serves on this machine (~700–1,500 misses/s): latency without queueing. */
+const PACED_RATE = 200;
 
 export interface SearchBenchOptions {
   /** @default 10000 */
@@ -59,14 +63,24 @@ function prng(seed: number) {
 }
 
 /** Distinct searches (a surname, often with one letter dropped, a city, a page size): nearly all misses. */
-function distinctQueries(): () => string {
-  const random = prng(7);
+function distinctQueries(seed: number): () => string {
+  const random = prng(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
   return () => {
     const name = pick(LAST);
     const drop = Math.floor(random() * (name.length + 2));
     const q = drop < name.length ? name.slice(0, drop) + name.slice(drop + 1) : name;
     return `/v1/doctors?q=${encodeURIComponent(q)}&city=${pick(CITIES)}&limit=${5 + Math.floor(random() * 46)}`;
+  };
+}
+
+/** Distinct pages of one order over a city (a city, a page size, a specialization or none): misses. */
+function distinctSorted(sort: 'popular' | 'soonest', seed: number): () => string {
+  const random = prng(seed);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
+  return () => {
+    const specialization = random() < 0.5 ? `&specialization=${pick(SPECIALIZATIONS)}` : '';
+    return `/v1/doctors?sort=${sort}&city=${pick(CITIES)}${specialization}&limit=${5 + Math.floor(random() * 46)}`;
   };
 }
 
@@ -85,7 +99,7 @@ async function searchCacheCounts(app: FastifyInstance): Promise<{ hits: number; 
 
 async function measure(
   label: string,
-  options: { url: string; seconds: number; connections: number; path?: () => string },
+  options: { url: string; seconds: number; connections: number; path?: () => string; rate?: number },
   app?: FastifyInstance,
 ): Promise<Measured> {
   const before = app ? await searchCacheCounts(app) : null;
@@ -94,6 +108,7 @@ async function measure(
     url: options.url,
     connections: options.connections,
     duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
     ...(next ? { requests: [{ setupRequest: (req) => ({ ...req, path: next() }) }] } : {}),
   });
   let hitRate: number | null = null;
@@ -170,6 +185,8 @@ export async function runSearchBench(options: SearchBenchOptions = {}): Promise<
       ['q=Rahmn&city=Dhaka (typo, relevance)', { q: 'Rahmn', city: 'Dhaka', sort: 'relevance' }],
       ['q=BMDC-B-004242 (licence)', { q: 'BMDC-B-004242', sort: 'relevance' }],
       ['city=Sylhet (by name)', { city: 'Sylhet', sort: 'name' }],
+      ['sort=popular (all doctors)', { sort: 'popular' }],
+      ['city=Dhaka&sort=soonest', { city: 'Dhaka', sort: 'soonest' }],
     ] as const)
       indexed = (await explain(app, title, { ...base, ...search })) && indexed;
 
@@ -197,7 +214,22 @@ export async function runSearchBench(options: SearchBenchOptions = {}): Promise<
       ),
       await measure(
         'distinct ?q=…&city=…&limit=… (misses)',
-        { ...settings, url: appUrl, path: distinctQueries() },
+        { ...settings, url: appUrl, path: distinctQueries(7) },
+        app,
+      ),
+      await measure(
+        `the same misses paced at ${PACED_RATE} req/s`,
+        { ...settings, url: appUrl, path: distinctQueries(8), rate: PACED_RATE },
+        app,
+      ),
+      await measure(
+        'distinct ?sort=popular&city=… (misses)',
+        { ...settings, url: appUrl, path: distinctSorted('popular', 9) },
+        app,
+      ),
+      await measure(
+        'distinct ?sort=soonest&city=… (misses)',
+        { ...settings, url: appUrl, path: distinctSorted('soonest', 10) },
         app,
       ),
     ];
@@ -224,14 +256,16 @@ export async function runSearchBench(options: SearchBenchOptions = {}): Promise<
     }
     let ok = indexed && results.every((r) => r.errors === 0);
     for (const r of results) {
+      // The target is the name-and-city search, from the cache and from the database; the other orders
+      // are reported.
+      const judged = r.label.includes('?q=') || r.label.includes('paced');
       const met = r.p99 < TARGET_P99_MS;
       console.log(
         `${r.label}: p99 ${r.p99} ms (${(r.p99 / Math.max(bare.p99, 1)).toFixed(1)}× bare), ` +
-          `req/s ${(bare.rps / r.rps).toFixed(1)}× fewer than bare; target p99 < ${TARGET_P99_MS} ms: ` +
-          `${met ? 'met' : 'NOT met'}`,
+          `req/s ${(bare.rps / r.rps).toFixed(1)}× fewer than bare` +
+          (judged ? `; target p99 < ${TARGET_P99_MS} ms: ${met ? 'met' : 'NOT met'}` : ''),
       );
-      // The target applies to the search route as served; misses are reported, not judged.
-      if (!r.label.includes('misses')) ok = ok && met;
+      if (judged) ok = ok && met;
     }
     return ok;
   } finally {
@@ -250,7 +284,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.error('search bench exceeded its time limit');
       process.exit(3);
     },
-    (120 + 8 * seconds) * 1000,
+    (180 + 10 * seconds) * 1000,
   );
   limit.unref();
   const ok = await runSearchBench({ seconds, redis: process.env.BENCH_REDIS === '1' });

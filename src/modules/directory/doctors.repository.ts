@@ -47,10 +47,10 @@ function likePattern(q: string): string {
 function filters(s: DoctorSearch): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = [];
   if (s.onlyVerified) where.push(sql`d.verified_at is not null`);
-  // The city filter reads doctor_cities (kept by triggers on sessions and hospitals, see migration 0005).
-  const inCity = s.city
-    ? sql`select c.doctor_id from doctor_cities c where c.city = lower(${s.city})`
-    : undefined;
+  // The city filter reads doctor_cities (kept by triggers on sessions and hospitals, see migration 0005): one
+  // primary-key probe per candidate.
+  const inCity = (id: RawBuilder<unknown>) =>
+    sql`exists (select 1 from doctor_cities c where c.city = lower(${s.city}) and c.doctor_id = ${id})`;
   if (s.q) {
     // Every word of the query must match a word of the name: similar (typos) or containing it (partial
     // words). Matching runs on the small vocabulary of distinct name words, then fans out to doctors by
@@ -67,13 +67,15 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
           sql` intersect `,
         )})`
       : sql``;
-    const matches = sql`(select l.id from doctors l where l.license_no = ${s.q}::citext ${byName})`;
+    const matches = sql`(select l.id from doctors l where l.license_no = ${s.q}::citext ${byName}) m(id)`;
     // The candidate ids as one array (not an IN or an OR): the planner cannot estimate how few a union of
     // word matches yields and would scan every doctor; an `= any(array)` drives doctors by its primary key.
-    // A city is intersected inside it, two index ranges, before any doctor row is read.
-    where.push(sql`d.id = any(array(${matches}${inCity ? sql` intersect (${inCity})` : sql``}))`);
-  } else if (inCity) {
-    where.push(sql`exists (${inCity} and c.doctor_id = d.id)`);
+    // A city is checked inside it, before any doctor row is read.
+    where.push(
+      sql`d.id = any(array(select m.id from ${matches}${s.city ? sql` where ${inCity(sql`m.id`)}` : sql``}))`,
+    );
+  } else if (s.city) {
+    where.push(inCity(sql`d.id`));
   }
   if (s.hospitalId) {
     where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
