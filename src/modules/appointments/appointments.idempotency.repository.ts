@@ -10,32 +10,6 @@ export function findIdempotency(db: Executor, userId: string, key: string) {
     .executeTakeFirst();
 }
 
-/** Claims a key inside the booking transaction; a concurrent claimant waits for it and then gets nothing. */
-export async function claimIdempotency(db: Executor, userId: string, key: string, requestHash: string) {
-  const row = await db
-    .insertInto('idempotencyKeys')
-    .values({ userId, key, requestHash, statusCode: 0, response: JSON.stringify(null) })
-    .onConflict((oc) => oc.columns(['userId', 'key']).doNothing())
-    .returning('key')
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-export function storeIdempotentResult(
-  db: Executor,
-  userId: string,
-  key: string,
-  statusCode: number,
-  response: unknown,
-) {
-  return db
-    .updateTable('idempotencyKeys')
-    .set({ statusCode, response: JSON.stringify(response) })
-    .where('userId', '=', userId)
-    .where('key', '=', key)
-    .execute();
-}
-
 /**
  * Deletes up to `limit` keys created before `cutoff`, oldest first, and says how many went. Rows another
  * instance is deleting at the same moment are skipped rather than waited for.

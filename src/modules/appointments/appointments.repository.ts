@@ -17,10 +17,6 @@ export function findProfile(db: Executor, id: string) {
     .executeTakeFirst();
 }
 
-export function serviceExists(db: Executor, id: string) {
-  return db.selectFrom('services').select('id').where('id', '=', id).executeTakeFirst();
-}
-
 export function findActiveForProfile(
   db: Executor,
   q: { profileId: string; doctorId: string; date: string; excludeId?: string },
@@ -34,16 +30,6 @@ export function findActiveForProfile(
     .where('status', 'in', ACTIVE);
   if (q.excludeId) query = query.where('id', '!=', q.excludeId);
   return query.executeTakeFirst();
-}
-
-export async function serialUsed(db: Executor, queueId: string, serial: number): Promise<boolean> {
-  const row = await db
-    .selectFrom('appointments')
-    .select('id')
-    .where('queueId', '=', queueId)
-    .where('serial', '=', serial)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 export interface AppointmentInsert {
