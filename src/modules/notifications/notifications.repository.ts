@@ -93,6 +93,22 @@ export async function settle(
   return Number(result.numUpdatedRows) === 1;
 }
 
+/**
+ * Gives claimed rows back unsent, refunding the attempt their claim charged, so the next claim (on any
+ * instance) takes them at once. Only rows this sender still holds under `lease` are touched.
+ */
+export async function releaseClaims(db: Executor, ids: string[], lease: Date, now: Date): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db
+    .updateTable('notificationOutbox')
+    .set({ status: 'pending', leaseUntil: null, attempts: sql`attempts - 1`, updatedAt: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'sending')
+    .where('leaseUntil', '=', lease)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** Applies a provider delivery report; returns false when no message has that provider id. */
 export async function applyDeliveryStatus(
   db: Executor,

@@ -199,7 +199,9 @@ export function createNotifications(app: FastifyInstance): Notifications {
     clock: app.clock,
     transports: channels,
     counters: registerMetrics(app),
+    log: app.log,
     leaseMs: Math.max(60_000, config.NOTIFY_TIMEOUT_MS * 3),
+    sendTimeoutMs: config.NOTIFY_TIMEOUT_MS,
     ...rules,
   });
   const tasks: ScheduledTask[] = [];

@@ -29,13 +29,20 @@ export interface OutboxCounters {
   failed(channel: Channel): void;
 }
 
+export interface WorkerLog {
+  warn(details: object, message: string): void;
+}
+
 export interface WorkerDeps extends RuleOptions {
   db: DB;
   clock: Clock;
   transports: Record<Channel, Transport>;
   counters?: OutboxCounters;
-  /** How long a claim is held; must exceed a send's timeout. */
+  log?: WorkerLog;
+  /** How long a claim is held; must exceed a send's timeout plus LEASE_MARGIN_MS. */
   leaseMs: number;
+  /** How long a transport may take before it gives up on a send (NOTIFY_TIMEOUT_MS). */
+  sendTimeoutMs: number;
   /** @default 100 rows claimed per drain */
   batchSize?: number;
   /** @default 8 sends in flight per instance */
@@ -50,6 +57,8 @@ export interface DrainResult {
   failed: number;
   cancelled: number;
   deferred: number;
+  /** Claimed but given back unsent: too little of the lease was left to start their sends. */
+  released: number;
 }
 
 export interface ScanResult {
@@ -67,9 +76,17 @@ const EXPIRING: Partial<Record<string, keyof MessagePayload>> = { waitlist_offer
 const SCAN_NAME = 'reminders';
 /** A process down longer than this does not look back further for reminders. */
 const MAX_CATCH_UP_MS = 7 * 24 * 3600_000;
+/**
+ * Lease left over when a send times out: the settle's round trip, and clock skew between instances (another
+ * instance judges the lease by its own clock).
+ */
+export const LEASE_MARGIN_MS = 5_000;
 
 export class NotificationsWorker {
-  constructor(private readonly deps: WorkerDeps) {}
+  constructor(private readonly deps: WorkerDeps) {
+    if (deps.leaseMs < deps.sendTimeoutMs + LEASE_MARGIN_MS)
+      throw new Error('the outbox lease must outlast a send timeout plus its margin');
+  }
 
   /** One drain tick: claims due rows and sends them. Safe to run on every instance at once. */
   async drain(): Promise<DrainResult> {
@@ -82,6 +99,7 @@ export class NotificationsWorker {
       failed: 0,
       cancelled: 0,
       deferred: 0,
+      released: 0,
     };
     const now = clock.now();
     const lease = new Date(now.getTime() + this.deps.leaseMs);
@@ -96,14 +114,31 @@ export class NotificationsWorker {
       rows.filter(optOutApplies).map((r) => r.recipient),
     );
     const queue = [...rows];
+    // A send started later could still be running when the lease runs out; another instance would then claim
+    // the row and send it too. process() does not wait on anything before it sends, so checking here is enough.
+    const lastStart = lease.getTime() - this.deps.sendTimeoutMs - LEASE_MARGIN_MS;
+    const unsent: OutboxRow[] = [];
     const worker = async () => {
       for (let row = queue.shift(); row; row = queue.shift()) {
+        if (clock.now().getTime() > lastStart) {
+          unsent.push(row, ...queue.splice(0));
+          return;
+        }
         const blocked = optOutApplies(row) && optedOut.has(row.recipient);
         const outcome = await this.process(row, lease, stale.get(row.id), blocked);
         result[outcome]++;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.deps.concurrency ?? 8, rows.length) }, worker));
+    if (unsent.length > 0) {
+      // Given back rather than left to expire: the next claim, here or elsewhere, need not wait for the lease.
+      const ids = unsent.map((r) => r.id);
+      result.released = await repo.releaseClaims(db, ids, lease, clock.now());
+      this.deps.log?.warn(
+        { claimed: rows.length, released: result.released, leaseMs: this.deps.leaseMs },
+        'outbox drain ran short of lease (slow provider?): unsent rows given back for the next claim',
+      );
+    }
     return result;
   }
 
@@ -161,16 +196,15 @@ export class NotificationsWorker {
     stale: string | undefined,
     optedOut: boolean,
   ): Promise<'sent' | 'retried' | 'failed' | 'cancelled' | 'deferred'> {
-    const { db, clock } = this.deps;
+    const { clock } = this.deps;
     const payload = row.payload as MessagePayload;
     if (stale) {
-      await repo.settle(db, row.id, lease, { status: 'cancelled', lastError: stale }, clock.now());
+      await this.settle(row, lease, { status: 'cancelled', lastError: stale }, clock.now());
       return 'cancelled';
     }
     if (optedOut) {
-      await repo.settle(
-        db,
-        row.id,
+      await this.settle(
+        row,
         lease,
         { status: 'cancelled', lastError: 'recipient opted out (STOP)' },
         clock.now(),
@@ -181,9 +215,8 @@ export class NotificationsWorker {
     if (!row.urgent && !URGENT_KINDS.has(row.kind) && payload.tz && payload.quietStart && payload.quietEnd) {
       const resume = afterQuietHours(now, payload.tz, { start: payload.quietStart, end: payload.quietEnd });
       if (resume.getTime() !== now.getTime()) {
-        await repo.settle(
-          db,
-          row.id,
+        await this.settle(
+          row,
           lease,
           { status: 'pending', sendAfter: resume, attempts: row.attempts - 1 },
           now,
@@ -198,9 +231,8 @@ export class NotificationsWorker {
         subject: message.subject,
         text: message.text,
       });
-      await repo.settle(
-        db,
-        row.id,
+      await this.settle(
+        row,
         lease,
         { status: 'sent', providerId, sentAt: clock.now(), lastError: null },
         clock.now(),
@@ -213,19 +245,27 @@ export class NotificationsWorker {
       const at = clock.now();
       if (retryable && row.attempts < MAX_ATTEMPTS) {
         const sendAfter = new Date(at.getTime() + backoffMs(row.attempts));
-        await repo.settle(
-          db,
-          row.id,
-          lease,
-          { status: 'pending', sendAfter, lastError: error.slice(0, 500) },
-          at,
-        );
+        await this.settle(row, lease, { status: 'pending', sendAfter, lastError: error.slice(0, 500) }, at);
         return 'retried';
       }
-      await repo.settle(db, row.id, lease, { status: 'failed', lastError: error.slice(0, 500) }, at);
+      await this.settle(row, lease, { status: 'failed', lastError: error.slice(0, 500) }, at);
       this.deps.counters?.failed(row.channel);
       return 'failed';
     }
+  }
+
+  /** Settles a claimed row; a lost lease means another instance has claimed it since, so it is logged. */
+  private async settle(
+    row: OutboxRow,
+    lease: Date,
+    values: Parameters<typeof repo.settle>[3],
+    now: Date,
+  ): Promise<void> {
+    if (await repo.settle(this.deps.db, row.id, lease, values, now)) return;
+    this.deps.log?.warn(
+      { outboxId: row.id, kind: row.kind, channel: row.channel, outcome: values.status, lease },
+      'outbox row not settled, its lease was lost: another instance has claimed it and may send it again',
+    );
   }
 
   /** One reminder scan tick: enqueues every reminder whose time falls between the watermark and now + window. */
