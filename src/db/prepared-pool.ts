@@ -3,11 +3,25 @@
 // that is about a third of its database time). Only queries that opt in by starting with PREPARED are named:
 // a prepared statement lives as long as its connection, so the set of marked query shapes must stay small.
 import { createHash } from 'node:crypto';
-import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import type {
+  Compilable,
+  PostgresCursor,
+  PostgresPool,
+  PostgresPoolClient,
+  PostgresQueryResult,
+  QueryResult,
+} from 'kysely';
 import type pg from 'pg';
+import type { Executor } from './database.js';
 
 /** Start a query's SQL with this comment to run it as a named prepared statement on Postgres. */
 export const PREPARED = '/* prepared */ ';
+
+/** Runs a query built with Kysely's query builder as a named prepared statement. */
+export function executePrepared<R>(db: Executor, query: Compilable<R>): Promise<QueryResult<R>> {
+  const compiled = query.compile();
+  return db.executeQuery<R>({ ...compiled, sql: PREPARED + compiled.sql });
+}
 
 /**
  * A connection that has prepared this many distinct statements is closed when released (the pool opens a new

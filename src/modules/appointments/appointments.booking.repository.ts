@@ -1,6 +1,7 @@
 // The booking fast path: one read before the transaction, then two statements under the locks.
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { PREPARED } from '../../db/prepared-pool.js';
 import { ACTIVE } from './appointments.repository.js';
 
 const SESSION_RULE_COLUMNS = sql`
@@ -74,7 +75,7 @@ export async function bookingOutline(
       idemHash: string | null;
       idemResponse: unknown;
     }
-  >`
+  >`${sql.raw(PREPARED)}
     select ${SESSION_RULE_COLUMNS},
       q.id as queue_id, q.starts_at as day_starts_at, q.status as day_status,
       q.booked_count as day_booked_count, q.capacity as day_capacity,
@@ -159,7 +160,9 @@ export async function lockForBooking(
   sessionId: string,
   date: string,
 ): Promise<LockedBooking | undefined> {
-  const { rows } = await sql<BookingSession & { queueId: string; dayStartsAt: Date; dayStatus: string }>`
+  const { rows } = await sql<
+    BookingSession & { queueId: string; dayStartsAt: Date; dayStatus: string }
+  >`${sql.raw(PREPARED)}
     select ${SESSION_RULE_COLUMNS}, q.id as queue_id, q.starts_at as day_starts_at, q.status as day_status
     from doctors d
     join sessions s on s.doctor_id = d.id
@@ -176,7 +179,7 @@ export async function lockForBooking(
 
 /** The doctor and the session key-share, for the first booking of a day (before its queue row exists). */
 export async function lockSessionForBooking(trx: Executor, sessionId: string) {
-  const { rows } = await sql<BookingSession>`
+  const { rows } = await sql<BookingSession>`${sql.raw(PREPARED)}
     select ${SESSION_RULE_COLUMNS}
     from doctors d
     join sessions s on s.doctor_id = d.id
@@ -238,7 +241,7 @@ export async function placeBooking(trx: Executor, p: PlaceInput): Promise<PlaceR
     version: number | null;
     bookedCount: number | null;
     capacity: number | null;
-  }>`
+  }>`${sql.raw(PREPARED)}
     with q as (
       select id, capacity, booked_count, next_serial, status, starts_at, slot_minutes
       from session_days where id = ${p.queueId}::uuid

@@ -2,10 +2,14 @@
 // what a patient was last told) and the appointment changes SMS replies make. No rules here.
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { executePrepared } from '../../db/prepared-pool.js';
 
-/** Everything a message about an appointment needs, in one read. */
-export function loadAppointmentContexts(db: Executor, ids: string[]) {
-  return db
+/**
+ * Everything a message about an appointment needs, in one read: a ten-table join that every booking runs, so it
+ * is a prepared statement, with the ids as one array parameter so any number of them shares the one plan.
+ */
+export async function loadAppointmentContexts(db: Executor, ids: string[]) {
+  const query = db
     .selectFrom('appointments as a')
     .innerJoin('sessionDays as q', 'q.id', 'a.queueId')
     .innerJoin('sessions as s', 's.id', 'q.sessionId')
@@ -59,8 +63,8 @@ export function loadAppointmentContexts(db: Executor, ids: string[]) {
           .limit(1)
           .as('trackingUrl'),
     ])
-    .where('a.id', 'in', ids)
-    .execute();
+    .where('a.id', '=', sql<string>`any(${ids}::uuid[])`);
+  return (await executePrepared(db, query)).rows;
 }
 
 export type AppointmentContext = Awaited<ReturnType<typeof loadAppointmentContexts>>[number];
