@@ -40,6 +40,8 @@ export const EnvSchema = Type.Object({
   IDEMPOTENCY_CLEANUP_CRON: Type.String({ default: '*/15 * * * *' }),
   /** Recounts each doctor's completed visits of the last 90 days (sort=popular); every instance, idempotent. */
   POPULARITY_REFRESH_CRON: Type.String({ default: '*/30 * * * *' }),
+  /** Recomputes every doctor's earliest bookable day (sort=soonest) as time passes; one instance at a time. */
+  SOONEST_REFRESH_CRON: Type.String({ default: '* * * * *' }),
   NOTIFY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -95,6 +97,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     'REMINDER_SCAN_CRON',
     'IDEMPOTENCY_CLEANUP_CRON',
     'POPULARITY_REFRESH_CRON',
+    'SOONEST_REFRESH_CRON',
   ] as const) {
     if (!cron.validate(env[name])) throw new ConfigError(`${name}: not a valid cron expression`);
   }

@@ -234,6 +234,7 @@ for (const backend of await databaseBackends()) {
 
       // Soonest free day from Monday 2 March: Rahman's today is full and next Monday he is away, so his
       // soonest is Wednesday 4 March; Rahima Tuesday 3; Chowdhury Thursday 5; Karim Sunday 8.
+      await app.directory.doctors.refreshAllSoonest();
       const soonest = await app.inject({ url: '/v1/doctors?sort=soonest' });
       const items = soonest.json().items as { id: string; soonestDate: string }[];
       assert.deepEqual(
@@ -346,6 +347,7 @@ for (const backend of await databaseBackends()) {
         .where('sessionId', '=', paused.session)
         .execute();
 
+      await app.directory.doctors.refreshAllSoonest();
       const res = await app.inject({ url: '/v1/doctors?q=Windowson&sort=soonest&limit=20' });
       assert.equal(res.statusCode, 200, res.body);
       const soonest = new Map(
@@ -367,6 +369,55 @@ for (const backend of await databaseBackends()) {
         );
         assert.equal(open[0]?.date ?? null, date, `availability agrees for ${id}`);
       }
+    });
+
+    test('sort=soonest follows bookings and schedule changes as they commit', async () => {
+      const { app } = shared.current;
+      const hospital = await insertHospital(app, { name: 'Busy Clinic', city: 'Bogura' });
+      const doctor = await insertDoctor(app, 'Lastplace Bookson');
+      const sessionId = await insertSession(app, {
+        doctorId: doctor,
+        hospitalId: hospital,
+        weekday: 1,
+        capacity: 1,
+      });
+      await app.directory.doctors.refreshAllSoonest();
+      const soonest = async () => {
+        await app.directory.doctors.invalidate();
+        const res = await app.inject({ url: '/v1/doctors?q=Bookson&sort=soonest' });
+        return res.json().items.map((d: { soonestDate: string | null }) => d.soonestDate);
+      };
+      assert.deepEqual(await soonest(), ['2026-03-02'], 'tonight has its one place');
+      const patient = await makeUser(app, 'patient');
+      const booked = await app.inject({
+        method: 'POST',
+        url: '/v1/appointments',
+        headers: patient.auth,
+        payload: { sessionId, date: '2026-03-02' },
+      });
+      assert.equal(booked.statusCode, 201, booked.body);
+      assert.deepEqual(
+        await soonest(),
+        ['2026-03-09'],
+        'the last place taken: next Monday, with no refresh run',
+      );
+      const cancelled = await app.inject({
+        method: 'POST',
+        url: `/v1/appointments/${booked.json().id}/cancel`,
+        headers: patient.auth,
+        payload: {},
+      });
+      assert.equal(cancelled.statusCode, 200, cancelled.body);
+      assert.deepEqual(await soonest(), ['2026-03-02'], 'the place given back: tonight again');
+      const admin = await makeUser(app, 'admin');
+      const away = await app.inject({
+        method: 'POST',
+        url: `/v1/doctors/${doctor}/time-off`,
+        headers: admin.auth,
+        payload: { from: '2026-03-02', to: '2026-03-10', reason: 'leave' },
+      });
+      assert.ok(away.statusCode < 300, away.body);
+      assert.deepEqual(await soonest(), ['2026-03-16'], 'time off through the 10th: the Monday after');
     });
   });
 }

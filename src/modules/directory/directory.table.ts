@@ -55,6 +55,12 @@ export interface DoctorsTable {
   updatedAt: UpdatedAt;
 }
 
+/** The earliest bookable day of each doctor, kept by the app (soonest.repository.ts, migration 0009). */
+export interface DoctorSoonestTable {
+  doctorId: string;
+  day: string | null;
+}
+
 export interface DoctorSpecializationsTable {
   doctorId: string;
   specializationId: string;
@@ -113,6 +119,7 @@ export interface DirectoryTables {
   services: ServicesTable;
   doctors: DoctorsTable;
   doctorSpecializations: DoctorSpecializationsTable;
+  doctorSoonest: DoctorSoonestTable;
   doctorQualifications: DoctorQualificationsTable;
   doctorServices: DoctorServicesTable;
   favorites: FavoritesTable;

@@ -123,39 +123,8 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
   return where;
 }
 
-/** Each live hospital's local date at `now`, computed once per query for soonestFreeDay. */
-function hospitalToday(now: Date): RawBuilder<unknown> {
-  return sql`hospital_today as materialized (
-    select h.id, h.timezone, (${now}::timestamptz at time zone h.timezone)::date as today
-    from hospitals h where h.deleted_at is null)`;
-}
-
-/**
- * The earliest local date in the next 30 days (in each hospital's zone) that a patient could book now, by the
- * same rules as booking (schedule.rules.ts): a session day within the session's booking window
- * (booking_opens_days ahead), not yet closed for booking (booking_closes_minutes before it starts), not on time
- * off, and with room: its queue is not created yet, or is neither closed nor cancelled and has places left.
- * Needs the hospital_today CTE. Only the session's own weekdays are visited: the first from today, then weekly.
- */
-function soonestFreeDay(now: Date): RawBuilder<string | null> {
-  return sql<string | null>`(select min(c.day) from (
-      select w.day, ht.today, ht.timezone, s.id as session_id, s.valid_from, s.valid_to, s.capacity,
-        s.start_time, s.booking_closes_minutes
-      from sessions s join hospital_today ht on ht.id = s.hospital_id
-        cross join lateral (
-          select ht.today + (s.weekday - extract(isodow from ht.today)::int + 7) % 7 + 7 * k as day
-          from generate_series(0, 4) as k) w
-      where s.doctor_id = d.id and s.deleted_at is null and w.day <= ht.today + least(29, s.booking_opens_days)
-    ) c
-    left join session_days sd on sd.session_id = c.session_id and sd.date = c.day
-    where (c.valid_from is null or c.day >= c.valid_from) and (c.valid_to is null or c.day <= c.valid_to)
-      and not exists (select 1 from time_off t where t.doctor_id = d.id and c.day between t.from_date and t.to_date)
-      and ((c.day - c.today - 1) * 1440 > c.booking_closes_minutes
-        or coalesce(sd.starts_at, (c.day + c.start_time) at time zone c.timezone)
-          > ${now}::timestamptz + make_interval(mins => c.booking_closes_minutes))
-      and (case when sd.id is null then c.capacity > 0
-        else sd.booked_count < sd.capacity and sd.status not in ('closed', 'cancelled') end))`;
-}
+/** The doctor's stored earliest bookable day (doctor_soonest, kept by soonest.repository.ts). */
+const SOONEST_DAY = sql<string | null>`(select ds.day from doctor_soonest ds where ds.doctor_id = d.id)`;
 
 // The popular and rating keys are indexed word for word (migration 0008): keep them in step with it.
 const RATING_KEY = sql`coalesce(-(d.rating_sum::float8 / nullif(d.rating_count, 0)), 1000000000::float8)`;
@@ -173,7 +142,7 @@ function sortKey(s: DoctorSearch): { k1: RawBuilder<unknown>; type: 'text' | 'fl
       return { k1: POPULAR_KEY, type: 'float8' };
     case 'soonest':
       return {
-        k1: sql`coalesce((${soonestFreeDay(s.now)} - date '2000-01-01')::float8, ${LAST}::float8)`,
+        k1: sql`coalesce((${SOONEST_DAY} - date '2000-01-01')::float8, ${LAST}::float8)`,
         type: 'float8',
       };
     default:
@@ -215,15 +184,14 @@ export function searchQuery(s: DoctorSearch) {
   const { k1, type } = sortKey(s);
   const extra =
     s.sort === 'soonest'
-      ? sql`, ${soonestFreeDay(s.now)}::text as soonest`
+      ? sql`, ${SOONEST_DAY}::text as soonest`
       : s.sort === 'popular'
         ? sql`, d.recent_visits`
         : sql``;
   const after = s.after
     ? sql`where (x.k1, x.k2, x.id) > (${String(s.after[0])}::${sql.raw(type)}, ${s.after[1]}::text, ${s.after[2]}::uuid)`
     : sql``;
-  const ctes = s.sort === 'soonest' ? sql`with ${hospitalToday(s.now)} ` : sql``;
-  return sql<SearchRow>`${sql.raw(PREPARED)}${ctes}select p.*, ${cardColumns}
+  return sql<SearchRow>`${sql.raw(PREPARED)}select p.*, ${cardColumns}
     from (
       select * from (
         select d.id, ${k1} as k1, d.name as k2 ${extra}

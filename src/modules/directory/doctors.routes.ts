@@ -1,8 +1,8 @@
 // Doctors and reviews HTTP: search, profiles, edits, verification, photo upload, reviews.
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import cron, { type ScheduledTask } from 'node-cron';
 import { AppError } from '../../errors.js';
+import { scheduleJobs } from '../../lib/cron.js';
 import { errors, IdParams, Page } from '../../lib/schema.js';
 import { identify, principalOf, requireRole } from '../../plugins/auth.js';
 import {
@@ -188,25 +188,22 @@ const doctorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => reviews.setHidden(request.params.id, request.body.hidden),
   );
 
-  // The 90-day recount behind sort=popular; it stops and finishes before the database closes.
-  let popularity: ScheduledTask | undefined;
-  let recounting: Promise<unknown> = Promise.resolve();
+  // The stored orders that time moves: soonest days (cut-offs pass, days roll over) and the 90-day visits.
   app.addHook('onReady', async () => {
-    popularity = cron.schedule(
-      app.config.POPULARITY_REFRESH_CRON,
-      async () => {
-        recounting = doctors
-          .refreshPopularity()
-          .catch((err: unknown) => app.log.warn({ err }, 'popularity refresh failed'));
-        await recounting;
-      },
-      { name: 'popularity-refresh', noOverlap: true },
-    );
+    await doctors.refreshAllSoonest();
   });
-  app.addHook('preClose', async () => {
-    await popularity?.destroy();
-    await recounting;
-  });
+  scheduleJobs(app, [
+    {
+      name: 'soonest refresh',
+      expression: app.config.SOONEST_REFRESH_CRON,
+      run: () => doctors.refreshAllSoonest(),
+    },
+    {
+      name: 'popularity refresh',
+      expression: app.config.POPULARITY_REFRESH_CRON,
+      run: () => doctors.refreshPopularity(),
+    },
+  ]);
 };
 
 export default doctorsRoutes;

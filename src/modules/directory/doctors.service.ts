@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
-import type { DomainEvents } from '../../events.js';
+import type { DomainEvents, QueueEventType } from '../../events.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
 import type { Cache } from '../../plugins/cache.js';
 import type { Role } from '../accounts/accounts.table.js';
@@ -14,6 +14,7 @@ import * as repo from './doctors.repository.js';
 import type { AdminDoctorQuerySchema } from './doctors-admin.schema.js';
 import { listDoctorsForAdmin } from './doctors-admin.service.js';
 import { PHOTO_TYPES, type PhotoStorage, photoNameOf, photoUrl, sniffImageType } from './photo.storage.js';
+import * as soonest from './soonest.repository.js';
 
 export interface Viewer {
   id: string;
@@ -36,6 +37,8 @@ export const POPULAR_TTL_SECONDS = 60;
  */
 export const SEARCH_TTL_SECONDS = 10;
 const SEARCH_GENERATION = 'search';
+/** Queue changes that can make a day bookable or not: a place taken or given back, the queue closed. */
+const SOONEST_MOVERS = new Set<QueueEventType>(['booked', 'walk_in', 'cancelled', 'closed']);
 export const MAX_PHOTO_BYTES = 2 * 1024 * 1024;
 
 const invalid = (field: string, message: string) =>
@@ -224,15 +227,20 @@ export class DoctorsService {
   /**
    * A completed visit raises the doctor's visit count (a trigger keeps the column): drop their cached profile
    * once it commits. Search pages carry the count too and show it within SEARCH_TTL_SECONDS. A schedule change
-   * (sessions, time off) changes the hospitals and cities shown: drop the profile and the search pages.
+   * (sessions, time off) changes the hospitals and cities shown: drop the profile and the search pages. Both,
+   * and a queue day filling, freeing up or closing, move the doctor's stored soonest day: recompute it.
    */
   subscribe(events: DomainEvents): void {
     events.afterCommit('queue.changed', async (change) => {
+      if (SOONEST_MOVERS.has(change.type)) await this.refreshSoonest({ queueIds: [change.queueId] });
       if (change.type !== 'completed' || !change.appointmentId) return;
       const row = await repo.doctorOfAppointment(this.deps.db, change.appointmentId);
       if (row) await this.deps.cache.del(profileKey(row.doctorId));
     });
-    events.afterCommit('schedule.changed', ({ doctorId }) => this.invalidate(doctorId));
+    events.afterCommit('schedule.changed', async ({ doctorId }) => {
+      await this.refreshSoonest({ doctorIds: [doctorId] });
+      await this.invalidate(doctorId);
+    });
   }
 
   /**
@@ -251,6 +259,16 @@ export class DoctorsService {
    */
   refreshPopularity(): Promise<number> {
     return repo.refreshRecentVisits(this.deps.db, this.deps.clock.now());
+  }
+
+  /** Recomputes the stored earliest bookable day (sort=soonest) of some doctors, by the app clock. */
+  refreshSoonest(scope: soonest.SoonestScope): Promise<void> {
+    return soonest.refreshSoonest(this.deps.db, this.deps.clock.now(), scope);
+  }
+
+  /** The periodic recompute of every doctor's earliest bookable day; false when another instance is at it. */
+  refreshAllSoonest(): Promise<boolean> {
+    return soonest.refreshAllSoonest(this.deps.db, this.deps.clock.now());
   }
 
   // Edits ----------------------------------------------------------------------------------------------------
