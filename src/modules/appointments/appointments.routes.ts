@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import cron, { type ScheduledTask } from 'node-cron';
+import { scheduleJobs } from '../../lib/cron.js';
 import { errors, IdParams, Page } from '../../lib/schema.js';
 import { principalOf, requireRole } from '../../plugins/auth.js';
 import { appointmentCalendar } from './appointments.ics.js';
@@ -211,32 +211,22 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   let timer: NodeJS.Timeout | undefined;
-  let cleanup: ScheduledTask | undefined;
-  let purging: Promise<unknown> = Promise.resolve();
   app.addHook('onReady', async () => {
     timer = setInterval(() => {
       waitlist.sweepLapsedOffers().catch((err) => app.log.warn({ err }, 'waitlist sweep failed'));
     }, SWEEP_MS);
     timer.unref();
-    cleanup = cron.schedule(
-      app.config.IDEMPOTENCY_CLEANUP_CRON,
-      async () => {
-        purging = purgeIdempotencyKeys({ db: app.db, clock: app.clock }).catch((err: unknown) =>
-          app.log.warn({ err }, 'idempotency cleanup failed'),
-        );
-        await purging;
-      },
-      { name: 'idempotency-cleanup', noOverlap: true },
-    );
-  });
-  // preClose: the cleanup stops and finishes before the database closes.
-  app.addHook('preClose', async () => {
-    await cleanup?.destroy();
-    await purging;
   });
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
   });
+  scheduleJobs(app, [
+    {
+      name: 'idempotency cleanup',
+      expression: app.config.IDEMPOTENCY_CLEANUP_CRON,
+      run: () => purgeIdempotencyKeys({ db: app.db, clock: app.clock }),
+    },
+  ]);
 };
 
 export default appointmentsRoutes;
