@@ -42,13 +42,18 @@ function doctorCard(d: DoctorListItem) {
   );
 }
 
+/** Bumped by every search: an answer that arrives after a newer search was started is dropped. */
+let latestSearch = 0;
+
 async function search(append = false) {
+  const ticket = ++latestSearch;
   const query = Object.fromEntries(params);
   results.setAttribute('aria-busy', 'true');
   try {
     const page = await api.get<PageOf<DoctorListItem>>(
       `/doctors${qs({ ...query, limit: 12, cursor: append ? nextCursor : undefined })}`,
     );
+    if (ticket !== latestSearch) return;
     nextCursor = page.nextCursor;
     const grid = append ? (results.querySelector('.grid') as HTMLElement) : h('div', { class: 'grid' });
     grid.append(...page.items.map(doctorCard));
@@ -71,9 +76,9 @@ async function search(append = false) {
       );
     }
   } catch (err) {
-    render(results, h('p', { class: 'notice error' }, errorText(err)));
+    if (ticket === latestSearch) render(results, h('p', { class: 'notice error' }, errorText(err)));
   } finally {
-    results.setAttribute('aria-busy', 'false');
+    if (ticket === latestSearch) results.setAttribute('aria-busy', 'false');
   }
 }
 

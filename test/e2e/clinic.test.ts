@@ -144,6 +144,11 @@ test('book, follow live on the phone and the lobby screen, call next from the co
   await patient.getByLabel('Doctor name or licence no.').fill('Rahman');
   await patient.getByRole('button', { name: 'Search' }).click();
   await patient.getByRole('link', { name: 'Dr. Ayesha Rahman' }).first().waitFor();
+  // Only the search's answer is shown, even when the page's first, unfiltered list arrives after it.
+  await patient.waitForFunction(() => {
+    const names = [...document.querySelectorAll('.grid h3')].map((e) => e.textContent ?? '');
+    return names.length > 0 && names.every((name) => name.includes('Rahman'));
+  });
   await shot(patient, 'booking-search');
   await audit(patient, 'booking');
   await patient.getByRole('link', { name: 'Dr. Ayesha Rahman' }).first().click();
