@@ -1,9 +1,9 @@
 // Wiring of the notifications module: transports from config, the service's event subscriptions, outbox
 // metrics, and the node-cron ticks (started when the app is ready, stopped when it closes).
 import type { FastifyInstance } from 'fastify';
-import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge } from 'prom-client';
 import { AppError } from '../../errors.js';
+import { scheduleJobs } from '../../lib/cron.js';
 import type { Principal } from '../../plugins/auth.js';
 import { recordQueueEvent } from '../queue/queue.repository.js';
 import * as contextsRepo from './notifications.contexts.repository.js';
@@ -204,39 +204,18 @@ export function createNotifications(app: FastifyInstance): Notifications {
     sendTimeoutMs: config.NOTIFY_TIMEOUT_MS,
     ...rules,
   });
-  const tasks: ScheduledTask[] = [];
-  let running: Promise<unknown> = Promise.resolve();
-  const tick = (name: string, work: () => Promise<unknown>) => async () => {
-    const current = work().catch((err: unknown) => app.log.error({ err }, `${name} tick failed`));
-    running = Promise.all([running, current]);
-    await current;
-  };
   if (['true', '1'].includes(config.NOTIFY_CRON)) {
-    app.addHook('onReady', async () => {
-      tasks.push(
-        cron.schedule(
-          config.OUTBOX_DRAIN_CRON,
-          tick('outbox drain', () => worker.drain()),
-          {
-            name: 'outbox-drain',
-            noOverlap: true,
-          },
-        ),
-        cron.schedule(
-          config.REMINDER_SCAN_CRON,
-          tick('reminder scan', () => worker.scanReminders(SCAN_WINDOW_MS)),
-          {
-            name: 'reminder-scan',
-            noOverlap: true,
-          },
-        ),
-      );
-    });
+    scheduleJobs(app, [
+      { name: 'outbox drain', expression: config.OUTBOX_DRAIN_CRON, run: () => worker.drain() },
+      {
+        name: 'reminder scan',
+        expression: config.REMINDER_SCAN_CRON,
+        run: () => worker.scanReminders(SCAN_WINDOW_MS),
+      },
+    ]);
   }
-  // preClose: the ticks stop and finish before the database closes.
+  // Registered after the jobs' own preClose: the ticks stop and finish first, then the transports close.
   app.addHook('preClose', async () => {
-    for (const task of tasks) await task.destroy();
-    await running;
     for (const transport of Object.values(channels)) await transport.close?.();
   });
   return {
