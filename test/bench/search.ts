@@ -192,7 +192,7 @@ export async function runSearchBench(options: SearchBenchOptions = {}): Promise<
     );
 
     const now = new Date();
-    const base = { now, today: now.toISOString().slice(0, 10), after: null, limit: 20, onlyVerified: true };
+    const base = { today: now.toISOString().slice(0, 10), after: null, limit: 20, onlyVerified: true };
     let indexed = true;
     for (const [title, search] of [
       ['q=Rahmn&city=Dhaka (typo, relevance)', { q: 'Rahmn', city: 'Dhaka', sort: 'relevance' }],

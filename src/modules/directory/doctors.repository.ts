@@ -19,8 +19,7 @@ export interface DoctorSearch {
   /** A local date, or an ISO weekday. */
   availableOn?: { date: string } | { weekday: number };
   sort: DoctorSort;
-  now: Date;
-  /** UTC date of `now`, for weekday filters that are not tied to a hospital's zone. */
+  /** Today's UTC date, for weekday filters that are not tied to a hospital's zone. */
   today: string;
   after: [number | string, string, string] | null;
   limit: number;

@@ -66,7 +66,7 @@ export function toCardView(card: repo.DoctorCard) {
 
 /**
  * What a search result depends on besides the generation: the normalised filters (names compare
- * case-insensitively, so they are lower-cased), the page and the day (weekday filters, 90-day popularity).
+ * case-insensitively, so they are lower-cased), the page and the day (weekday filters).
  */
 function searchDigest(s: repo.DoctorSearch, cursor: string | undefined): string {
   const lower = (v: string | undefined) => v?.toLowerCase() ?? null;
@@ -108,7 +108,6 @@ export class DoctorsService {
       )
         throw invalid('querystring.cursor', 'is not a cursor of this list (was the sort changed?)');
     }
-    const now = this.deps.clock.now();
     const search: repo.DoctorSearch = {
       q: query.q?.trim() || undefined,
       city: query.city?.trim() || undefined,
@@ -118,8 +117,7 @@ export class DoctorsService {
       serviceId: query.serviceId,
       availableOn: this.parseAvailableOn(query.availableOn),
       sort,
-      now,
-      today: now.toISOString().slice(0, 10),
+      today: this.deps.clock.now().toISOString().slice(0, 10),
       after,
       limit,
       onlyVerified: true,
