@@ -9,6 +9,7 @@ import * as m0006 from './0006_directory_cards.js';
 import * as m0007 from './0007_patient_lookup.js';
 import * as m0008 from './0008_doctor_popularity.js';
 import * as m0009 from './0009_doctor_soonest.js';
+import * as m0010 from './0010_patient_lookup_exact.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_patient_lookup': m0007,
   '0008_doctor_popularity': m0008,
   '0009_doctor_soonest': m0009,
+  '0010_patient_lookup_exact': m0010,
 };

@@ -146,7 +146,7 @@ for (const backend of await databaseBackends()) {
       );
     });
 
-    test("name and phone fragments are matched through migration 0007's trigram indexes", async () => {
+    test('name and phone fragments, e-mail prefixes and whole numbers are matched through indexes', async () => {
       const { app } = shared.current;
       const tag = randomBytes(4).toString('hex');
       const indexes = async (filter: Omit<PatientFilter, 'limit'>) => {
@@ -173,7 +173,7 @@ for (const backend of await databaseBackends()) {
           await sql`set local enable_seqscan = off`.execute(trx);
           const plan = await patientSearchQuery(trx, { ...filter, limit: 21 }).explain();
           const text = plan.map((row) => Object.values(row).join(' ')).join('\n');
-          used = [...text.matchAll(/\b(\w+_trgm_idx)\b/g)].map((m) => m[1]).sort();
+          used = [...text.matchAll(/\b(\w+_(?:trgm|prefix|phone)_idx)\b/g)].map((m) => m[1]).sort();
           throw new Error('rollback');
         });
         await assert.rejects(rolledBack, /rollback/);
@@ -186,6 +186,12 @@ for (const backend of await databaseBackends()) {
       assert.deepEqual(await indexes({ phoneDigits: '5550123' }), [
         'patient_profiles_phone_digits_trgm_idx',
         'users_phone_digits_trgm_idx',
+      ]);
+      // Migration 0010: an e-mail prefix and a whole number on either the profile or the account.
+      assert.deepEqual(await indexes({ emailPrefix: `trgm-${tag}-12` }), ['users_email_prefix_idx']);
+      assert.deepEqual(await indexes({ phone: '+8801700000123' }), [
+        'patient_profiles_phone_idx',
+        'users_phone_idx',
       ]);
     });
 

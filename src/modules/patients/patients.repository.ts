@@ -30,20 +30,25 @@ const phoneDigitsOf = (table: Alias) =>
   sql<string>`regexp_replace(coalesce(${sql.ref(`${table}.phone`)}, ''), '[^0-9]', '', 'g')`;
 
 /**
- * Ids of the profiles whose own value or whose account's value matches the pattern, as a union of two
- * index scans: an OR across the joined tables can only be checked row by row over the whole join.
+ * Ids of the profiles whose own value or whose account's value matches the pattern (or equals the value), as a
+ * union of two index scans: an OR across the joined tables can only be checked row by row over the whole join.
  */
-function profilesMatching(db: Executor, expression: (table: Alias) => RawBuilder<string>, pattern: string) {
+function profilesMatching(
+  db: Executor,
+  expression: (table: Alias) => RawBuilder<string>,
+  pattern: string,
+  operator: 'like' | '=' = 'like',
+) {
   return db
     .selectFrom('patientProfiles as pp')
     .select('pp.id')
-    .where(expression('pp'), 'like', pattern)
+    .where(expression('pp'), operator, pattern)
     .union(
       db
         .selectFrom('patientProfiles as pp')
         .innerJoin('users as uu', 'uu.id', 'pp.accountId')
         .select('pp.id')
-        .where(expression('uu'), 'like', pattern)
+        .where(expression('uu'), operator, pattern)
         // Lets the join use patient_profiles_account_idx (partial on live profiles).
         .where('pp.deletedAt', 'is', null),
     );
@@ -81,7 +86,11 @@ export function patientSearchQuery(db: Executor, filter: PatientFilter) {
     query = query.where(sql`lower(u.email::text)`, 'like', `${escapeLike(emailPrefix)}%`);
   }
   if (phone !== undefined) {
-    query = query.where((eb) => eb.or([eb('p.phone', '=', phone), eb('u.phone', '=', phone)]));
+    query = query.where(
+      'p.id',
+      'in',
+      profilesMatching(db, (table) => sql.ref<string>(`${table}.phone`), phone, '='),
+    );
   }
   if (phoneDigits !== undefined) {
     query = query.where('p.id', 'in', profilesMatching(db, phoneDigitsOf, `%${escapeLike(phoneDigits)}%`));
