@@ -1,0 +1,292 @@
+// The doctor console's profile and weekly sessions: the bio and experience, the sessions with edit and
+// remove, and a form to add one.
+import { ApiError, api, type PageOf } from './api.js';
+import type { DoctorProfile } from './directory.js';
+import { errorText, formValues, h, render, toast } from './dom.js';
+import { hospitals } from './queues.js';
+import { field, select } from './widgets.js';
+
+const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+interface SessionRow {
+  id: string;
+  hospital: { name: string };
+  weekday: number;
+  start: string;
+  end: string;
+  slotMinutes: number;
+  capacity: number;
+  room: string | null;
+  fee: number;
+}
+
+/** Sends a change the doctor made; a toast says it is done, or why not. */
+async function attempt(send: () => Promise<unknown>, done: string, after?: () => Promise<void>) {
+  try {
+    await send();
+    toast(done);
+    void after?.();
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+}
+
+/** An onsubmit handler: sends the form's values through attempt instead of reloading the page. */
+function sending(
+  send: (values: Record<string, string>) => Promise<unknown>,
+  done: string,
+  after?: () => Promise<void>,
+) {
+  return (e: Event) => {
+    e.preventDefault();
+    const values = formValues(e.target as HTMLFormElement);
+    return attempt(() => send(values), done, after);
+  };
+}
+
+export interface ProfilePanel {
+  panel: HTMLElement;
+  /** Reads the profile and sessions and renders both forms; called each time the tab opens and after changes. */
+  open: () => Promise<void>;
+}
+
+export function profilePanel(doctorId: string | null | undefined): ProfilePanel {
+  const panel = h('div', { hidden: true });
+
+  async function mountProfile() {
+    if (!doctorId) return;
+    const profile = await api.get<DoctorProfile>(`/doctors/${doctorId}`).catch(() => null);
+    const sessions = await api
+      .get<PageOf<SessionRow>>(`/doctors/${doctorId}/sessions`)
+      .catch(() => ({ items: [] as SessionRow[] }));
+    const editor = h('div', { 'data-testid': 'session-editor' });
+    const hospitalOptions = (await hospitals().catch(() => [])).map((x): [string, string] => [
+      x.id,
+      `${x.name}, ${x.city}`,
+    ]);
+    const profileForm = h(
+      'form',
+      {
+        class: 'card',
+        onsubmit: sending(
+          (v) =>
+            api.patch(`/doctors/${doctorId}`, {
+              bio: v.bio ?? '',
+              experienceYears: v.experienceYears ? Number(v.experienceYears) : null,
+            }),
+          'Profile saved',
+        ),
+      },
+      h('h2', { style: 'margin-top:0' }, 'My profile'),
+      field('bio', 'About me', h('textarea', {}, profile?.bio ?? '')),
+      field(
+        'experienceYears',
+        'Years of experience',
+        h('input', { type: 'number', min: '0', max: '80', value: profile?.experienceYears ?? '' }),
+      ),
+      h('button', { type: 'submit' }, 'Save profile'),
+    );
+    const sessionForm = h(
+      'form',
+      {
+        class: 'card',
+        onsubmit: sending(
+          (v) =>
+            api.post(`/doctors/${doctorId}/sessions`, {
+              hospitalId: v.hospitalId,
+              weekday: Number(v.weekday),
+              start: v.start,
+              end: v.end,
+              slotMinutes: Number(v.slotMinutes),
+              ...(v.room ? { room: v.room } : {}),
+              ...(v.fee ? { fee: Number(v.fee) } : {}),
+            }),
+          'Session added',
+          mountProfile,
+        ),
+      },
+      h('h2', { style: 'margin-top:0' }, 'Weekly sessions'),
+      sessions.items.length
+        ? h(
+            'table',
+            {},
+            h(
+              'tbody',
+              {},
+              sessions.items.map((s) =>
+                h(
+                  'tr',
+                  { 'data-session-id': s.id },
+                  h('td', {}, WEEKDAYS[s.weekday]),
+                  h('td', {}, `${s.start}–${s.end}`),
+                  h('td', {}, s.hospital.name),
+                  h('td', {}, s.room ? `room ${s.room}` : ''),
+                  h('td', {}, `${s.capacity} × ${s.slotMinutes} min`),
+                  h(
+                    'td',
+                    { class: 'row' },
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'secondary small',
+                        'aria-label': `Edit ${WEEKDAYS[s.weekday]} ${s.start}–${s.end}`,
+                        onclick: () => {
+                          render(editor, sessionEditor(s));
+                          (editor.querySelector('input') as HTMLInputElement | null)?.focus();
+                        },
+                      },
+                      'Edit',
+                    ),
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'secondary small',
+                        'aria-label': `Remove ${WEEKDAYS[s.weekday]} ${s.start}–${s.end}`,
+                        onclick: () =>
+                          attempt(() => api.del(`/sessions/${s.id}`), 'Session removed', mountProfile),
+                      },
+                      'Remove',
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No weekly sessions yet.'),
+      editor,
+      h('h3', { style: 'margin-top:1rem' }, 'Add a session'),
+      h(
+        'div',
+        { class: 'fields' },
+        field('hospitalId', 'Hospital', select('hospitalId', hospitalOptions)),
+        field(
+          'weekday',
+          'Day',
+          select(
+            'weekday',
+            WEEKDAYS.slice(1).map((d, i): [string, string] => [String(i + 1), d]),
+          ),
+        ),
+        field('start', 'Starts', h('input', { type: 'time', value: '09:00', required: true })),
+        field('end', 'Ends', h('input', { type: 'time', value: '12:00', required: true })),
+        field(
+          'slotMinutes',
+          'Minutes per patient',
+          h('input', { type: 'number', min: '1', value: '10', required: true }),
+        ),
+        field('room', 'Room', h('input', {})),
+        field('fee', 'Fee', h('input', { type: 'number', min: '0' })),
+      ),
+      h('button', { type: 'submit' }, 'Add session'),
+    );
+    render(panel, h('div', { class: 'stack' }, profileForm, sessionForm));
+  }
+
+  /** Edits one weekly session; a change that would cancel bookings is refused first and then offered. */
+  function sessionEditor(s: SessionRow) {
+    const message = h('div', { role: 'alert' });
+    const save = async (cancelAffected: boolean) => {
+      const v = formValues(form);
+      // Only what changed: an unchanged capacity left out lets the server refit it to new hours.
+      const edited: Record<string, unknown> = {
+        start: v.start,
+        end: v.end,
+        slotMinutes: Number(v.slotMinutes),
+        capacity: Number(v.capacity),
+        room: v.room ?? null,
+        fee: Number(v.fee ?? 0),
+      };
+      const body: Record<string, unknown> = Object.fromEntries(
+        Object.entries(edited).filter(([k, value]) => value !== s[k as keyof SessionRow]),
+      );
+      if (cancelAffected)
+        Object.assign(body, { cancelAffected: true, reason: 'The doctor changed this session' });
+      try {
+        const result = await api.patch<{ cancelledAppointmentIds: string[] }>(`/sessions/${s.id}`, body);
+        const n = result.cancelledAppointmentIds.length;
+        toast(n ? `Session saved; ${n} booking(s) cancelled and the patients told` : 'Session saved');
+        void mountProfile();
+      } catch (err) {
+        const affected =
+          err instanceof ApiError && err.code === 'CONFLICT'
+            ? (err.details as { affectedAppointments?: number } | undefined)?.affectedAppointments
+            : undefined;
+        if (!affected) {
+          render(message, h('p', { class: 'notice error' }, errorText(err)));
+          return;
+        }
+        render(
+          message,
+          h(
+            'div',
+            { class: 'notice warn', 'data-testid': 'affected-bookings' },
+            h(
+              'p',
+              { style: 'margin-top:0' },
+              `Not saved: this change would cancel ${affected} booked appointment(s). `,
+              'Keep the times, or cancel those bookings (each patient is told) and save.',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'warn',
+                onclick: () => {
+                  if (confirm(`Cancel ${affected} booking(s) and save the new session times?`))
+                    void save(true);
+                },
+              },
+              `Cancel ${affected} affected booking(s) and save`,
+            ),
+          ),
+        );
+      }
+    };
+    const form = h(
+      'form',
+      {
+        class: 'card subtle',
+        'aria-labelledby': 'edit-session-title',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void save(false);
+        },
+      },
+      h(
+        'h3',
+        { id: 'edit-session-title', style: 'margin-top:0' },
+        `Edit ${WEEKDAYS[s.weekday]} at ${s.hospital.name}`,
+      ),
+      h(
+        'div',
+        { class: 'fields' },
+        field('start', 'Starts', h('input', { type: 'time', value: s.start, required: true })),
+        field('end', 'Ends', h('input', { type: 'time', value: s.end, required: true })),
+        field(
+          'slotMinutes',
+          'Minutes per patient',
+          h('input', { type: 'number', min: '1', value: s.slotMinutes, required: true }),
+        ),
+        field(
+          'capacity',
+          'Patients',
+          h('input', { type: 'number', min: '1', value: s.capacity, required: true }),
+        ),
+        field('room', 'Room', h('input', { value: s.room ?? '' })),
+        field('fee', 'Fee', h('input', { type: 'number', min: '0', value: s.fee })),
+      ),
+      message,
+      h(
+        'div',
+        { class: 'row' },
+        h('button', { type: 'submit' }, 'Save changes'),
+        h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Close'),
+      ),
+    );
+    return form;
+  }
+
+  return { panel, open: mountProfile };
+}
