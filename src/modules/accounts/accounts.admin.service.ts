@@ -1,0 +1,171 @@
+// Admin user management: creating and changing accounts (each change audited), the user and audit lists,
+// and the bootstrap admin.
+import type { Static } from '@sinclair/typebox';
+import { AppError, notFound } from '../../errors.js';
+import { hashPassword } from '../../lib/password.js';
+import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import type { AccountProfiles } from './accounts.profiles.service.js';
+import * as repo from './accounts.repository.js';
+import type { AdminUserCreateSchema, AdminUserUpdateSchema } from './accounts.schema.js';
+import {
+  type AccountsDeps,
+  type Actor,
+  createDoctorRecord,
+  normalisePhone,
+  toUserView,
+} from './accounts.shared.js';
+import type { Role } from './accounts.table.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A cursor this service handed out, or 400: a tampered cursor must not silently restart the list. */
+function readCursor<T extends unknown[]>(
+  cursor: string | undefined,
+  valid: (values: unknown[]) => values is T,
+): T | null {
+  if (cursor === undefined) return null;
+  const values = decodeCursor<unknown[]>(cursor, 1);
+  if (!values || !valid(values)) {
+    throw new AppError('VALIDATION_FAILED', 'cursor is not valid', [
+      { field: 'querystring.cursor', message: 'is not valid' },
+    ]);
+  }
+  return values;
+}
+
+export class AccountAdmin {
+  constructor(
+    private readonly deps: AccountsDeps,
+    private readonly profiles: Pick<AccountProfiles, 'me'>,
+  ) {}
+
+  async createUser(actor: Actor, body: Static<typeof AdminUserCreateSchema>) {
+    const phone = normalisePhone(this.deps, body.phone, 'body.phone');
+    if (body.role === 'staff' && !body.hospitalId) {
+      throw new AppError('VALIDATION_FAILED', 'Staff belong to a hospital', [
+        { field: 'body.hospitalId', message: 'is required for staff' },
+      ]);
+    }
+    const passwordHash = await hashPassword(body.password);
+    const id = await this.deps.db.transaction().execute(async (trx) => {
+      if (await repo.emailTaken(trx, body.email)) {
+        throw new AppError('CONFLICT', 'An account with this e-mail already exists', [
+          { field: 'body.email', message: 'is already registered' },
+        ]);
+      }
+      if (body.hospitalId) await this.requireHospital(trx, body.hospitalId);
+      const user = await repo.insertUser(trx, {
+        email: body.email,
+        passwordHash,
+        name: body.name,
+        phone,
+        role: body.role,
+        hospitalId: body.role === 'staff' ? (body.hospitalId ?? null) : null,
+      });
+      if (body.role === 'doctor') await createDoctorRecord(trx, user.id, body.name, body.licenseNo ?? null);
+      await repo.insertAudit(trx, {
+        actorId: actor.id,
+        action: 'user.create',
+        targetType: 'user',
+        targetId: user.id,
+        details: { role: body.role, hospitalId: body.hospitalId ?? null },
+        ip: actor.ip,
+      });
+      return user.id;
+    });
+    return this.profiles.me(id);
+  }
+
+  private async requireHospital(db: Parameters<typeof repo.insertUser>[0], hospitalId: string) {
+    const hospital = await db
+      .selectFrom('hospitals')
+      .select('id')
+      .where('id', '=', hospitalId)
+      .where('deletedAt', 'is', null)
+      .executeTakeFirst();
+    if (!hospital) {
+      throw new AppError('VALIDATION_FAILED', 'No such hospital', [
+        { field: 'body.hospitalId', message: 'does not exist' },
+      ]);
+    }
+  }
+
+  async updateUser(actor: Actor, id: string, body: Static<typeof AdminUserUpdateSchema>) {
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      const user = await repo.findUserById(trx, id);
+      if (!user) throw notFound('User');
+      if (id === actor.id && (body.disabled === true || (body.role && body.role !== 'admin'))) {
+        throw new AppError('CONFLICT', 'An admin cannot disable or demote their own account');
+      }
+      const role = body.role ?? user.role;
+      const hospitalId = body.hospitalId !== undefined ? body.hospitalId : user.hospitalId;
+      if (role === 'staff' && !hospitalId) {
+        throw new AppError('VALIDATION_FAILED', 'Staff belong to a hospital', [
+          { field: 'body.hospitalId', message: 'is required for staff' },
+        ]);
+      }
+      if (body.hospitalId) await this.requireHospital(trx, body.hospitalId);
+      if (role === 'doctor' && !user.doctorId)
+        await createDoctorRecord(trx, id, body.name ?? user.name, null);
+      await repo.updateUser(trx, id, {
+        ...(body.role ? { role } : {}),
+        ...(body.name ? { name: body.name } : {}),
+        hospitalId: role === 'staff' ? hospitalId : null,
+        ...(body.disabled !== undefined ? { disabledAt: body.disabled ? now : null } : {}),
+      });
+      if (body.disabled) await repo.revokeUserTokens(trx, id, now);
+      await repo.insertAudit(trx, {
+        actorId: actor.id,
+        action: 'user.update',
+        targetType: 'user',
+        targetId: id,
+        details: body,
+        ip: actor.ip,
+      });
+    });
+    return this.profiles.me(id);
+  }
+
+  async listUsers(filter: { role?: Role; q?: string; limit?: number; cursor?: string }) {
+    const limit = filter.limit ?? 20;
+    const after = readCursor(filter.cursor, (v): v is [string] => UUID.test(String(v[0])));
+    const rows = await repo.listUsers(this.deps.db, {
+      role: filter.role,
+      q: filter.q,
+      afterId: after?.[0],
+      limit,
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => toUserView(r)),
+      nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
+    };
+  }
+
+  async listAudit(filter: { limit?: number; cursor?: string }) {
+    const limit = filter.limit ?? 50;
+    const before = readCursor(filter.cursor, (v): v is [number] => Number.isSafeInteger(v[0]));
+    const rows = await repo.listAudit(this.deps.db, { beforeId: before?.[0], limit });
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].id]) : null,
+    };
+  }
+
+  /** Creates the admin named by ADMIN_EMAIL/ADMIN_PASSWORD (or the CLI) unless that account exists. */
+  async ensureAdmin(email: string, password: string, name = 'Administrator'): Promise<'created' | 'exists'> {
+    if (await repo.emailTaken(this.deps.db, email)) return 'exists';
+    const passwordHash = await hashPassword(password);
+    try {
+      await repo.insertUser(this.deps.db, { email, passwordHash, name, role: 'admin', phone: null });
+    } catch (err) {
+      // Another instance starting at the same moment created it first.
+      if ((err as { code?: string }).code === '23505') return 'exists';
+      throw err;
+    }
+    return 'created';
+  }
+}
