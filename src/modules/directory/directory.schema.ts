@@ -110,7 +110,12 @@ export const DoctorQuerySchema = Type.Object(
     sort: Type.Optional(
       Type.Union(
         SORTS.map((s) => Type.Literal(s)),
-        { description: 'Default: relevance when q is given, else name' },
+        {
+          description:
+            'Default: relevance when q is given, else name. popular: completed visits in the last 90 days, then ' +
+            'rating; rating: best average first, unrated last; soonest: earliest day a patient could book now ' +
+            '(booking window, cut-off, free places), doctors with none in 30 days last',
+        },
       ),
     ),
     ...PageQuery,
@@ -128,8 +133,20 @@ export const DoctorListItemSchema = Type.Object({
   visitCount: Type.Integer(),
   specializations: Type.Array(Type.String()),
   cities: Type.Array(Type.String()),
-  soonestDate: Type.Optional(Nullable(Type.String({ description: 'With sort=soonest' }))),
-  recentVisits: Type.Optional(Type.Integer({ description: 'With sort=popular: completed in 90 days' })),
+  soonestDate: Type.Optional(
+    Nullable(
+      Type.String({
+        description:
+          'With sort=soonest: the earliest local date bookable now, null when none in 30 days (refreshed as ' +
+          'bookings and schedules change, and every minute)',
+      }),
+    ),
+  ),
+  recentVisits: Type.Optional(
+    Type.Integer({
+      description: 'With sort=popular: completed visits in the last 90 days (recounted periodically)',
+    }),
+  ),
 });
 
 export const QualificationEntrySchema = Type.Object({
