@@ -35,3 +35,7 @@ export class AppError extends Error {
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message = 'You may not do this') => new AppError('FORBIDDEN', message);
+
+/** A 400 naming the field at fault: `${field} ${message}`, with the same in `details`. */
+export const invalidField = (field: string, message: string) =>
+  new AppError('VALIDATION_FAILED', `${field} ${message}`, [{ field, message }]);

@@ -2,6 +2,8 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { ERROR_STATUS } from '../errors.js';
 
+/** A UUID in any case, for ids read outside a route schema (cursors, sockets, id-or-name filters). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const Uuid = Type.String({ format: 'uuid' });
 export const IdParams = Type.Object({ id: Uuid });
 export const LocalDate = Type.String({

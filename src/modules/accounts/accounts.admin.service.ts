@@ -3,7 +3,7 @@
 import type { Static } from '@sinclair/typebox';
 import { AppError, notFound } from '../../errors.js';
 import { hashPassword } from '../../lib/password.js';
-import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import { decodeCursor, encodeCursor, UUID_PATTERN } from '../../lib/schema.js';
 import type { AccountProfiles } from './accounts.profiles.service.js';
 import * as repo from './accounts.repository.js';
 import type { AdminUserCreateSchema, AdminUserUpdateSchema } from './accounts.schema.js';
@@ -15,8 +15,6 @@ import {
   toUserView,
 } from './accounts.shared.js';
 import type { Role } from './accounts.table.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A cursor this service handed out, or 400: a tampered cursor must not silently restart the list. */
 function readCursor<T extends unknown[]>(
@@ -129,7 +127,7 @@ export class AccountAdmin {
 
   async listUsers(filter: { role?: Role; q?: string; limit?: number; cursor?: string }) {
     const limit = filter.limit ?? 20;
-    const after = readCursor(filter.cursor, (v): v is [string] => UUID.test(String(v[0])));
+    const after = readCursor(filter.cursor, (v): v is [string] => UUID_PATTERN.test(String(v[0])));
     const rows = await repo.listUsers(this.deps.db, {
       role: filter.role,
       q: filter.q,

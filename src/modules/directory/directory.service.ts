@@ -5,7 +5,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { DateTime, IANAZone } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
-import { AppError, notFound } from '../../errors.js';
+import { AppError, invalidField, notFound } from '../../errors.js';
 import { toE164 } from '../../lib/phone.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
 import type { Cache } from '../../plugins/cache.js';
@@ -32,10 +32,7 @@ export interface DirectoryDeps {
 
 export const CATALOG_TTL_SECONDS = 3600;
 
-const invalid = (field: string, message: string) =>
-  new AppError('VALIDATION_FAILED', `${field} ${message}`, [{ field, message }]);
-
-const badCursor = () => invalid('querystring.cursor', 'is not a cursor of this list');
+const badCursor = () => invalidField('querystring.cursor', 'is not a cursor of this list');
 
 /** 'HH:MM:SS' from the database → 'HH:MM'. */
 const clockTime = (t: string) => t.slice(0, 5);
@@ -97,7 +94,7 @@ export class DirectoryService {
 
   private hospitalValues(body: Static<typeof HospitalUpdateSchema>) {
     if (body.timezone !== undefined && !IANAZone.isValidZone(body.timezone)) {
-      throw invalid('body.timezone', 'is not an IANA time zone (e.g. Asia/Dhaka)');
+      throw invalidField('body.timezone', 'is not an IANA time zone (e.g. Asia/Dhaka)');
     }
     const { phone, ...rest } = body;
     return {

@@ -2,13 +2,12 @@
 // details, specializations and qualifications, so an admin can decide on verification without opening each.
 import type { Static } from '@sinclair/typebox';
 import type { DB } from '../../db/database.js';
-import { AppError } from '../../errors.js';
-import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import { invalidField } from '../../errors.js';
+import { decodeCursor, encodeCursor, UUID_PATTERN } from '../../lib/schema.js';
 import * as repo from './doctors-admin.repository.js';
 import type { AdminDoctorQuerySchema } from './doctors-admin.schema.js';
 
 const MICROSECOND_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A cursor this list handed out, or 400: a tampered cursor must not silently restart the list. */
 function readCursor(cursor: string | undefined): [string, string] | null {
@@ -20,11 +19,9 @@ function readCursor(cursor: string | undefined): [string, string] | null {
     !MICROSECOND_INSTANT.test(at) ||
     Number.isNaN(Date.parse(at)) ||
     typeof id !== 'string' ||
-    !UUID.test(id)
+    !UUID_PATTERN.test(id)
   ) {
-    throw new AppError('VALIDATION_FAILED', 'querystring.cursor is not a cursor of this list', [
-      { field: 'querystring.cursor', message: 'is not a cursor of this list' },
-    ]);
+    throw invalidField('querystring.cursor', 'is not a cursor of this list');
   }
   return [at, id];
 }

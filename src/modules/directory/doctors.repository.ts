@@ -3,9 +3,9 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { PREPARED } from '../../db/prepared-pool.js';
+import { UUID_PATTERN } from '../../lib/schema.js';
 import type { DoctorSort } from './directory.schema.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Sort key for doctors with nothing to rank by (unrated, no free day): after everyone else. */
 const LAST = 1e9;
 
@@ -83,7 +83,7 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
   }
   if (s.specialization) {
     where.push(
-      UUID.test(s.specialization)
+      UUID_PATTERN.test(s.specialization)
         ? sql`exists (select 1 from doctor_specializations ds
             where ds.doctor_id = d.id and ds.specialization_id = ${s.specialization}::uuid)`
         : sql`exists (select 1 from doctor_specializations ds join specializations sp on sp.id = ds.specialization_id
@@ -92,7 +92,7 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
   }
   if (s.qualification) {
     where.push(
-      UUID.test(s.qualification)
+      UUID_PATTERN.test(s.qualification)
         ? sql`exists (select 1 from doctor_qualifications dq
             where dq.doctor_id = d.id and dq.qualification_id = ${s.qualification}::uuid)`
         : sql`exists (select 1 from doctor_qualifications dq join qualifications ql on ql.id = dq.qualification_id

@@ -4,9 +4,9 @@ import type { Static } from '@sinclair/typebox';
 import { DateTime } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
-import { AppError, forbidden, notFound } from '../../errors.js';
+import { AppError, forbidden, invalidField, notFound } from '../../errors.js';
 import type { DomainEvents, QueueEventType } from '../../events.js';
-import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import { decodeCursor, encodeCursor, UUID_PATTERN } from '../../lib/schema.js';
 import type { Cache } from '../../plugins/cache.js';
 import type { Role } from '../accounts/accounts.table.js';
 import type { DoctorQuerySchema, DoctorSort, DoctorUpdateSchema } from './directory.schema.js';
@@ -40,9 +40,6 @@ const SEARCH_GENERATION = 'search';
 /** Queue changes that can make a day bookable or not: a place taken or given back, the queue closed. */
 const SOONEST_MOVERS = new Set<QueueEventType>(['booked', 'walk_in', 'cancelled', 'closed']);
 export const MAX_PHOTO_BYTES = 2 * 1024 * 1024;
-
-const invalid = (field: string, message: string) =>
-  new AppError('VALIDATION_FAILED', `${field} ${message}`, [{ field, message }]);
 
 export const profileKey = (id: string) => `doctor:${id}`;
 
@@ -104,9 +101,9 @@ export class DoctorsService {
         !after ||
         (numeric ? typeof after[0] !== 'number' : typeof after[0] !== 'string') ||
         typeof after[1] !== 'string' ||
-        !/^[0-9a-f-]{36}$/i.test(after[2])
+        !UUID_PATTERN.test(after[2])
       )
-        throw invalid('querystring.cursor', 'is not a cursor of this list (was the sort changed?)');
+        throw invalidField('querystring.cursor', 'is not a cursor of this list (was the sort changed?)');
     }
     const search: repo.DoctorSearch = {
       q: query.q?.trim() || undefined,
@@ -136,7 +133,7 @@ export class DoctorsService {
   private parseAvailableOn(value: string | undefined): repo.DoctorSearch['availableOn'] {
     if (value === undefined) return undefined;
     if (/^[1-7]$/.test(value)) return { weekday: Number(value) };
-    if (!DateTime.fromISO(value).isValid) throw invalid('querystring.availableOn', 'is not a real date');
+    if (!DateTime.fromISO(value).isValid) throw invalidField('querystring.availableOn', 'is not a real date');
     return { date: value };
   }
 
@@ -319,7 +316,7 @@ export class DoctorsService {
     if (!ids?.length) return;
     const found = await repo.existingIds(db, table, ids);
     const missing = ids.findIndex((id) => !found.has(id));
-    if (missing >= 0) throw invalid(`${field}.${missing}`, `names no known ${table.replace(/s$/, '')}`);
+    if (missing >= 0) throw invalidField(`${field}.${missing}`, `names no known ${table.replace(/s$/, '')}`);
   }
 
   async setVerified(id: string, verified: boolean) {
@@ -343,7 +340,7 @@ export class DoctorsService {
     }
     const type = sniffImageType(upload.bytes);
     if (!type || !(upload.mimetype in PHOTO_TYPES)) {
-      throw invalid('body.photo', 'must be a JPEG, PNG or WebP image');
+      throw invalidField('body.photo', 'must be a JPEG, PNG or WebP image');
     }
     const name = await this.deps.photos.put(id, PHOTO_TYPES[type], upload.bytes);
     try {

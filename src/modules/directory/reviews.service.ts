@@ -2,7 +2,7 @@
 // name and initial; admins hide abusive ones (hidden reviews leave the rating aggregate).
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
-import { AppError, forbidden, notFound } from '../../errors.js';
+import { AppError, forbidden, invalidField, notFound } from '../../errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
 import type { DoctorsService, Viewer } from './doctors.service.js';
 import * as repo from './reviews.repository.js';
@@ -82,9 +82,7 @@ export class ReviewsService {
     const limit = options.limit ?? 20;
     const after = decodeCursor<[string, string]>(options.cursor, 2);
     if (options.cursor && !after) {
-      throw new AppError('VALIDATION_FAILED', 'querystring.cursor is not a cursor of this list', [
-        { field: 'querystring.cursor', message: 'is not a cursor of this list' },
-      ]);
+      throw invalidField('querystring.cursor', 'is not a cursor of this list');
     }
     const rows = await repo.listReviews(this.deps.db, doctorId, {
       includeHidden: options.includeHidden === true,

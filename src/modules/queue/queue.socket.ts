@@ -5,6 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Socket } from 'socket.io';
 import { AppError } from '../../errors.js';
+import { UUID_PATTERN } from '../../lib/schema.js';
 import type { Principal } from '../../plugins/auth.js';
 import type { Viewer } from './queue.access.js';
 import { type RealtimeServer, rooms } from './queue.emitter.js';
@@ -20,7 +21,6 @@ type QueueSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServe
 type AckResult = { ok: true } & Record<string, unknown>;
 type ErrorAck = { error: { code: string; message: string } };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KNOWN_EVENTS = new Set([
   'queue:watch',
   'queue:unwatch',
@@ -80,7 +80,7 @@ function toErrorAck(err: unknown, log: FastifyBaseLogger): ErrorAck {
 function idOf(payload: unknown, field: string): string {
   const value =
     payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>)[field] : undefined;
-  if (typeof value !== 'string' || !UUID.test(value))
+  if (typeof value !== 'string' || !UUID_PATTERN.test(value))
     throw new AppError('VALIDATION_FAILED', `${field} must be a UUID`, { field });
   return value.toLowerCase();
 }

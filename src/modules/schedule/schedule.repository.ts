@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { UUID_PATTERN } from '../../lib/schema.js';
 
 /** Statuses that hold a serial: what "active" means for capacity and the one-per-day rule. */
 export const ACTIVE_STATUSES = ['booked', 'confirmed', 'checked_in', 'called', 'skipped'] as const;
@@ -352,7 +353,7 @@ export function sessionsForDay(db: Executor, weekday: number, filter: DoctorFilt
   }
   if (filter.specialization) {
     const spec = filter.specialization;
-    const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(spec);
+    const isUuid = UUID_PATTERN.test(spec);
     query = query.where((eb) =>
       eb.exists(
         eb
