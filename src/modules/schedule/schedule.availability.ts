@@ -3,7 +3,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
-import { AppError } from '../../errors.js';
+import { AppError, notFound } from '../../errors.js';
 import * as repo from './schedule.repository.js';
 import { bookingRefusal, coveredByTimeOff, estimatedAt } from './schedule.rules.js';
 import type { DayAvailabilityQuerySchema } from './schedule.schema.js';
@@ -76,6 +76,38 @@ export class ScheduleAvailability {
     }
     const sessions = await repo.listDoctorSessions(this.db, doctorId);
     return { items: await this.openings(sessions, from, to), nextCursor: null };
+  }
+
+  /**
+   * The serials a patient may still choose in one session on one date, with their scheduled times. The date
+   * is refused as booking refuses it (DATE_NOT_BOOKABLE with the same reason); a full day (held waitlist
+   * offers included) has none; a serial once handed out is never offered again.
+   */
+  async freeSerials(sessionId: string, date: string) {
+    const session = await repo.findSession(this.db, sessionId);
+    if (!session) throw notFound('Session');
+    const now = this.deps.clock.now();
+    const [day, timeOff] = await Promise.all([
+      repo.findSessionDay(this.db, sessionId, date),
+      repo.timeOffOverlapping(this.db, [session.doctorId], date, date),
+    ]);
+    const onTimeOff = coveredByTimeOff(timeOff, session.doctorId, date);
+    const refusal = bookingRefusal(session, date, now, onTimeOff, day);
+    if (refusal) throw new AppError('DATE_NOT_BOOKABLE', 'That date cannot be booked', { reason: refusal });
+    const [held, taken] = day
+      ? await Promise.all([repo.heldOffers(this.db, [day.id], now), repo.takenSerials(this.db, day.id)])
+      : [new Map<string, number>(), new Set<number>()];
+    const opening = toOpening(session, date, day, day ? (held.get(day.id) ?? 0) : 0);
+    if (opening.remaining <= 0) return { items: [], nextCursor: null };
+    const startsAt = day?.startsAt ?? localInstant(date, session.startTime, session.timezone);
+    const slot = day?.slotMinutes ?? session.slotMinutes;
+    const items: { serial: number; estimatedAt: string }[] = [];
+    for (let serial = 1; serial <= opening.capacity; serial++) {
+      if (taken.has(serial)) continue;
+      const at = new Date(Math.max(estimatedAt(startsAt, serial, slot).getTime(), now.getTime()));
+      items.push({ serial, estimatedAt: toZonedIso(at, session.timezone) });
+    }
+    return { items, nextCursor: null };
   }
 
   /** The calendar view: sessions with room on one date, across doctors. */

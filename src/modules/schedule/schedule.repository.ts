@@ -292,6 +292,12 @@ export function timeOffOverlapping(db: Executor, doctorIds: string[], from: stri
     .execute();
 }
 
+/** Serials a day's queue has handed out, cancelled ones included: a serial is never given twice. */
+export async function takenSerials(db: Executor, queueId: string): Promise<Set<number>> {
+  const rows = await db.selectFrom('appointments').select('serial').where('queueId', '=', queueId).execute();
+  return new Set(rows.map((r) => r.serial));
+}
+
 /** Pending waitlist offers per queue: they hold a freed place, so availability counts them as taken. */
 export async function heldOffers(db: Executor, queueIds: string[], now: Date): Promise<Map<string, number>> {
   if (queueIds.length === 0) return new Map();

@@ -6,7 +6,9 @@ import {
   DayAvailabilityQuerySchema,
   DayOpeningSchema,
   DoctorAvailabilityQuerySchema,
+  FreeSerialsSchema,
   OpeningSchema,
+  SerialsQuerySchema,
   SessionChangeResultSchema,
   SessionCreateSchema,
   SessionDeleteQuerySchema,
@@ -154,6 +156,21 @@ const scheduleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => service.doctorAvailability(request.params.id, request.query.from, request.query.to),
+  );
+
+  app.get(
+    '/sessions/:id/serials',
+    {
+      preHandler: identify,
+      schema: {
+        tags: ['schedule'],
+        summary: 'Free serials of a session on a date with their estimated times (a patient picks one)',
+        params: IdParams,
+        querystring: SerialsQuerySchema,
+        response: { 200: FreeSerialsSchema, ...errors(401, 404, 422) },
+      },
+    },
+    async (request) => service.availability.freeSerials(request.params.id, request.query.date),
   );
 
   app.get(

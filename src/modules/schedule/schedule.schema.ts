@@ -141,6 +141,20 @@ export const OpeningSchema = Type.Object({
   room: Nullable(Type.String()),
 });
 
+export const SerialsQuerySchema = Type.Object({ date: LocalDate }, { additionalProperties: false });
+
+export const FreeSerialSchema = Type.Object({
+  serial: Type.Integer({ minimum: 1 }),
+  estimatedAt: Instant,
+});
+
+export const FreeSerialsSchema = Type.Object({
+  items: Type.Array(FreeSerialSchema, {
+    description: 'Free serials in order, with their scheduled times (never before now); empty when full',
+  }),
+  nextCursor: Type.Null(),
+});
+
 export const DoctorAvailabilityQuerySchema = Type.Object(
   { from: LocalDate, to: LocalDate },
   { additionalProperties: false },
