@@ -71,8 +71,8 @@ for (const setup of await setups()) {
       assert.equal(done.json().status, 'completed');
       snap = await snapshot(app, f.queueId, f.staff.auth);
       assert.equal(snap.entries.length, 4);
-      // The 10 min seed weighs 3 − 1 samples beside one 7 min consult: (2×600 + 420) / 3 = 540.
-      assert.equal(snap.avgConsultSeconds, 540);
+      // The 10 min prior weighs 3 samples beside one 7 min consult: (3×600 + 420) / 4 = 555.
+      assert.equal(snap.avgConsultSeconds, 555);
       await op(app, f.doctor.auth, `/v1/queues/${f.queueId}/call-next`);
       const skipped = await op(app, f.doctor.auth, entryUrl(f, 1, 'skip'));
       assert.equal(skipped.json().status, 'skipped');

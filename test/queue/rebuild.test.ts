@@ -277,7 +277,7 @@ for (const backend of await databaseBackends()) {
             [7, 'skipped', 'booked', null, null, 'booked'],
           ],
         );
-        assert.equal(snap.meta.avgConsultSeconds, Math.round((2 * 720 + 420) / 3));
+        assert.equal(snap.meta.avgConsultSeconds, Math.round((3 * 720 + 420) / 4));
         assert.equal(snap.entries[1].estimatedAt, at(36).toISOString());
         assert.equal(await loadProjection(db, '00000000-0000-4000-8000-000000000000'), null);
       });

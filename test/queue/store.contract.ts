@@ -234,6 +234,34 @@ export function queueStoreContract(name: string, factory: StoreFactory): void {
       assert.equal(view.entry?.label, null, 'position reads never carry names');
     });
 
+    test('a pause keeps its start until a status other than paused clears it, also across a replace', async () => {
+      const id = await seedQueue(store, 1);
+      const since = '2030-01-07T04:00:00.000Z';
+      const paused = applied(
+        await store.apply(id, {
+          version: 1,
+          ops: [
+            { op: 'meta', patch: { status: 'paused', notice: null, pausedUntil: null, pausedAt: since } },
+          ],
+        }),
+      );
+      assert.equal(paused.meta.pausedAt, since);
+      assert.equal(paused.meta.pausedUntil, null);
+      const noted = applied(
+        await store.apply(id, { version: 2, ops: [{ op: 'meta', patch: { notice: 'Ward round' } }] }),
+      );
+      assert.equal(noted.meta.pausedAt, since, 'a patch without a status keeps it');
+      const copy = (await store.snapshot(id, { labels: true }))!;
+      const { waiting: _w, avgConsultSeconds: _a, ...meta } = copy.meta;
+      await store.replace({ meta, entries: copy.entries.map(({ position: _p, ...e }) => e) });
+      assert.equal((await store.meta(id))!.pausedAt, since, 'kept by a replace');
+      const resumed = applied(
+        await store.apply(id, { version: 3, ops: [{ op: 'meta', patch: { status: 'open', notice: null } }] }),
+      );
+      assert.equal(resumed.meta.pausedAt, null, 'resuming clears it without being told');
+      assert.equal((await store.position(id, 'a1'))!.meta.pausedAt, null);
+    });
+
     test('meta changes pause, resume and close the queue', async () => {
       const id = await seedQueue(store, 1);
       const until = '2030-01-07T04:30:00.000Z';
@@ -335,7 +363,7 @@ export function queueStoreContract(name: string, factory: StoreFactory): void {
       const meta = (await store.meta(id))!;
       assert.deepEqual(meta.consultSamples, samples.slice(-20));
       assert.equal(rollingAverage([], 15), 900);
-      assert.equal(rollingAverage([300], 15), Math.round((2 * 900 + 300) / 3));
+      assert.equal(rollingAverage([300], 15), Math.round((3 * 900 + 300) / 4));
     });
 
     test('replace refuses an older projection and keeps the newer one', async () => {

@@ -25,6 +25,7 @@ export interface ModelState {
   nowServing: number | null;
   notice: string | null;
   pausedUntil: string | null;
+  pausedAt: string | null;
   samples: number[];
   /** Out-of-order calls so far (meta.outOfOrderCount). */
   outOfOrderCount: number;
@@ -55,6 +56,7 @@ export function emptyModel(
     nowServing: null,
     notice: null,
     pausedUntil: null,
+    pausedAt: null,
     samples: [],
     outOfOrderCount: 0,
     slotMinutes: ids.slotMinutes ?? 10,
@@ -96,6 +98,7 @@ export function modelMeta(model: ModelState): QueueMeta {
     consultSamples: [...model.samples],
     notice: model.notice,
     pausedUntil: model.pausedUntil,
+    pausedAt: model.pausedAt,
     startsAt: BASE_META.startsAt,
     date: BASE_META.date,
     doctorId: model.doctorId,
@@ -135,6 +138,7 @@ export function applyToModel(
       for (const [k, v] of Object.entries(op.patch)) {
         if (v !== undefined) (model as unknown as Record<string, unknown>)[k] = v;
       }
+      if (op.patch.status !== undefined && op.patch.status !== 'paused') model.pausedAt = null;
       continue;
     }
     if (op.op === 'add') {
@@ -323,7 +327,11 @@ export function opsFor(model: ModelState, action: Action): QueueOp[] | null {
           patch: {
             status: 'paused',
             notice: `Back in ${action.minutes} min`,
-            pausedUntil: new Date(Date.parse(BASE_META.startsAt) + action.minutes * 60_000).toISOString(),
+            pausedUntil:
+              action.minutes % 3 === 0
+                ? null
+                : new Date(Date.parse(BASE_META.startsAt) + action.minutes * 60_000).toISOString(),
+            pausedAt: BASE_META.startsAt,
           },
         },
       ];

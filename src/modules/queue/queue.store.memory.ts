@@ -85,7 +85,11 @@ export class MemoryQueueStore implements QueueStore {
     const current = this.#queues.get(projection.meta.queueId);
     if (current && current.meta.version > projection.meta.version) return 'stale';
     const queue: MemoryQueue = {
-      meta: { ...projection.meta, consultSamples: projection.meta.consultSamples.slice(-CONSULT_SAMPLES) },
+      meta: {
+        ...projection.meta,
+        pausedAt: projection.meta.pausedAt ?? null,
+        consultSamples: projection.meta.consultSamples.slice(-CONSULT_SAMPLES),
+      },
       entries: new Map(),
       waiting: new OrderTree(),
       called: new Set(),
@@ -179,6 +183,8 @@ function applyOp(queue: MemoryQueue, op: QueueOp): Touched | null {
     if (patch.nowServing !== undefined) queue.meta.nowServing = patch.nowServing;
     if (patch.notice !== undefined) queue.meta.notice = patch.notice;
     if (patch.pausedUntil !== undefined) queue.meta.pausedUntil = patch.pausedUntil;
+    if (patch.pausedAt !== undefined) queue.meta.pausedAt = patch.pausedAt;
+    if (patch.status !== undefined && patch.status !== 'paused') queue.meta.pausedAt = null;
     return null;
   }
   if (op.op === 'add') {

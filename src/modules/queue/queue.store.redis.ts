@@ -1,5 +1,6 @@
 // Redis queue store. Per queue, five keys under one hash tag (one Redis Cluster slot):
-//   <prefix>{q:<id>}:m  hash   meta: version, status, nowServing, samples, outOfOrder, notice, pausedUntil, …
+//   <prefix>{q:<id>}:m  hash   meta: version, status, nowServing, samples, outOfOrder, notice, pausedUntil,
+//                               pausedAt, …
 //   <prefix>{q:<id>}:z  zset   waiting appointment ids, score = scoreOf(priority, positionKey)
 //   <prefix>{q:<id>}:e  hash   appointment id → entry JSON (positionKey as a string: Lua's cjson rounds numbers)
 //   <prefix>{q:<id>}:c  zset   called ids by serial        <prefix>{q:<id>}:s  zset  skipped ids by serial
@@ -157,6 +158,7 @@ export class RedisQueueStore implements QueueStore {
       samples: meta.consultSamples.slice(-CONSULT_SAMPLES).join(','),
       notice: meta.notice,
       pausedUntil: meta.pausedUntil,
+      pausedAt: meta.pausedAt ?? null,
       startsAt: meta.startsAt,
       slotMinutes: meta.slotMinutes,
       doctorId: meta.doctorId,
@@ -285,6 +287,7 @@ function pickPatch(patch: MetaPatch): MetaPatch {
   if (patch.nowServing !== undefined) out.nowServing = patch.nowServing;
   if (patch.notice !== undefined) out.notice = patch.notice;
   if (patch.pausedUntil !== undefined) out.pausedUntil = patch.pausedUntil;
+  if (patch.pausedAt !== undefined) out.pausedAt = patch.pausedAt;
   return out;
 }
 
@@ -332,6 +335,7 @@ function parseMeta(queueId: string, hash: Record<string, string>, waiting: numbe
     consultSamples: samples,
     notice: hash.notice ?? null,
     pausedUntil: hash.pausedUntil ?? null,
+    pausedAt: hash.pausedAt ?? null,
     startsAt: hash.startsAt,
     slotMinutes,
     doctorId: hash.doctorId,

@@ -37,8 +37,10 @@ export const POSITION_KEY_LIMIT = 1e7;
 export const PRIORITY_SPAN = 2e7;
 /** Consult samples kept per queue for the rolling average and the percentile range. */
 export const CONSULT_SAMPLES = 20;
-/** Weight (in samples) of the slot-length seed in the rolling average; it fades out as visits complete. */
+/** Weight (in samples) of the slot-length prior in the consult estimate: it weighs k/(k+n) beside n samples. */
 export const SEED_WEIGHT = 3;
+/** The consult estimate never falls below this share of the slot length (a run of quick visits is not a trend). */
+export const CONSULT_FLOOR_SHARE = 0.5;
 
 /**
  * Sorted-set score of a waiting entry: order is (priority desc, positionKey asc), then appointment id
@@ -96,13 +98,18 @@ export interface QueueMeta {
   status: QueueStatus;
   /** Serial last called (session_days.now_serving), or null. */
   nowServing: number | null;
-  /** Rolling average of recent consults in seconds; `slotMinutes × 60` until visits complete. */
+  /** Robust consult estimate in seconds (see rollingAverage); `slotMinutes × 60` until visits complete. */
   avgConsultSeconds: number;
   /** The last CONSULT_SAMPLES consult durations in seconds, oldest first. */
   consultSamples: number[];
   notice: string | null;
   /** ISO-8601 or null. */
   pausedUntil: string | null;
+  /**
+   * ISO-8601 start of the current pause, or null. Cleared by any `meta` patch that sets a status other than
+   * 'paused'. Optional so a projection loaded without it still type-checks: absent means unknown.
+   */
+  pausedAt?: string | null;
   /** ISO-8601 start of the session. */
   startsAt: string;
   slotMinutes: number;
@@ -132,6 +139,8 @@ export interface MetaPatch {
   nowServing?: number | null;
   notice?: string | null;
   pausedUntil?: string | null;
+  /** Start of the pause (the clock's now when pausing); a status other than 'paused' clears it. */
+  pausedAt?: string | null;
 }
 
 /**
@@ -327,13 +336,29 @@ export function headChanges(
   return { becameNext, turnNear };
 }
 
-/** Rolling average: the last samples, with the slot-length seed weighing SEED_WEIGHT samples until that many exist. */
+/**
+ * Consult estimate in whole seconds from the last CONSULT_SAMPLES consults: their interquartile mean (the
+ * shortest and longest quarter dropped, so a 20-second visit or a 45-minute one moves it little), blended
+ * with the slot length as a prior weighing SEED_WEIGHT samples (k/(k+n): it fades as visits complete),
+ * and never below CONSULT_FLOOR_SHARE of the slot. Both stores and the rebuild path call this one function.
+ */
 export function rollingAverage(samples: readonly number[], slotMinutes: number): number {
-  const seedWeight = Math.max(0, SEED_WEIGHT - samples.length);
-  let sum = seedWeight * slotMinutes * 60;
-  for (const s of samples) sum += s;
-  const count = seedWeight + samples.length;
-  return Math.floor(sum / count + 0.5);
+  const slot = slotMinutes * 60;
+  const recent = samples.slice(-CONSULT_SAMPLES);
+  const n = recent.length;
+  const typical = n === 0 ? slot : interquartileMean(recent);
+  const blended = (SEED_WEIGHT * slot + n * typical) / (SEED_WEIGHT + n);
+  return Math.round(Math.max(CONSULT_FLOOR_SHARE * slot, blended));
+}
+
+/** Mean of the samples without the lowest and highest floor(n/4) (all of them below 4 samples). */
+function interquartileMean(samples: readonly number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const cut = Math.floor(sorted.length / 4);
+  const kept = sorted.slice(cut, sorted.length - cut);
+  let sum = 0;
+  for (const s of kept) sum += s;
+  return sum / kept.length;
 }
 
 /** Consult duration to pass with a completed `remove`: whole seconds from called to completed. */
@@ -350,15 +375,27 @@ export function consultRange(samples: readonly number[]): { low: number; high: n
 }
 
 /**
- * ETA of a waiting entry: now + position × average, never before its scheduled estimate nor the end of a
- * pause. Null when the entry is not waiting.
+ * When the line moves again, in epoch ms: now while open; while paused, the announced end (`pausedUntil`)
+ * while it is ahead, else now plus the time paused so far (since `pausedAt`, or since `pausedUntil` once
+ * that has passed): a pause of unknown length that has lasted d is about as likely to last d more.
+ */
+export function etaStart(meta: Pick<QueueMeta, 'status' | 'pausedUntil' | 'pausedAt'>, now: Date): number {
+  const t = now.getTime();
+  if (meta.status !== 'paused') return t;
+  const until = meta.pausedUntil ? Date.parse(meta.pausedUntil) : null;
+  if (until !== null && until > t) return until;
+  const since = until ?? (meta.pausedAt ? Date.parse(meta.pausedAt) : null);
+  return since === null ? t : t + Math.max(0, t - since);
+}
+
+/**
+ * ETA of a waiting entry: etaStart + position × consult estimate, never before its scheduled estimate.
+ * Null when the entry is not waiting.
  */
 export function etaAt(view: PositionView, now: Date): Date | null {
   const entry = view.entry;
   if (!entry || entry.position === null) return null;
-  let at = now.getTime();
-  if (view.meta.pausedUntil) at = Math.max(at, Date.parse(view.meta.pausedUntil));
-  at += entry.position * view.meta.avgConsultSeconds * 1000;
+  let at = etaStart(view.meta, now) + entry.position * view.meta.avgConsultSeconds * 1000;
   if (entry.estimatedAt) at = Math.max(at, Date.parse(entry.estimatedAt));
   return new Date(at);
 }

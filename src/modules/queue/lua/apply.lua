@@ -49,6 +49,8 @@ for _, op in ipairs(ops) do
     for field, value in pairs(op.patch) do
       if value == cjson.null then redis.call('HDEL', mKey, field) else redis.call('HSET', mKey, field, value) end
     end
+    -- pausedAt only means something while paused: any other status clears it.
+    if op.patch.status ~= nil and op.patch.status ~= 'paused' then redis.call('HDEL', mKey, 'pausedAt') end
   elseif kind == 'add' then
     if redis.call('HEXISTS', eKey, op.id) == 1 then return conflict('entry ' .. op.id .. ' already in the queue') end
     local entry = cjson.decode(op.json)
