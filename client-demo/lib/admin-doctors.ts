@@ -1,7 +1,8 @@
 // The admin page's doctor lists: those waiting for verification, with what an admin checks before verifying
 // them, and the verified ones. Both read GET /admin/doctors and page on with a "More" button.
 import { api, type PageOf, qs } from './api.js';
-import { errorText, h, render, toast } from './dom.js';
+import { h, render, toast } from './dom.js';
+import { errorText } from './errors.js';
 
 export interface AdminDoctor {
   id: string;

@@ -1,6 +1,7 @@
 // The doctor console's pending patients: the doctor's appointments on a chosen day, today at first.
 import { api, type PageOf, qs } from './api.js';
-import { errorText, formatDate, formatTime, h, localDate, render, STATUS_LABEL } from './dom.js';
+import { formatDate, formatTime, h, localDate, render, STATUS_LABEL } from './dom.js';
+import { errorText } from './errors.js';
 import { dataTable } from './table.js';
 import { pill } from './widgets.js';
 

@@ -1,8 +1,10 @@
 // The doctor console's profile and weekly sessions: the bio and experience, the sessions with edit and
 // remove, and a form to add one.
-import { ApiError, api, type PageOf } from './api.js';
+import { ApiError, accessToken, api, type PageOf, refreshSession } from './api.js';
 import type { DoctorProfile } from './directory.js';
-import { errorText, formValues, h, render, toast } from './dom.js';
+import { formValues, h, render, toast } from './dom.js';
+import { errorText } from './errors.js';
+import { CURRENCY, money } from './money.js';
 import { hospitals } from './queues.js';
 import { field, select } from './widgets.js';
 
@@ -42,6 +44,156 @@ function sending(
     const values = formValues(e.target as HTMLFormElement);
     return attempt(() => send(values), done, after);
   };
+}
+
+/** Required, with the doctor's usual hospital (or the only one) chosen: a blank one is never sent. */
+function hospitalSelect(options: [string, string][], sessions: SessionRow[]) {
+  const usual = sessions.map((s) => s.hospital.name);
+  const preferred =
+    options.length === 1
+      ? options[0][0]
+      : (options.find(([, label]) => usual.some((name) => label.startsWith(`${name},`)))?.[0] ?? '');
+  const el = select('hospitalId', [['', 'Choose a hospital'], ...options], preferred);
+  el.required = true;
+  return el;
+}
+
+interface CatalogItem {
+  id: string;
+  name: string;
+}
+
+/** Specializations, qualifications and photo: what an admin verifies, so a notice says it is pending. */
+async function credentialsForm(
+  doctorId: string,
+  profile: DoctorProfile | null,
+  refresh: () => Promise<void>,
+) {
+  const [specs, quals] = await Promise.all([
+    api.get<PageOf<CatalogItem>>('/specializations?limit=100').catch(() => ({ items: [] as CatalogItem[] })),
+    api.get<PageOf<CatalogItem>>('/qualifications?limit=100').catch(() => ({ items: [] as CatalogItem[] })),
+  ]);
+  const mine = new Set(profile?.specializations.map((x) => x.id) ?? []);
+  const message = h('div', { role: 'alert' });
+  const qualRow = (q?: DoctorProfile['qualifications'][number]) => {
+    const row = h(
+      'div',
+      { class: 'fields qualification' },
+      field(
+        'qualificationId',
+        'Qualification',
+        select(
+          'qualificationId',
+          [['', 'None'], ...quals.items.map((x): [string, string] => [x.id, x.name])],
+          q?.qualificationId ?? '',
+        ),
+      ),
+      field('institute', 'Institute', h('input', { value: q?.institute ?? '', maxlength: '200' })),
+      field('year', 'Year', h('input', { type: 'number', min: '1900', max: '2200', value: q?.year ?? '' })),
+    );
+    return row;
+  };
+  const qualList = h(
+    'div',
+    { class: 'stack' },
+    (profile?.qualifications ?? []).map((q) => qualRow(q)),
+  );
+  if (!profile?.qualifications.length) qualList.append(qualRow());
+  const photo = h('input', { type: 'file', name: 'photo', accept: 'image/jpeg,image/png,image/webp' });
+  const form = h(
+    'form',
+    {
+      class: 'card',
+      'data-testid': 'credentials',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        render(message);
+        const specializationIds = [
+          ...form.querySelectorAll<HTMLInputElement>('input[name=specializationId]:checked'),
+        ].map((i) => i.value);
+        const qualifications = [...qualList.querySelectorAll<HTMLElement>('.qualification')]
+          .map((row) => {
+            const value = (name: string) =>
+              (row.querySelector(`[name=${name}]`) as HTMLInputElement).value.trim();
+            return {
+              qualificationId: value('qualificationId'),
+              ...(value('institute') ? { institute: value('institute') } : {}),
+              year: value('year') ? Number(value('year')) : null,
+            };
+          })
+          .filter((q) => q.qualificationId);
+        try {
+          await api.patch(`/doctors/${doctorId}`, { specializationIds, qualifications });
+          const file = photo.files?.[0];
+          if (file) await uploadPhoto(doctorId, file);
+          toast('Profile sent for verification');
+          await refresh();
+        } catch (err) {
+          render(
+            message,
+            h(
+              'p',
+              { class: 'notice error' },
+              errorText(err, { PAYLOAD_TOO_LARGE: 'The photo is too large (at most 2 MB).' }),
+            ),
+          );
+        }
+      },
+    },
+    h('h2', { style: 'margin-top:0' }, 'Specialization, qualifications and photo'),
+    profile && !profile.verified
+      ? h(
+          'p',
+          { class: 'notice warn', 'data-testid': 'awaiting-verification' },
+          'Awaiting verification: an administrator checks these details before patients can find and book you.',
+        )
+      : h('p', { class: 'muted' }, 'Verified. Patients see these details on your profile.'),
+    h(
+      'fieldset',
+      { class: 'plain' },
+      h('legend', {}, 'Specializations'),
+      h(
+        'div',
+        { class: 'row' },
+        specs.items.map((x) =>
+          h(
+            'label',
+            { class: 'reason-option' },
+            h('input', { type: 'checkbox', name: 'specializationId', value: x.id, checked: mine.has(x.id) }),
+            ` ${x.name}`,
+          ),
+        ),
+      ),
+    ),
+    h('fieldset', { class: 'plain' }, h('legend', {}, 'Qualifications'), qualList),
+    h(
+      'button',
+      { type: 'button', class: 'secondary small', onclick: () => qualList.append(qualRow()) },
+      'Add a qualification',
+    ),
+    field('photo', 'Photo (JPEG, PNG or WebP)', photo),
+    message,
+    h('button', { type: 'submit' }, 'Save and send for verification'),
+  );
+  return form;
+}
+
+/** The photo goes as multipart/form-data, which the JSON client does not send. */
+async function uploadPhoto(doctorId: string, file: File) {
+  const body = new FormData();
+  body.append('photo', file);
+  const send = () =>
+    fetch(`/v1/doctors/${doctorId}/photo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken() ?? ''}` },
+      body,
+    });
+  let res = await send();
+  if (res.status === 401 && (await refreshSession())) res = await send();
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw new ApiError(res.status, data.code ?? 'ERROR', data.message ?? res.statusText, data.details);
+  }
 }
 
 export interface ProfilePanel {
@@ -122,6 +274,7 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
                   h('td', {}, s.hospital.name),
                   h('td', {}, s.room ? `room ${s.room}` : ''),
                   h('td', {}, `${s.capacity} × ${s.slotMinutes} min`),
+                  h('td', {}, money(s.fee)),
                   h(
                     'td',
                     { class: 'row' },
@@ -160,7 +313,7 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
       h(
         'div',
         { class: 'fields' },
-        field('hospitalId', 'Hospital', select('hospitalId', hospitalOptions)),
+        field('hospitalId', 'Hospital', hospitalSelect(hospitalOptions, sessions.items)),
         field(
           'weekday',
           'Day',
@@ -177,11 +330,12 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
           h('input', { type: 'number', min: '1', value: '10', required: true }),
         ),
         field('room', 'Room', h('input', {})),
-        field('fee', 'Fee', h('input', { type: 'number', min: '0' })),
+        field('fee', `Fee (${CURRENCY})`, h('input', { type: 'number', min: '0' })),
       ),
       h('button', { type: 'submit' }, 'Add session'),
     );
-    render(panel, h('div', { class: 'stack' }, profileForm, sessionForm));
+    const credentials = doctorId ? await credentialsForm(doctorId, profile, mountProfile) : null;
+    render(panel, h('div', { class: 'stack' }, profileForm, credentials, sessionForm));
   }
 
   /** Edits one weekly session; a change that would cancel bookings is refused first and then offered. */
@@ -275,7 +429,7 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
           h('input', { type: 'number', min: '1', value: s.capacity, required: true }),
         ),
         field('room', 'Room', h('input', { value: s.room ?? '' })),
-        field('fee', 'Fee', h('input', { type: 'number', min: '0', value: s.fee })),
+        field('fee', `Fee (${CURRENCY})`, h('input', { type: 'number', min: '0', value: s.fee })),
       ),
       message,
       h(

@@ -1,6 +1,7 @@
 // The doctor console's live queue: today's sessions as tabs, the patient being seen, call next / complete /
 // skip / no-show / pause and resume with their keyboard shortcuts, and the queue with names.
-import { errorText, formatTime, h, render, toast } from './dom.js';
+import { formatTime, h, render, toast } from './dom.js';
+import { errorText } from './errors.js';
 import { connectionBadge, Live, type QueueEntry, type WatchedQueue } from './live.js';
 import { type EntryAction, entryOp, queueOp } from './queue-ops.js';
 import { queueTable } from './queue-table.js';

@@ -48,10 +48,6 @@ export function toast(message: string, kind: 'ok' | 'error' = 'ok'): void {
   }, 4000);
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export function formatTime(iso: string | null | undefined, timeZone?: string): string {
   if (!iso) return '—';
   return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', timeZone });

@@ -1,7 +1,8 @@
 // The front desk's patient picker: search by name, phone or e-mail (GET /v1/patients), pick one, or register
 // a walk-in patient on the spot (POST /v1/patients) and pick them.
 import { api, type PageOf, qs } from './api.js';
-import { errorText, h, render } from './dom.js';
+import { h, render } from './dom.js';
+import { errorText } from './errors.js';
 import { field } from './widgets.js';
 
 export interface PatientMatch {
@@ -120,7 +121,16 @@ export function patientPicker(onChange: (patient: PatientMatch | null) => void =
               });
               choose(created);
             } catch (err) {
-              render(message, h('p', { class: 'notice error' }, errorText(err)));
+              render(
+                message,
+                h(
+                  'p',
+                  { class: 'notice error' },
+                  errorText(err, {
+                    CONFLICT: 'A patient with this phone or e-mail already exists. Search for them.',
+                  }),
+                ),
+              );
             }
           },
         },

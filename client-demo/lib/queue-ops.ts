@@ -1,6 +1,7 @@
 // Queue operations for the doctor console and the front desk: one place that sends If-Match and explains errors.
 import { ApiError, api } from './api.js';
-import { errorText, toast } from './dom.js';
+import { toast } from './dom.js';
+import { errorText } from './errors.js';
 import type { WatchedQueue } from './live.js';
 
 export type EntryAction = 'check-in' | 'call' | 'complete' | 'skip' | 'no-show' | 'recall';

@@ -3,6 +3,7 @@
 import { h, STATUS_LABEL } from './dom.js';
 import { isWaiting, type QueueEntry, type WatchedQueue } from './live.js';
 import { type EntryAction, entryOp } from './queue-ops.js';
+import { askReason } from './reason-picker.js';
 import { dataTable } from './table.js';
 import { pill } from './widgets.js';
 
@@ -14,12 +15,27 @@ export interface QueueTableOptions {
 function entryActions(queue: WatchedQueue, e: QueueEntry, options: QueueTableOptions) {
   const id = e.appointmentId;
   if (!id) return [];
-  const btn = (label: string, action: EntryAction, cls = 'secondary small') =>
-    h('button', { type: 'button', class: cls, onclick: () => entryOp(queue, id, action) }, label);
+  const btn = (
+    label: string,
+    action: EntryAction,
+    cls = 'secondary small',
+    run = () => entryOp(queue, id, action),
+  ) =>
+    h(
+      'button',
+      { type: 'button', class: cls, onclick: run, 'aria-label': `${label} serial ${e.serial}` },
+      label,
+    );
+  /** Out of order (anyone but the next in line) and recalls need a reason; the next in line is called as is. */
+  const withReason = (action: 'call' | 'recall') => async () => {
+    if (action === 'call' && e.position === 0) return entryOp(queue, id, 'call');
+    const reason = await askReason(action, e.serial, e.priority ?? 0);
+    if (reason) return entryOp(queue, id, action, { reason });
+  };
   return [
     e.status === 'booked' || e.status === 'confirmed' ? btn('Check in', 'check-in') : null,
-    isWaiting(e.status) ? btn('Call now', 'call') : null,
-    e.status === 'skipped' ? btn('Recall', 'recall') : null,
+    isWaiting(e.status) ? btn('Call now', 'call', 'secondary small', withReason('call')) : null,
+    e.status === 'skipped' ? btn('Recall', 'recall', 'secondary small', withReason('recall')) : null,
     options.finishCalled && e.status === 'called'
       ? [btn('Complete', 'complete', 'ok small'), btn('No-show', 'no-show', 'warn small')]
       : null,

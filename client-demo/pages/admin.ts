@@ -2,7 +2,8 @@
 import { adminDoctorLists } from '../lib/admin-doctors.js';
 import { api, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
-import { errorText, formValues, h, main, render, toast } from '../lib/dom.js';
+import { formValues, h, main, render, toast } from '../lib/dom.js';
+import { errorText } from '../lib/errors.js';
 import { hospitals } from '../lib/queues.js';
 import { field } from '../lib/widgets.js';
 

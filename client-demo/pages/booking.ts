@@ -2,7 +2,8 @@
 import { api, type PageOf, qs } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import type { DoctorListItem } from '../lib/directory.js';
-import { errorText, formValues, h, main, render } from '../lib/dom.js';
+import { formValues, h, main, render } from '../lib/dom.js';
+import { errorText } from '../lib/errors.js';
 import { avatar, field, meta, select, stars } from '../lib/widgets.js';
 
 interface Named {

@@ -2,7 +2,8 @@
 // and notifications that failed and need a phone call.
 import { api, type PageOf, qs, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
-import { errorText, formatTime, formValues, h, main, render, toast } from '../lib/dom.js';
+import { formatTime, formValues, h, main, render, toast } from '../lib/dom.js';
+import { errorText } from '../lib/errors.js';
 import { connectionBadge, Live, type WatchedQueue } from '../lib/live.js';
 import { queueOp } from '../lib/queue-ops.js';
 import { queueTable } from '../lib/queue-table.js';
@@ -39,8 +40,53 @@ const live = new Live({
 });
 const queuesEl = h('div', { class: 'stack' });
 const failuresEl = h('div', {});
+const linksEl = h('div', { class: 'stack', 'data-testid': 'walk-in-links' });
 const cards = new Map<string, HTMLElement>();
 let hospitalInfo: Hospital | null = null;
+
+/** A walk-in's tracking link stays on screen (to read out, copy or text) until the desk dismisses it. */
+function showWalkInLink(name: string, serial: number, trackingToken: string) {
+  const link = `${location.origin}/t/${trackingToken}`;
+  const item = h(
+    'div',
+    { class: 'notice ok walk-in-link', 'data-testid': 'walk-in-link', role: 'status' },
+    h(
+      'p',
+      { style: 'margin:0' },
+      h('b', {}, `${name} — serial ${serial}`),
+      '. Tracking link for their phone:',
+    ),
+    h('p', { style: 'margin:.3rem 0', class: 'link-text' }, h('a', { href: link, target: '_blank' }, link)),
+    h(
+      'div',
+      { class: 'row' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary small',
+          onclick: () =>
+            navigator.clipboard?.writeText(link).then(
+              () => toast('Link copied'),
+              () => toast('Copy the link by hand', 'error'),
+            ),
+        },
+        'Copy link',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary small',
+          onclick: () => item.remove(),
+          'aria-label': `Dismiss the link of serial ${serial}`,
+        },
+        'Dismiss',
+      ),
+    ),
+  );
+  linksEl.prepend(item);
+}
 
 function walkInForm(queue: WatchedQueue) {
   const form = h(
@@ -58,9 +104,7 @@ function walkInForm(queue: WatchedQueue) {
         });
         if (result) {
           form.reset();
-          toast(
-            `Walk-in serial ${result.serial} — tracking link ${location.origin}/t/${result.trackingToken}`,
-          );
+          showWalkInLink(v.name, result.serial, result.trackingToken);
         }
       },
     },
@@ -218,6 +262,7 @@ async function start() {
       ),
     ),
     picker,
+    linksEl,
     queuesEl,
     h('h2', {}, 'Messages that failed'),
     h('section', { class: 'card' }, failuresEl),

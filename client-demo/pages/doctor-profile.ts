@@ -3,7 +3,8 @@ import QRCode from 'qrcode';
 import { ApiError, api, currentUser, type PageOf, qs } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import type { Booked, DoctorProfile, Opening } from '../lib/directory.js';
-import { addDays, errorText, formatDate, formatTime, h, localDate, main, render } from '../lib/dom.js';
+import { addDays, formatDate, formatTime, h, localDate, main, render } from '../lib/dom.js';
+import { errorText } from '../lib/errors.js';
 import { patientPicker } from '../lib/patient-picker.js';
 import { avatar, field, meta, select, stars } from '../lib/widgets.js';
 

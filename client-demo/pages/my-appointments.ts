@@ -1,7 +1,8 @@
 // A signed-in patient's appointments, with the live view of today's ones and cancel.
 import { ApiError, api, type PageOf, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
-import { errorText, formatDate, formatTime, h, main, render, STATUS_LABEL, toast } from '../lib/dom.js';
+import { formatDate, formatTime, h, main, render, STATUS_LABEL, toast } from '../lib/dom.js';
+import { errorText } from '../lib/errors.js';
 import { connectionBadge, Live } from '../lib/live.js';
 import { pill } from '../lib/widgets.js';
 

@@ -1,7 +1,8 @@
 // Lobby TV screen: one panel per doctor in session, now serving and the next serials, live. Serials only.
-import { api } from '../lib/api.js';
+import { ApiError, api } from '../lib/api.js';
 import { h, main, render } from '../lib/dom.js';
-import { connectionBadge, Live, type WatchedQueue } from '../lib/live.js';
+import { errorText } from '../lib/errors.js';
+import { type ConnectionState, connectionBadge, Live, type WatchedQueue } from '../lib/live.js';
 import {
   doctorNameOf,
   type Hospital,
@@ -56,17 +57,42 @@ function tick() {
   });
 }
 
-const live = new Live({
-  auth: {},
-  onState: (state, last) => {
-    const badge = connectionBadge(state, last, hospitalInfo?.timezone);
-    conn.className = badge.cls;
-    conn.textContent = badge.text;
-    conn.dataset.state = state;
-    // A stale screen must look stale: the panels dim until the connection is back.
-    document.body.classList.toggle('stale', state === 'offline');
-  },
-});
+/** Set while the screen cannot show the queue (a bad link, a refused read): the badge must not say Live. */
+let cannotShow: string | null = null;
+
+function paintBadge(state: ConnectionState, last: Date | null) {
+  if (cannotShow) {
+    conn.className = 'conn offline';
+    conn.textContent = 'Not showing the queue';
+    conn.dataset.state = 'error';
+    return;
+  }
+  const badge = connectionBadge(state, last, hospitalInfo?.timezone);
+  conn.className = badge.cls;
+  conn.textContent = badge.text;
+  conn.dataset.state = state;
+  // A stale screen must look stale: the panels dim until the connection is back.
+  document.body.classList.toggle('stale', state === 'offline');
+}
+
+const live = new Live({ auth: {}, onState: paintBadge });
+
+function cannotLoad(err: unknown) {
+  cannotShow = errorText(err, {
+    NOT_FOUND: 'This screen’s link names a hospital or queue that does not exist.',
+    VALIDATION_FAILED: 'This screen’s link is not valid.',
+  });
+  paintBadge(live.state, live.lastUpdate);
+  render(
+    panels,
+    h(
+      'div',
+      { class: 'empty', role: 'alert', 'data-testid': 'screen-error' },
+      h('p', {}, cannotShow),
+      h('p', {}, 'Ask the front desk to open the lobby screen again from the desk page.'),
+    ),
+  );
+}
 
 function panel(queue: WatchedQueue | undefined, summary: QueueSummary) {
   const id = queueIdOf(summary);
@@ -105,9 +131,18 @@ function panel(queue: WatchedQueue | undefined, summary: QueueSummary) {
           'div',
           { class: 'next', 'data-testid': 'next-serials' },
           waiting.length
-            ? waiting.slice(0, NEXT_COUNT).map((e) => h('span', {}, e.serial))
+            ? waiting
+                .slice(0, NEXT_COUNT)
+                .map((e) =>
+                  (e.priority ?? 0) > 0
+                    ? h('span', { class: 'urgent', 'aria-label': `${e.serial}, emergency` }, e.serial)
+                    : h('span', {}, e.serial),
+                )
             : h('em', { class: 'muted' }, 'No one waiting'),
         ),
+        waiting.slice(0, NEXT_COUNT).some((e) => (e.priority ?? 0) > 0)
+          ? h('div', { class: 'urgent-note', 'data-testid': 'urgent-note' }, '! Emergency — seen first')
+          : null,
         h('div', { class: 'waiting-count' }, `${waiting.length} waiting`),
       ),
     ),
@@ -195,17 +230,22 @@ async function start() {
   );
   tick();
   window.setInterval(tick, 10_000);
-  try {
-    await loadQueues();
-  } catch (err) {
-    render(
-      panels,
-      h('p', { class: 'empty' }, `Cannot load the queues: ${err instanceof Error ? err.message : err}`),
+  const reload = () =>
+    loadQueues().then(
+      () => {
+        cannotShow = null;
+        paintBadge(live.state, live.lastUpdate);
+      },
+      (err) => {
+        // A refusal (bad link) stays on screen; a network blip keeps the last queues and the offline badge.
+        if (err instanceof ApiError && err.status > 0 && err.status < 500) cannotLoad(err);
+        else if (!summaries.size) cannotLoad(err);
+      },
     );
-  }
+  await reload();
   // New sessions of the day appear without a reload; after a reconnect the list is refreshed too.
-  window.setInterval(() => void loadQueues().catch(() => {}), 60_000);
-  live.socket.on('connect', () => void loadQueues().catch(() => {}));
+  window.setInterval(() => void reload(), 60_000);
+  live.socket.on('connect', () => void reload());
 }
 
 void start();

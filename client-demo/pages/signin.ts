@@ -1,7 +1,8 @@
 // Sign in and register (one script, two URLs). Tokens go to localStorage; the page then returns to `next`.
 import { api, saveSession, type User } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
-import { errorText, formValues, h, main, render } from '../lib/dom.js';
+import { formValues, h, main, render } from '../lib/dom.js';
+import { errorText } from '../lib/errors.js';
 
 interface Tokens {
   accessToken: string;
@@ -59,7 +60,17 @@ async function submit(event: Event) {
       );
     }
   } catch (err) {
-    render(message, h('p', { class: 'notice error' }, errorText(err)));
+    render(
+      message,
+      h(
+        'p',
+        { class: 'notice error' },
+        errorText(err, {
+          UNAUTHENTICATED: 'The e-mail or password is not right.',
+          CONFLICT: 'An account with this e-mail already exists. Sign in instead.',
+        }),
+      ),
+    );
     button.disabled = false;
   }
 }

@@ -1,7 +1,8 @@
 // Patient phone view (/t/:trackingToken): serial, people ahead, now serving, estimated time, live.
 import { ApiError, api } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
-import { errorText, formatTime, h, main, minutesUntil, render, STATUS_LABEL, toast } from '../lib/dom.js';
+import { formatTime, h, main, minutesUntil, render, STATUS_LABEL, toast } from '../lib/dom.js';
+import { errorText } from '../lib/errors.js';
 import { icsUrl } from '../lib/ics.js';
 import { connectionBadge, Live } from '../lib/live.js';
 
@@ -38,12 +39,34 @@ const view = h('div', { class: 'stack', 'data-testid': 'track' });
 let current: Tracking | null = null;
 let wasCalled = false;
 let calendarUrl: string | null = null;
+/** A refused link: nothing to follow, so the badge must not say Live. */
+let broken = false;
 
 const nameOf = (v: Tracking['doctor'] | Tracking['hospital'], flat?: string) =>
   (typeof v === 'string' ? v : v?.name) ?? flat ?? '—';
 
 function eta(t: Tracking): string | null | undefined {
   return t.etaAt ?? t.estimatedAt;
+}
+
+/** What a patient passed over or marked absent should do now. */
+function guidance(t: Tracking) {
+  const text: Record<string, string> = {
+    skipped:
+      'You were called but not found, so the doctor moved on. You keep your serial: go to the front desk now and ask to be recalled — you will be seen after the patient with the doctor.',
+    no_show:
+      'You were marked as not here. If you are at the hospital, go to the front desk now; staff can add you back as a walk-in. Otherwise book a new time.',
+    cancelled: 'This appointment is cancelled. Book again if you still need to see the doctor.',
+  };
+  if (!text[t.status]) return null;
+  return h(
+    'div',
+    { class: `notice ${t.status === 'cancelled' ? '' : 'warn'}`, role: 'alert', 'data-testid': 'what-now' },
+    h('p', { style: 'margin:0' }, text[t.status]),
+    t.status === 'skipped'
+      ? null
+      : h('p', { style: 'margin:.4rem 0 0' }, h('a', { href: '/' }, 'Book a new time')),
+  );
 }
 
 function paint(t: Tracking) {
@@ -100,6 +123,7 @@ function paint(t: Tracking) {
               ? `Please go to ${t.room ? `room ${t.room}` : 'the doctor'}`
               : (STATUS_LABEL[t.status] ?? t.status),
           ),
+      guidance(t),
       t.paused || t.queueStatus === 'paused'
         ? h('p', { class: 'notice' }, `The doctor has paused the queue${t.notice ? `: ${t.notice}` : ''}.`)
         : null,
@@ -166,16 +190,40 @@ async function load() {
     if (current.appointmentId) live.watchAppointment(current.appointmentId, () => scheduleRefresh());
     if (current.queueId) live.watchQueue(current.queueId, () => scheduleRefresh());
   } catch (err) {
+    const bad =
+      'This tracking link is not valid or has expired. Check the link in your SMS, or ask the front desk.';
+    broken = err instanceof ApiError && err.status >= 400 && err.status < 500;
     render(
       view,
       h(
-        'p',
-        { class: 'notice error' },
-        err instanceof ApiError && err.status === 404
-          ? 'This tracking link is not valid or has expired.'
-          : errorText(err),
+        'div',
+        { class: 'card', role: 'alert', 'data-testid': 'track-error' },
+        h(
+          'p',
+          { class: 'notice error', style: 'margin-top:0' },
+          errorText(err, {
+            NOT_FOUND: bad,
+            VALIDATION_FAILED: bad,
+            URI_TOO_LONG: bad,
+            HEADERS_TOO_LARGE: bad,
+          }),
+        ),
+        h(
+          'p',
+          {},
+          h('a', { href: '/me/appointments' }, 'My appointments'),
+          ' · ',
+          h('a', { href: '/' }, 'Find a doctor'),
+        ),
       ),
     );
+    if (broken) {
+      live.socket.disconnect();
+      conn.className = 'conn offline';
+      conn.textContent = 'Not following a queue';
+      conn.dataset.state = 'error';
+      view.append(h('p', { class: 'row muted' }, conn));
+    }
   }
 }
 
@@ -205,6 +253,7 @@ async function checkIn() {
 const live = new Live({
   auth: { trackingToken: token },
   onState: (state, last) => {
+    if (broken) return;
     const badge = connectionBadge(state, last);
     conn.className = badge.cls;
     conn.textContent = badge.text;
