@@ -33,6 +33,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
+import overloadPlugin from './plugins/overload.js';
 import pagesPlugin from './plugins/pages.js';
 import realtimePlugin from './plugins/realtime.js';
 import redisPlugin from './plugins/redis.js';
@@ -108,7 +109,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.setValidatorCompiler(validatorCompiler);
 
   const database =
-    options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR }));
+    options.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolSize: config.DB_POOL_SIZE,
+      poolWaitMs: config.DB_POOL_WAIT_MS,
+    }));
   try {
     await migrateToLatest(database.db);
   } catch (err) {
@@ -120,6 +127,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('clock', options.clock ?? systemClock);
   app.decorate('events', new DomainEvents(app.log));
   await app.register(errorsPlugin);
+  await app.register(overloadPlugin, { config });
   await app.register(dbPlugin, { handle: database });
   await app.register(redisPlugin, { url: config.REDIS_URL });
   await app.register(authPlugin, { secret: config.JWT_SECRET });

@@ -51,6 +51,14 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_AUTH: Type.Integer({ minimum: 1, default: 20 }),
   CANCEL_CUTOFF_MINUTES: Type.Integer({ minimum: 0, maximum: 10_080, default: 0 }),
   WAITLIST_OFFER_MINUTES: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
+  /** Postgres connections per instance (instances × this must stay under the server's max_connections). */
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
+  /** How long a query waits for a free connection before the request answers 503 UNAVAILABLE. */
+  DB_POOL_WAIT_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 30_000 }),
+  /** Requests one instance works on at once; the next answers 503 UNAVAILABLE at once, with Retry-After. */
+  MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+  /** Mean event-loop delay (ms, sampled each second) above which requests answer 503 at once; 0 turns it off. */
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
 });
 
 export type Env = Static<typeof EnvSchema>;

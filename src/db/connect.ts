@@ -21,8 +21,11 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** A PGlite data dump (from dumpDataDir) to start from, used by tests. */
   loadDataDir?: Blob;
+  /** Postgres connections at once. @default 20 */
   poolSize?: number;
-  /** How long a query waits for a pg connection before failing. @default 5000 */
+  /** How long a query waits for a free connection before failing (503); a burst waits this long. @default 30000 */
+  poolWaitMs?: number;
+  /** How long opening one new connection may take (Postgres down or unreachable fails this fast). @default 5000 */
   connectTimeoutMs?: number;
 }
 
@@ -43,17 +46,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         return pg.types.getTypeParser(oid, format);
       },
     };
-    // A bounded connect wait: with Postgres down a request fails fast (503) instead of hanging.
+    // Two bounds: a burst waits its turn for a connection (poolWaitMs, checked by PreparingPool, which never
+    // asks pg for more than `max` at once), while opening a connection to a Postgres that is down fails fast.
+    const size = options.poolSize ?? 20;
     const pool = new pg.Pool({
       connectionString: options.url,
-      max: options.poolSize ?? 10,
+      max: size,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       types,
     });
     // An idle client that loses its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
+    const preparing = new PreparingPool(pool, { size, waitMs: options.poolWaitMs ?? 30_000 });
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }), plugins }),
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing }), plugins }),
       kind: 'postgres',
     };
   }
