@@ -35,6 +35,12 @@ const NOT_BOOKABLE: Record<string, string> = {
   queue_closed: 'This day’s queue is closed.',
 };
 
+const CONFLICT_REASON: Record<string, string> = {
+  serial_taken: 'Someone has just taken that serial. Choose another one.',
+  has_room: 'A place has freed up in this session: book it instead.',
+  already_waiting: 'You are already on this waitlist.',
+};
+
 /** Sentences for a field named in a 400's details, so a form can say which field is wrong. */
 const FIELD: Record<string, string> = {
   hospitalId: 'Choose a hospital.',
@@ -71,8 +77,7 @@ export function errorText(err: unknown, context: ErrorContext = {}): string {
   const reason = (details as { reason?: string } | undefined)?.reason;
   if (context[code]) return context[code] as string;
   if (code === 'DATE_NOT_BOOKABLE' && reason && NOT_BOOKABLE[reason]) return NOT_BOOKABLE[reason];
-  if (code === 'CONFLICT' && reason === 'serial_taken')
-    return 'Someone has just taken that serial. Choose another one.';
+  if (code === 'CONFLICT' && reason && CONFLICT_REASON[reason]) return CONFLICT_REASON[reason];
   if (code === 'VALIDATION_FAILED') {
     const sentences = [
       ...new Set(

@@ -5,6 +5,7 @@ import { mountChrome } from '../lib/chrome.js';
 import type { Booked, DoctorProfile, Opening } from '../lib/directory.js';
 import { addDays, formatDate, formatTime, h, localDate, main, render } from '../lib/dom.js';
 import { errorText } from '../lib/errors.js';
+import { money } from '../lib/money.js';
 import { patientPicker } from '../lib/patient-picker.js';
 import { avatar, field, meta, select, stars } from '../lib/widgets.js';
 
@@ -39,7 +40,6 @@ function openingButton(o: Opening) {
       type: 'button',
       class: `day${full ? ' full' : ''}`,
       'aria-pressed': 'false',
-      disabled: full,
       'data-date': o.date,
       onclick: (e: Event) => {
         for (const b of calendar.querySelectorAll('.day')) b.setAttribute('aria-pressed', 'false');
@@ -52,7 +52,7 @@ function openingButton(o: Opening) {
     h('br'),
     h('span', { class: 'muted' }, `${o.hospital.name}${o.room ? ` · room ${o.room}` : ''}`),
     h('br'),
-    full ? h('b', {}, 'Full') : h('b', {}, `${o.remaining} of ${o.capacity} free`),
+    full ? h('b', {}, 'Full · waitlist') : h('b', {}, `${o.remaining} of ${o.capacity} free`),
     o.nextEstimatedAt && !full
       ? h('span', { class: 'muted' }, ` · next ≈ ${formatTime(o.nextEstimatedAt, zoneOf(o))}`)
       : null,
@@ -87,6 +87,11 @@ async function showBooking(o: Opening) {
       .catch(() => ({ items: [] as Dependent[] }));
     for (const d of deps.items) who.push([d.id, `${d.name} (${d.relation})`]);
   }
+  if (o.remaining <= 0) {
+    renderWaitlist(o, who);
+    return;
+  }
+  const serialPicker = await serialChoices(o);
   const message = h('div', { role: 'alert' });
   // Staff and admins book on behalf of a patient they look up (or register) here.
   const picker = user.role === 'patient' ? null : patientPicker(() => render(message));
@@ -104,20 +109,25 @@ async function showBooking(o: Opening) {
         }
         const button = form.querySelector('button[type=submit]') as HTMLButtonElement;
         button.disabled = true;
+        const picked = Number(data.get('serial') ?? 0);
+        // The next free serial is what the server gives anyway; only a different pick is sent.
+        const serial = picked && picked !== o.nextSerial ? { serial: picked } : {};
         try {
           const booked = await api.post<Booked>(
             '/appointments',
-            { sessionId: o.sessionId, date: o.date, ...(profileId ? { profileId } : {}) },
+            { sessionId: o.sessionId, date: o.date, ...(profileId ? { profileId } : {}), ...serial },
             { idempotencyKey: crypto.randomUUID() },
           );
           await showSuccess(booked, o, picker?.selected()?.name);
         } catch (err) {
-          const alternatives =
-            err instanceof ApiError && err.code === 'SESSION_FULL'
-              ? ' Another date below may still have room.'
-              : '';
-          render(message, h('p', { class: 'notice error' }, errorText(err) + alternatives));
+          if (err instanceof ApiError && err.code === 'SESSION_FULL') {
+            void loadAvailability();
+            renderWaitlist({ ...o, remaining: 0, queueId: o.queueId ?? queueOfFull(err) }, who);
+            return;
+          }
+          render(message, h('p', { class: 'notice error' }, errorText(err)));
           button.disabled = false;
+          if (err instanceof ApiError && err.code === 'CONFLICT') void refreshSerials(serialPicker, o);
         }
       },
     },
@@ -125,16 +135,111 @@ async function showBooking(o: Opening) {
     h(
       'p',
       { class: 'muted' },
-      `Fee ${o.fee} · serials are given in order; your estimated time is shown after booking.`,
+      `Fee ${money(o.fee)} · the next free serial is chosen for you; pick a later one for a more convenient time.`,
     ),
     user.role === 'patient'
       ? field('profileId', 'Who is the appointment for?', select('profileId', who))
       : h('fieldset', { class: 'plain' }, h('legend', {}, 'Who is the appointment for?'), picker?.el),
+    serialPicker,
     message,
     h('button', { type: 'submit', 'data-testid': 'book' }, 'Book serial'),
   );
   render(bookPanel, form);
   form.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+}
+
+interface FreeSerial {
+  serial: number;
+  estimatedAt: string;
+}
+
+/** The session's free serials with their times, as radio buttons; the next free one is chosen. */
+async function serialChoices(o: Opening) {
+  const el = h('fieldset', { class: 'plain', 'data-testid': 'serial-picker' });
+  await refreshSerials(el, o);
+  return el;
+}
+
+async function refreshSerials(el: HTMLElement, o: Opening) {
+  let items: FreeSerial[] = [];
+  try {
+    items = (await api.get<PageOf<FreeSerial>>(`/sessions/${o.sessionId}/serials${qs({ date: o.date })}`))
+      .items;
+  } catch (err) {
+    render(el, h('legend', {}, 'Serial'), h('p', { class: 'notice error' }, errorText(err)));
+    return;
+  }
+  const chosen = items.find((i) => i.serial === o.nextSerial)?.serial ?? items[0]?.serial;
+  render(
+    el,
+    h('legend', {}, 'Choose your serial and time'),
+    items.length
+      ? h(
+          'div',
+          { class: 'serials' },
+          items.map((i) =>
+            h(
+              'label',
+              {},
+              h('input', {
+                type: 'radio',
+                name: 'serial',
+                value: i.serial,
+                checked: i.serial === chosen,
+                required: true,
+              }),
+              h('span', {}, `#${i.serial}`),
+              h('span', { class: 'muted' }, formatTime(i.estimatedAt, zoneOf(o))),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No serial is free.'),
+  );
+}
+
+function queueOfFull(err: ApiError): string | null {
+  const d = err.details as { queueId?: string } | undefined;
+  return d?.queueId ?? null;
+}
+
+/** A full day: join its waitlist (a freed place is offered to the first in line for a while). */
+function renderWaitlist(o: Opening, who: [string, string][]) {
+  const message = h('div', { role: 'alert' });
+  const form = h(
+    'form',
+    {
+      class: 'card',
+      'data-testid': 'waitlist',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        if (!o.queueId) return;
+        const profileId = String(new FormData(form).get('profileId') ?? '');
+        try {
+          await api.post(`/queues/${o.queueId}/waitlist`, profileId ? { profileId } : {});
+          render(
+            form,
+            h(
+              'p',
+              { class: 'notice ok', 'data-testid': 'waitlist-joined' },
+              'You are on the waitlist. If a place frees up we will message you; accept it in ',
+              h('a', { href: '/me/appointments' }, 'My appointments'),
+              ' before the offer runs out.',
+            ),
+          );
+        } catch (err) {
+          render(message, h('p', { class: 'notice error' }, errorText(err)));
+        }
+      },
+    },
+    h('h2', { style: 'margin-top:0' }, `${formatDate(o.date)} at ${o.hospital.name} is full`),
+    h('p', {}, 'Join the waitlist, or choose another date above.'),
+    who.length ? field('profileId', 'Who is it for?', select('profileId', who)) : null,
+    message,
+    o.queueId
+      ? h('button', { type: 'submit', 'data-testid': 'join-waitlist' }, 'Join the waitlist')
+      : h('p', { class: 'muted' }, 'This day has no waitlist yet.'),
+  );
+  render(bookPanel, form);
 }
 
 async function showSuccess(b: Booked, o: Opening, patientName?: string) {

@@ -1,10 +1,22 @@
 // A signed-in patient's appointments, with the live view of today's ones and cancel.
-import { ApiError, api, type PageOf, requireUser } from '../lib/api.js';
+import { ApiError, api, type PageOf, qs, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
-import { formatDate, formatTime, h, main, render, STATUS_LABEL, toast } from '../lib/dom.js';
+import type { Opening } from '../lib/directory.js';
+import {
+  addDays,
+  formatDate,
+  formatTime,
+  h,
+  localDate,
+  main,
+  render,
+  STATUS_LABEL,
+  toast,
+} from '../lib/dom.js';
 import { errorText } from '../lib/errors.js';
 import { connectionBadge, Live } from '../lib/live.js';
-import { pill } from '../lib/widgets.js';
+import { money } from '../lib/money.js';
+import { field, pill, select } from '../lib/widgets.js';
 
 interface AppointmentRow {
   id: string;
@@ -197,12 +209,324 @@ function card(a: AppointmentRow) {
             'Cancel',
           )
         : null,
+      active && a.status !== 'called' && a.status !== 'checked_in' && a.doctorId
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary small',
+              'data-testid': 'reschedule',
+              onclick: () => {
+                rescheduling = rescheduling === a.id ? null : a.id;
+                paint();
+              },
+            },
+            'Reschedule',
+          )
+        : null,
+    ),
+    rescheduling === a.id ? reschedulePanel(a) : null,
+  );
+}
+
+/** The appointment being moved, and its panel (kept across live repaints). */
+let rescheduling: string | null = null;
+const reschedulePanels = new Map<string, HTMLElement>();
+
+/** The doctor's next bookable days with room; choosing one moves the booking in one step. */
+function reschedulePanel(a: AppointmentRow) {
+  const existing = reschedulePanels.get(a.id);
+  if (existing) return existing;
+  const el = h(
+    'section',
+    {
+      class: 'card subtle',
+      style: 'flex-basis:100%',
+      'aria-label': 'Reschedule',
+      'data-testid': 'reschedule-panel',
+    },
+    h('p', { class: 'muted' }, 'Loading the doctor’s days…'),
+  );
+  reschedulePanels.set(a.id, el);
+  const message = h('div', { role: 'alert' });
+  const from = localDate(a.hospital?.timezone);
+  api
+    .get<PageOf<Opening>>(`/doctors/${a.doctorId}/availability${qs({ from, to: addDays(from, 13) })}`)
+    .then((page) => {
+      const choices = page.items.filter(
+        (o) => o.remaining > 0 && !(o.date === a.date && o.queueId === a.queueId),
+      );
+      render(
+        el,
+        h('h3', { style: 'margin-top:0' }, 'Move to another day'),
+        choices.length
+          ? h(
+              'div',
+              { class: 'days' },
+              choices.map((o) =>
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'day',
+                    'data-date': o.date,
+                    onclick: async () => {
+                      try {
+                        await api.post(`/appointments/${a.id}/reschedule`, {
+                          sessionId: o.sessionId,
+                          date: o.date,
+                        });
+                        toast(`Moved to ${formatDate(o.date)}. Your tracking link still works.`);
+                        rescheduling = null;
+                        reschedulePanels.delete(a.id);
+                        void load();
+                      } catch (err) {
+                        render(message, h('p', { class: 'notice error' }, errorText(err)));
+                      }
+                    },
+                  },
+                  h('strong', {}, formatDate(o.date)),
+                  `${formatTime(o.start, a.hospital?.timezone)}–${formatTime(o.end, a.hospital?.timezone)}`,
+                  h('br'),
+                  h('span', { class: 'muted' }, o.hospital.name),
+                  h('br'),
+                  h('b', {}, `${o.remaining} free · ${money(o.fee)}`),
+                ),
+              ),
+            )
+          : h('p', { class: 'muted' }, 'No other day with room in the next two weeks.'),
+        message,
+      );
+    })
+    .catch((err) => render(el, h('p', { class: 'notice error' }, errorText(err))));
+  return el;
+}
+
+interface WaitlistEntry {
+  id: string;
+  queueId: string;
+  profileId: string;
+  status: string;
+  offerExpiresAt: string | null;
+  createdAt: string;
+}
+
+interface Dependent {
+  id: string;
+  name: string;
+  relation: string;
+  dateOfBirth: string | null;
+  phone: string | null;
+}
+
+const waitlistEl = h('div', { class: 'stack', 'data-testid': 'my-waitlist' });
+const dependentsEl = h('div', { class: 'stack', 'data-testid': 'dependents' });
+const RELATIONS: [string, string][] = [
+  ['child', 'Child'],
+  ['parent', 'Parent'],
+  ['spouse', 'Spouse'],
+  ['sibling', 'Sibling'],
+  ['other', 'Other'],
+];
+
+async function loadWaitlist() {
+  try {
+    const entries = (await api.get<PageOf<WaitlistEntry>>('/waitlist')).items.filter((w) =>
+      ['waiting', 'offered'].includes(w.status),
+    );
+    render(
+      waitlistEl,
+      entries.length
+        ? entries.map((w) =>
+            h(
+              'article',
+              { class: 'card spread', 'data-waitlist-id': w.id },
+              h(
+                'div',
+                {},
+                w.status === 'offered'
+                  ? h('b', {}, `A place is free for you until ${formatTime(w.offerExpiresAt)}`)
+                  : h('span', {}, 'Waiting for a place to free up'),
+                h('div', { class: 'muted' }, `Joined ${new Date(w.createdAt).toLocaleDateString()}`),
+              ),
+              h(
+                'div',
+                { class: 'row' },
+                w.status === 'offered'
+                  ? h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'ok small',
+                        onclick: () =>
+                          waitlistStep(
+                            () => api.post(`/waitlist/${w.id}/accept`, {}),
+                            'Booked from the waitlist',
+                          ),
+                      },
+                      'Accept the place',
+                    )
+                  : null,
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'secondary small',
+                    onclick: () => waitlistStep(() => api.del(`/waitlist/${w.id}`), 'Left the waitlist'),
+                  },
+                  'Leave',
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'You are not waiting for any full session.'),
+    );
+  } catch (err) {
+    render(waitlistEl, h('p', { class: 'notice error' }, errorText(err)));
+  }
+}
+
+async function waitlistStep(send: () => Promise<unknown>, done: string) {
+  try {
+    await send();
+    toast(done);
+  } catch (err) {
+    toast(errorText(err), 'error');
+  }
+  void loadWaitlist();
+  void load();
+}
+
+function dependentForm(d?: Dependent) {
+  const message = h('div', { role: 'alert' });
+  const form = h(
+    'form',
+    {
+      class: 'card subtle',
+      'data-testid': d ? 'dependent-edit' : 'dependent-add',
+      'aria-label': d ? `Edit ${d.name}` : 'Add a family member',
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const data = new FormData(form);
+        const value = (k: string) => String(data.get(k) ?? '').trim();
+        const body = {
+          name: value('name'),
+          relation: value('relation'),
+          dateOfBirth: value('dateOfBirth') || null,
+          phone: value('phone') || null,
+        };
+        try {
+          if (d) await api.patch(`/me/dependents/${d.id}`, body);
+          else await api.post('/me/dependents', body);
+          toast(d ? 'Saved' : `${body.name} added`);
+          editing = null;
+          void loadDependents();
+        } catch (err) {
+          render(message, h('p', { class: 'notice error' }, errorText(err)));
+        }
+      },
+    },
+    h('h3', { style: 'margin-top:0' }, d ? `Edit ${d.name}` : 'Add a family member'),
+    h(
+      'div',
+      { class: 'fields' },
+      field('name', 'Full name', h('input', { required: true, value: d?.name ?? '', maxlength: '120' })),
+      field(
+        'relation',
+        'Relation',
+        (() => {
+          const el = select('relation', RELATIONS, d?.relation ?? 'child');
+          el.required = true;
+          return el;
+        })(),
+      ),
+      field(
+        'dateOfBirth',
+        'Date of birth (optional)',
+        h('input', { type: 'date', value: d?.dateOfBirth ?? '', max: localDate() }),
+      ),
+      field('phone', 'Phone (optional)', h('input', { type: 'tel', value: d?.phone ?? '' })),
+    ),
+    message,
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'submit' }, d ? 'Save' : 'Add'),
+      d
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              onclick: () => {
+                editing = null;
+                void loadDependents();
+              },
+            },
+            'Close',
+          )
+        : null,
     ),
   );
+  return form;
+}
+
+let editing: string | null = null;
+
+async function loadDependents() {
+  try {
+    const deps = (await api.get<PageOf<Dependent>>('/me/dependents')).items;
+    render(
+      dependentsEl,
+      deps.length
+        ? deps.map((d) =>
+            editing === d.id
+              ? dependentForm(d)
+              : h(
+                  'article',
+                  { class: 'card spread', 'data-dependent-id': d.id },
+                  h(
+                    'div',
+                    {},
+                    h('b', {}, d.name),
+                    h(
+                      'span',
+                      { class: 'muted' },
+                      ` · ${RELATIONS.find(([v]) => v === d.relation)?.[1] ?? d.relation}`,
+                    ),
+                    d.dateOfBirth ? h('div', { class: 'muted' }, `Born ${formatDate(d.dateOfBirth)}`) : null,
+                  ),
+                  h(
+                    'div',
+                    { class: 'row' },
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'secondary small',
+                        'aria-label': `Edit ${d.name}`,
+                        onclick: () => {
+                          editing = d.id;
+                          void loadDependents();
+                        },
+                      },
+                      'Edit',
+                    ),
+                    h('a', { class: 'button small', href: '/' }, `Book for ${d.name}`),
+                  ),
+                ),
+          )
+        : h('p', { class: 'muted' }, 'Add a child or parent to book for them from any doctor’s page.'),
+      dependentForm(),
+    );
+  } catch (err) {
+    render(dependentsEl, h('p', { class: 'notice error' }, errorText(err)));
+  }
 }
 
 let rows: AppointmentRow[] = [];
 function paint() {
+  for (const id of reschedulePanels.keys()) if (id !== rescheduling) reschedulePanels.delete(id);
   const upcoming = rows.filter((a) => ACTIVE.has(a.status));
   const past = rows.filter((a) => !ACTIVE.has(a.status));
   render(
@@ -233,6 +557,16 @@ async function load() {
 
 if (user) {
   mountChrome();
-  render(main(), h('div', { class: 'spread' }, h('h1', {}, 'My appointments'), conn), list);
+  render(
+    main(),
+    h('div', { class: 'spread' }, h('h1', {}, 'My appointments'), conn),
+    list,
+    h('h2', {}, 'Waitlist'),
+    waitlistEl,
+    h('h2', { id: 'family' }, 'Family members'),
+    dependentsEl,
+  );
   void load();
+  void loadWaitlist();
+  void loadDependents();
 }
