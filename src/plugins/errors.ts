@@ -1,5 +1,8 @@
-// The one error handler: every failure leaves as { statusCode, code, error, message, details? }.
-import type { FastifyError, FastifyInstance } from 'fastify';
+// The one error handler: every failure leaves as { statusCode, code, error, message, details? }, including the
+// router's own refusals (frameworkErrors) and those Node's HTTP parser makes before Fastify sees a request
+// (clientErrorHandler).
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.js';
 
@@ -8,11 +11,14 @@ const STATUS_CODE: Record<number, ErrorCode> = {
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  408: 'REQUEST_TIMEOUT',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'DATE_NOT_BOOKABLE',
   429: 'RATE_LIMITED',
+  431: 'HEADERS_TOO_LARGE',
   503: 'UNAVAILABLE',
 };
 
@@ -58,11 +64,14 @@ const REASON: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -129,6 +138,49 @@ function toBody(err: FastifyError | AppError | Error): ErrorBody {
     return { ...errorBody(code, message), statusCode: status, error: REASON[status] ?? 'Error' };
   }
   return errorBody('INTERNAL', 'Something went wrong on our side; it has been logged');
+}
+
+/** Longest path parameter the router accepts (ids are 36 characters, tracking tokens at most 128). */
+export const MAX_PARAM_LENGTH = 256;
+
+/**
+ * Fastify's `frameworkErrors` option: the router's refusals, which otherwise answer their own `FST_ERR_*`
+ * bodies. Their messages would echo the path back (a tracking token, say), so each gets a fixed one.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  let body: ErrorBody;
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    body = errorBody('URI_TOO_LONG', `A path segment is longer than ${MAX_PARAM_LENGTH} characters`);
+  } else if (err.code === 'FST_ERR_BAD_URL') {
+    body = errorBody('VALIDATION_FAILED', 'The URL is not validly percent-encoded');
+  } else {
+    body = toBody(err);
+  }
+  reply.status(body.statusCode).send(body);
+}
+
+/** What Node's HTTP parser refused, before any request exists: too large headers (or URL), timeouts, garbage. */
+function clientErrorBody(err: NodeJS.ErrnoException): ErrorBody {
+  if (err.code === 'HPE_HEADER_OVERFLOW')
+    return errorBody('HEADERS_TOO_LARGE', 'The request line and headers are too large');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return errorBody('REQUEST_TIMEOUT', 'The request took too long to arrive');
+  return errorBody('VALIDATION_FAILED', 'The request is not valid HTTP');
+}
+
+/** Fastify's `clientErrorHandler` option; as Fastify's default, but answering the documented shape. */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  this.log.debug({ code: err.code }, 'client error');
+  const body = clientErrorBody(err);
+  const json = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${body.statusCode} ${body.error}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 async function errorsPlugin(app: FastifyInstance): Promise<void> {

@@ -1,6 +1,7 @@
 // Doctors and reviews HTTP: search, profiles, edits, verification, photo upload, reviews.
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { scheduleJobs } from '../../lib/cron.js';
 import { errors, IdParams, Page } from '../../lib/schema.js';
@@ -20,6 +21,28 @@ import { MAX_PHOTO_BYTES } from './doctors.service.js';
 import { AdminDoctorQuerySchema, AdminDoctorSchema } from './doctors-admin.schema.js';
 
 const security = [{ bearer: [] }];
+
+/**
+ * The "photo" part of a multipart body. The parser's own refusals (no boundary, a malformed part) carry no
+ * status and would be answered as 500; they are bad input. Its limit errors (413) keep theirs.
+ */
+async function readPhotoPart(request: FastifyRequest): Promise<{ bytes: Buffer; mimetype: string }> {
+  try {
+    const file = await request.file();
+    if (file?.fieldname !== 'photo') {
+      throw new AppError('VALIDATION_FAILED', 'body.photo is required', [
+        { field: 'body.photo', message: 'is required' },
+      ]);
+    }
+    // toBuffer throws 413 past the size limit, before anything is stored.
+    return { bytes: await file.toBuffer(), mimetype: file.mimetype };
+  } catch (err) {
+    if (err instanceof AppError || (err as { statusCode?: number }).statusCode) throw err;
+    throw new AppError('VALIDATION_FAILED', 'body is not valid multipart/form-data', [
+      { field: 'body', message: (err as Error).message },
+    ]);
+  }
+}
 
 const doctorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const doctors = app.directory.doctors;
@@ -92,15 +115,8 @@ const doctorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Send the photo as multipart/form-data in a "photo" field',
         );
       }
-      const file = await request.file();
-      if (file?.fieldname !== 'photo') {
-        throw new AppError('VALIDATION_FAILED', 'body.photo is required', [
-          { field: 'body.photo', message: 'is required' },
-        ]);
-      }
-      // toBuffer throws 413 past the size limit, before anything is stored.
-      const bytes = await file.toBuffer();
-      return doctors.setPhoto(principalOf(request), request.params.id, { bytes, mimetype: file.mimetype });
+      const { bytes, mimetype } = await readPhotoPart(request);
+      return doctors.setPhoto(principalOf(request), request.params.id, { bytes, mimetype });
     },
   );
 
