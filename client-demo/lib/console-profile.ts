@@ -3,7 +3,7 @@
 import { ApiError, accessToken, api, type PageOf, refreshSession } from './api.js';
 import type { DoctorProfile } from './directory.js';
 import { formValues, h, render, toast } from './dom.js';
-import { errorText } from './errors.js';
+import { type ErrorContext, errorText } from './errors.js';
 import { CURRENCY, money } from './money.js';
 import { hospitals } from './queues.js';
 import { field, select } from './widgets.js';
@@ -23,13 +23,18 @@ interface SessionRow {
 }
 
 /** Sends a change the doctor made; a toast says it is done, or why not. */
-async function attempt(send: () => Promise<unknown>, done: string, after?: () => Promise<void>) {
+async function attempt(
+  send: () => Promise<unknown>,
+  done: string,
+  after?: () => Promise<void>,
+  context?: ErrorContext,
+) {
   try {
     await send();
     toast(done);
     void after?.();
   } catch (err) {
-    toast(errorText(err), 'error');
+    toast(errorText(err, context), 'error');
   }
 }
 
@@ -38,11 +43,12 @@ function sending(
   send: (values: Record<string, string>) => Promise<unknown>,
   done: string,
   after?: () => Promise<void>,
+  context?: ErrorContext,
 ) {
   return (e: Event) => {
     e.preventDefault();
     const values = formValues(e.target as HTMLFormElement);
-    return attempt(() => send(values), done, after);
+    return attempt(() => send(values), done, after, context);
   };
 }
 
@@ -255,6 +261,7 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
             }),
           'Session added',
           mountProfile,
+          { CONFLICT: 'This overlaps another of your sessions. Choose other hours.' },
         ),
       },
       h('h2', { style: 'margin-top:0' }, 'Weekly sessions'),

@@ -33,6 +33,8 @@ const NOT_BOOKABLE: Record<string, string> = {
   not_open_yet: 'Booking for that date has not opened yet.',
   booking_closed: 'Booking for this session has closed.',
   queue_closed: 'This day’s queue is closed.',
+  session_pending: 'This session is not open for booking yet: the hospital has still to confirm it.',
+  doctor_unverified: 'This doctor cannot be booked until their profile is verified.',
 };
 
 const CONFLICT_REASON: Record<string, string> = {

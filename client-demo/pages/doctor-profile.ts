@@ -189,6 +189,7 @@ async function refreshSerials(el: HTMLElement, o: Opening) {
                 required: true,
               }),
               h('span', {}, `#${i.serial}`),
+              ' ',
               h('span', { class: 'muted' }, formatTime(i.estimatedAt, zoneOf(o))),
             ),
           ),
