@@ -2,6 +2,7 @@
 // recomputed set-based for some doctors or all of them.
 import { type RawBuilder, sql } from 'kysely';
 import type { DB, Executor } from '../../db/database.js';
+import { SESSION_LISTED, timeOffCovers } from '../schedule/schedule.repository.js';
 
 /** Which doctors to recompute: these, the doctors of these queue days, or (neither) every doctor. */
 export interface SoonestScope {
@@ -22,9 +23,9 @@ function targets(scope: SoonestScope): RawBuilder<unknown> {
 /**
  * Recomputes the earliest local date in the next 30 days (in each hospital's zone) that a patient could book
  * at `now`, by the same rules as booking (schedule.rules.ts): a session day within the session's booking
- * window (booking_opens_days ahead) and validity, not yet closed for booking (booking_closes_minutes before it
- * starts), not on time off, and with room: its queue is not created yet, or is neither closed nor cancelled
- * and has places left. Only a session's own weekdays are visited: the first from today, then weekly. Writes
+ * window (booking_opens_days ahead) and validity, of a confirmed session of a verified doctor, not yet closed
+ * for booking (booking_closes_minutes before it starts), not on time off covering that hospital, and with
+ * room: its queue is not created yet, or is neither closed nor cancelled and has places left. Only a session's own weekdays are visited: the first from today, then weekly. Writes
  * only rows that change.
  */
 export async function refreshSoonest(db: Executor, now: Date, scope: SoonestScope = {}): Promise<void> {
@@ -34,19 +35,18 @@ export async function refreshSoonest(db: Executor, now: Date, scope: SoonestScop
       from hospitals h where h.deleted_at is null),
     target as materialized (${targets(scope)}),
     days as (
-      select s.doctor_id, s.id as session_id, w.day, ht.today, ht.timezone, s.capacity, s.start_time,
-        s.booking_closes_minutes
+      select s.doctor_id, s.hospital_id, s.id as session_id, w.day, ht.today, ht.timezone, s.capacity,
+        s.start_time, s.booking_closes_minutes
       from target t join sessions s on s.doctor_id = t.id join hospital_today ht on ht.id = s.hospital_id
         cross join lateral (
           select ht.today + (s.weekday - extract(isodow from ht.today)::int + 7) % 7 + 7 * k as day
           from generate_series(0, 4) as k) w
-      where s.deleted_at is null and w.day <= ht.today + least(29, s.booking_opens_days)
+      where s.deleted_at is null and ${SESSION_LISTED} and w.day <= ht.today + least(29, s.booking_opens_days)
         and (s.valid_from is null or w.day >= s.valid_from) and (s.valid_to is null or w.day <= s.valid_to)),
     free as (
       select c.doctor_id, min(c.day) as day
       from days c left join session_days sd on sd.session_id = c.session_id and sd.date = c.day
-      where not exists (select 1 from time_off o
-          where o.doctor_id = c.doctor_id and c.day between o.from_date and o.to_date)
+      where not ${timeOffCovers(sql.ref('c.doctor_id'), sql.ref('c.hospital_id'), sql.ref('c.day'))}
         and ((c.day - c.today - 1) * 1440 > c.booking_closes_minutes
           or coalesce(sd.starts_at, (c.day + c.start_time) at time zone c.timezone)
             > ${now}::timestamptz + make_interval(mins => c.booking_closes_minutes))

@@ -89,9 +89,9 @@ export class ScheduleAvailability {
     const now = this.deps.clock.now();
     const [day, timeOff] = await Promise.all([
       repo.findSessionDay(this.db, sessionId, date),
-      repo.timeOffOverlapping(this.db, [session.doctorId], date, date),
+      repo.timeOffOverlapping(this.db, [session.doctorId], date, date, session.hospitalId),
     ]);
-    const onTimeOff = coveredByTimeOff(timeOff, session.doctorId, date);
+    const onTimeOff = coveredByTimeOff(timeOff, session.doctorId, date, session.hospitalId);
     const refusal = bookingRefusal(session, date, now, onTimeOff, day);
     if (refusal) throw new AppError('DATE_NOT_BOOKABLE', 'That date cannot be booked', { reason: refusal });
     const [held, taken] = day
@@ -154,7 +154,8 @@ export class ScheduleAvailability {
       for (const s of sessions) {
         if (s.weekday !== weekday) continue;
         const day = dayOf.get(`${s.id}|${date}`);
-        const refusal = bookingRefusal(s, date, now, coveredByTimeOff(timeOff, s.doctorId, date), day);
+        const onTimeOff = coveredByTimeOff(timeOff, s.doctorId, date, s.hospitalId);
+        const refusal = bookingRefusal(s, date, now, onTimeOff, day);
         if (refusal) continue;
         result.push(toOpening(s, date, day, day ? (held.get(day.id) ?? 0) : 0));
       }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type Expression, type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { UUID_PATTERN } from '../../lib/schema.js';
 
@@ -20,6 +20,8 @@ const SESSION_COLUMNS = [
   'sessions.validTo',
   'sessions.bookingOpensDays',
   'sessions.bookingClosesMinutes',
+  'sessions.confirmedAt',
+  'doctors.verifiedAt as doctorVerifiedAt',
   'hospitals.timezone',
   'hospitals.name as hospitalName',
   'hospitals.city as hospitalCity',
@@ -29,9 +31,32 @@ function sessionsWithHospital(db: Executor) {
   return db
     .selectFrom('sessions')
     .innerJoin('hospitals', 'hospitals.id', 'sessions.hospitalId')
+    .innerJoin('doctors', 'doctors.id', 'sessions.doctorId')
     .select(SESSION_COLUMNS)
     .where('sessions.deletedAt', 'is', null);
 }
+
+/**
+ * True when time off of the doctor covers the session at `hospitalId` on `date`: a range entered by the
+ * doctor or an admin (no hospital) covers every session, one entered at a hospital's desk only that
+ * hospital's. The one statement of the rule in SQL: availability, soonest and booking use it.
+ */
+export function timeOffCovers(
+  doctorId: Expression<string> | RawBuilder<unknown>,
+  hospitalId: Expression<string> | RawBuilder<unknown>,
+  date: Expression<string> | RawBuilder<unknown>,
+): RawBuilder<boolean> {
+  return sql<boolean>`exists (select 1 from time_off t where t.doctor_id = ${doctorId}
+    and (t.hospital_id is null or t.hospital_id = ${hospitalId})
+    and t.from_date <= ${date} and t.to_date >= ${date})`;
+}
+
+/**
+ * True when the session (alias `s`) may be offered and booked at all: its hospital confirmed it and its doctor
+ * is verified. The SQL form of bookingRefusal's first two checks (schedule.rules.ts).
+ */
+export const SESSION_LISTED = sql<boolean>`(s.confirmed_at is not null
+    and exists (select 1 from doctors dv where dv.id = s.doctor_id and dv.verified_at is not null))`;
 
 export type SessionRow = NonNullable<Awaited<ReturnType<typeof findSession>>>;
 
@@ -68,6 +93,28 @@ export function findDoctor(db: Executor, id: string) {
     .select(['id', 'name', 'userId', 'verifiedAt'])
     .where('id', '=', id)
     .executeTakeFirst();
+}
+
+/** Marks a pending session confirmed by its hospital; a confirmed one keeps its first confirmation. */
+export function confirmSession(db: Executor, id: string, by: string, at: Date) {
+  return db
+    .updateTable('sessions')
+    .set({ confirmedAt: at, confirmedBy: by, updatedAt: sql`now()` })
+    .where('id', '=', id)
+    .where('confirmedAt', 'is', null)
+    .execute();
+}
+
+/** Sessions waiting for a hospital's confirmation (every hospital's when `hospitalId` is null), oldest first. */
+export function pendingSessions(db: Executor, hospitalId: string | null) {
+  let query = sessionsWithHospital(db).where('sessions.confirmedAt', 'is', null);
+  if (hospitalId) query = query.where('sessions.hospitalId', '=', hospitalId);
+  return query
+    .select('doctors.name as doctorName')
+    .orderBy('sessions.createdAt')
+    .orderBy('sessions.id')
+    .limit(500)
+    .execute();
 }
 
 /** Serialises schedule edits of one doctor (overlap checks, time off) against each other and bookings. */
@@ -118,6 +165,9 @@ export function findOverlappingSession(db: Executor, q: OverlapQuery) {
 }
 
 export interface SessionInsert {
+  /** Null while the session waits for its hospital's confirmation. */
+  confirmedAt?: Date | null;
+  confirmedBy?: string | null;
   doctorId: string;
   hospitalId: string;
   weekday: number;
@@ -247,16 +297,27 @@ export function activeAppointmentsOfSession(db: Executor, sessionId: string, fro
     .execute();
 }
 
-/** Active, not yet called appointments of a doctor within a date range: what time off cancels. */
-export function appointmentsInRange(db: Executor, doctorId: string, from: string, to: string) {
-  return db
+/**
+ * Active, not yet called appointments of a doctor within a date range: what time off cancels. Time off entered
+ * at a hospital's desk (`hospitalId`) reaches only that hospital's session days; null reaches all of them.
+ */
+export function appointmentsInRange(
+  db: Executor,
+  doctorId: string,
+  from: string,
+  to: string,
+  hospitalId: string | null,
+) {
+  let query = db
     .selectFrom('appointments')
-    .select(['id', 'queueId'])
-    .where('doctorId', '=', doctorId)
-    .where('date', '>=', from)
-    .where('date', '<=', to)
-    .where('status', 'in', ['booked', 'confirmed', 'checked_in'])
-    .execute();
+    .innerJoin('sessionDays', 'sessionDays.id', 'appointments.queueId')
+    .select(['appointments.id', 'appointments.queueId'])
+    .where('appointments.doctorId', '=', doctorId)
+    .where('appointments.date', '>=', from)
+    .where('appointments.date', '<=', to)
+    .where('appointments.status', 'in', ['booked', 'confirmed', 'checked_in']);
+  if (hospitalId) query = query.where('sessionDays.hospitalId', '=', hospitalId);
+  return query.execute();
 }
 
 export function listTimeOff(db: Executor, doctorId: string, from: string | null) {
@@ -271,7 +332,7 @@ export function findTimeOff(db: Executor, id: string) {
 
 export function insertTimeOff(
   db: Executor,
-  values: { doctorId: string; fromDate: string; toDate: string; reason: string },
+  values: { doctorId: string; hospitalId: string | null; fromDate: string; toDate: string; reason: string },
 ) {
   return db.insertInto('timeOff').values(values).returningAll().executeTakeFirstOrThrow();
 }
@@ -280,16 +341,27 @@ export function deleteTimeOff(db: Executor, id: string) {
   return db.deleteFrom('timeOff').where('id', '=', id).execute();
 }
 
-/** Time-off ranges of some doctors that touch [from, to]. */
-export function timeOffOverlapping(db: Executor, doctorIds: string[], from: string, to: string) {
+/**
+ * Time-off ranges of some doctors that touch [from, to], with the hospital each covers (null: all). With
+ * `hospitalId`, only the ranges that cover that hospital's sessions.
+ */
+export function timeOffOverlapping(
+  db: Executor,
+  doctorIds: string[],
+  from: string,
+  to: string,
+  hospitalId?: string,
+) {
   if (doctorIds.length === 0) return Promise.resolve([]);
-  return db
+  let query = db
     .selectFrom('timeOff')
-    .select(['doctorId', 'fromDate', 'toDate'])
+    .select(['doctorId', 'fromDate', 'toDate', 'hospitalId'])
     .where('doctorId', 'in', doctorIds)
     .where('fromDate', '<=', to)
-    .where('toDate', '>=', from)
-    .execute();
+    .where('toDate', '>=', from);
+  if (hospitalId)
+    query = query.where((eb) => eb.or([eb('hospitalId', 'is', null), eb('hospitalId', '=', hospitalId)]));
+  return query.execute();
 }
 
 /** Serials a day's queue has handed out, cancelled ones included: a serial is never given twice. */
@@ -312,7 +384,7 @@ export async function heldOffers(db: Executor, queueIds: string[], now: Date): P
   return new Map(rows.map((r) => [r.queueId, Number(r.n)]));
 }
 
-/** Does staff of this hospital manage this doctor (a live session there)? */
+/** Does staff of this hospital manage this doctor (a live, confirmed session there)? */
 export async function doctorWorksAt(db: Executor, doctorId: string, hospitalId: string): Promise<boolean> {
   const row = await db
     .selectFrom('sessions')
@@ -320,6 +392,7 @@ export async function doctorWorksAt(db: Executor, doctorId: string, hospitalId: 
     .where('doctorId', '=', doctorId)
     .where('hospitalId', '=', hospitalId)
     .where('deletedAt', 'is', null)
+    .where('confirmedAt', 'is not', null)
     .executeTakeFirst();
   return row !== undefined;
 }
@@ -342,6 +415,7 @@ export function sessionsForDay(db: Executor, weekday: number, filter: DoctorFilt
     .where('sessions.deletedAt', 'is', null)
     .where('hospitals.deletedAt', 'is', null)
     .where('doctors.verifiedAt', 'is not', null)
+    .where('sessions.confirmedAt', 'is not', null)
     .where('sessions.weekday', '=', weekday);
   if (filter.city) query = query.where(sql<boolean>`lower(hospitals.city) = lower(${filter.city})`);
   if (filter.excludeDoctorId) query = query.where('doctors.id', '!=', filter.excludeDoctorId);

@@ -8,6 +8,8 @@ import {
   DoctorAvailabilityQuerySchema,
   FreeSerialsSchema,
   OpeningSchema,
+  PendingSessionSchema,
+  PendingSessionsQuerySchema,
   SerialsQuerySchema,
   SessionChangeResultSchema,
   SessionCreateSchema,
@@ -93,6 +95,38 @@ const scheduleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => service.deleteSession(principalOf(request), request.params.id, request.query),
   );
 
+  app.post(
+    '/sessions/:id/confirm',
+    {
+      preHandler: requireRole('staff', 'admin'),
+      schema: {
+        tags: ['schedule'],
+        security,
+        summary:
+          "Confirm a doctor's session at this hospital (its staff or an admin); only then is it bookable and listed",
+        params: IdParams,
+        response: { 200: SessionSchema, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => service.confirmSession(principalOf(request), request.params.id),
+  );
+
+  app.get(
+    '/sessions/pending',
+    {
+      preHandler: requireRole('staff', 'admin'),
+      schema: {
+        tags: ['schedule'],
+        security,
+        summary:
+          "Sessions doctors entered that wait for the hospital's confirmation (staff: their own hospital)",
+        querystring: PendingSessionsQuerySchema,
+        response: { 200: Page(PendingSessionSchema), ...errors(401, 403) },
+      },
+    },
+    async (request) => service.listPendingSessions(principalOf(request), request.query.hospitalId),
+  );
+
   app.get(
     '/doctors/:id/time-off',
     {
@@ -114,7 +148,8 @@ const scheduleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['schedule'],
         security,
-        summary: 'Add time off; bookings inside it are cancelled and their patients notified',
+        summary:
+          "Add time off; bookings inside it are cancelled and their patients notified. Entered by staff, it covers only their hospital's sessions",
         params: IdParams,
         body: TimeOffCreateSchema,
         response: { 201: TimeOffCreatedSchema, ...errors(401, 403, 404) },

@@ -10,6 +10,8 @@ export const REFUSAL_REASONS = [
   'not_open_yet',
   'booking_closed',
   'queue_closed',
+  'doctor_unverified',
+  'session_pending',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -22,6 +24,10 @@ export interface SessionRules {
   validTo: string | null;
   bookingOpensDays: number;
   bookingClosesMinutes: number;
+  /** When the session's hospital (its staff or an admin) confirmed that the doctor sits there; null: pending. */
+  confirmedAt: Date | null;
+  /** When an admin verified the doctor; null: not yet. */
+  doctorVerifiedAt: Date | null;
 }
 
 export interface DayState {
@@ -37,6 +43,9 @@ export function bookingRefusal(
   onTimeOff: boolean,
   day?: DayState,
 ): RefusalReason | null {
+  // Checked before anything else: an unverified doctor or an unconfirmed sitting is not offered on any date.
+  if (session.doctorVerifiedAt === null) return 'doctor_unverified';
+  if (session.confirmedAt === null) return 'session_pending';
   const today = todayIn(session.timezone, now);
   if (date < today) return 'past';
   if (isoWeekday(date) !== session.weekday) return 'not_session_day';
@@ -60,10 +69,26 @@ export function estimatedAt(startsAt: Date, serial: number, slotMinutes: number)
   return new Date(startsAt.getTime() + (serial - 1) * slotMinutes * 60_000);
 }
 
+/** A time-off range and the hospital whose desk entered it (null: the doctor or an admin, every hospital). */
+export interface TimeOffRange {
+  doctorId: string;
+  fromDate: string;
+  toDate: string;
+  hospitalId?: string | null;
+}
+
+/** Does time off cover this doctor's session at `hospitalId` on `date`? A hospital's entry covers only its own. */
 export function coveredByTimeOff(
-  ranges: { doctorId: string; fromDate: string; toDate: string }[],
+  ranges: TimeOffRange[],
   doctorId: string,
   date: string,
+  hospitalId?: string,
 ): boolean {
-  return ranges.some((r) => r.doctorId === doctorId && r.fromDate <= date && r.toDate >= date);
+  return ranges.some(
+    (r) =>
+      r.doctorId === doctorId &&
+      r.fromDate <= date &&
+      r.toDate >= date &&
+      (r.hospitalId == null || hospitalId === undefined || r.hospitalId === hospitalId),
+  );
 }

@@ -22,7 +22,23 @@ export const SessionSchema = Type.Object({
   validTo: Nullable(LocalDate),
   bookingOpensDays: Type.Integer(),
   bookingClosesMinutes: Type.Integer(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('confirmed')], {
+    description:
+      "pending: entered by the doctor, waiting for the hospital's staff or an admin to confirm it; only " +
+      'confirmed sessions of verified doctors are bookable or listed',
+  }),
+  confirmedAt: Nullable(Instant),
 });
+
+export const PendingSessionSchema = Type.Object({
+  ...SessionSchema.properties,
+  doctor: Type.Object({ id: Uuid, name: Type.String() }),
+});
+
+export const PendingSessionsQuerySchema = Type.Object(
+  { hospitalId: Type.Optional(Uuid) },
+  { additionalProperties: false },
+);
 
 const sessionFields = {
   weekday: Weekday,
@@ -100,6 +116,13 @@ export const SessionChangeResultSchema = Type.Object({
 export const TimeOffSchema = Type.Object({
   id: Uuid,
   doctorId: Uuid,
+  hospitalId: Nullable(
+    Type.String({
+      format: 'uuid',
+      description:
+        "Entered at this hospital's desk: covers only its sessions. Null: every session of the doctor",
+    }),
+  ),
   from: LocalDate,
   to: LocalDate,
   reason: Type.String(),
@@ -107,7 +130,18 @@ export const TimeOffSchema = Type.Object({
 });
 
 export const TimeOffCreateSchema = Type.Object(
-  { from: LocalDate, to: LocalDate, reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  {
+    from: LocalDate,
+    to: LocalDate,
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
+    hospitalId: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description:
+          "Only this hospital's sessions (staff: always their own hospital's). Omitted by the doctor or an admin: all",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 

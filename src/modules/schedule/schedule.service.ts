@@ -59,12 +59,15 @@ export function toSessionView(s: SessionRow) {
     validTo: s.validTo,
     bookingOpensDays: s.bookingOpensDays,
     bookingClosesMinutes: s.bookingClosesMinutes,
+    status: s.confirmedAt ? ('confirmed' as const) : ('pending' as const),
+    confirmedAt: s.confirmedAt ? s.confirmedAt.toISOString() : null,
   };
 }
 
 export function toTimeOffView(t: {
   id: string;
   doctorId: string;
+  hospitalId: string | null;
   fromDate: string;
   toDate: string;
   reason: string;
@@ -73,6 +76,7 @@ export function toTimeOffView(t: {
   return {
     id: t.id,
     doctorId: t.doctorId,
+    hospitalId: t.hospitalId,
     from: t.fromDate,
     to: t.toDate,
     reason: t.reason,
@@ -138,6 +142,7 @@ export class ScheduleService {
     const hospital = await repo.findHospital(this.db, body.hospitalId);
     if (!hospital) throw notFound('Hospital');
     const values: repo.SessionInsert = {
+      ...this.confirmationBy(principal),
       doctorId,
       hospitalId: body.hospitalId,
       weekday: body.weekday,
@@ -159,6 +164,48 @@ export class ScheduleService {
       return repo.insertSession(trx, values);
     });
     return this.changed(doctorId, await this.getSession(id));
+  }
+
+  /**
+   * A sitting the hospital's staff or an admin enters is confirmed at once; one the doctor enters waits for
+   * that hospital to confirm it (POST /sessions/:id/confirm), so nobody can claim a hospital on their own.
+   */
+  private confirmationBy(principal: Principal): { confirmedAt: Date | null; confirmedBy: string | null } {
+    return principal.role === 'doctor'
+      ? { confirmedAt: null, confirmedBy: null }
+      : { confirmedAt: this.deps.clock.now(), confirmedBy: principal.id };
+  }
+
+  /** Staff of the session's hospital or an admin confirm that the doctor sits there; then it is bookable. */
+  async confirmSession(principal: Principal, id: string) {
+    const current = await repo.findSession(this.db, id);
+    if (!current) throw notFound('Session');
+    if (
+      principal.role !== 'admin' &&
+      !(
+        principal.role === 'staff' &&
+        principal.hospitalId !== null &&
+        principal.hospitalId === current.hospitalId
+      )
+    )
+      throw forbidden("Only staff of the session's hospital or an admin may confirm it");
+    await repo.confirmSession(this.db, id, principal.id, this.deps.clock.now());
+    return this.changed(current.doctorId, await this.getSession(id));
+  }
+
+  /** Sessions waiting for confirmation: staff see their hospital's, admins every hospital's (or one). */
+  async listPendingSessions(principal: Principal, hospitalId: string | undefined) {
+    let scope: string | null = hospitalId ?? null;
+    if (principal.role === 'staff') {
+      if (!principal.hospitalId || (hospitalId && hospitalId !== principal.hospitalId))
+        throw forbidden("Staff see only their own hospital's sessions");
+      scope = principal.hospitalId;
+    }
+    const rows = await repo.pendingSessions(this.db, scope);
+    return {
+      items: rows.map((r) => ({ ...toSessionView(r), doctor: { id: r.doctorId, name: r.doctorName } })),
+      nextCursor: null,
+    };
   }
 
   private async assertNoOverlap(trx: Executor, s: repo.SessionInsert, excludeId?: string) {
@@ -210,6 +257,10 @@ export class ScheduleService {
         validTo: body.validTo === undefined ? locked.validTo : body.validTo,
         bookingOpensDays: body.bookingOpensDays ?? locked.bookingOpensDays,
         bookingClosesMinutes: body.bookingClosesMinutes ?? locked.bookingClosesMinutes,
+        // Moving the sitting to another hospital needs that hospital's confirmation again.
+        ...(body.hospitalId !== undefined && body.hospitalId !== locked.hospitalId
+          ? this.confirmationBy(principal)
+          : {}),
       };
       if (body.capacity === undefined && (body.start || body.end || body.slotMinutes)) {
         const fitted = defaultCapacity(next.startTime, next.endTime, next.slotMinutes);
@@ -304,17 +355,40 @@ export class ScheduleService {
     return { items: rows.map(toTimeOffView), nextCursor: null };
   }
 
-  private async assertManagesTimeOff(principal: Principal, doctorId: string) {
-    if (principal.role === 'staff' && principal.hospitalId) {
-      if (await repo.doctorWorksAt(this.db, doctorId, principal.hospitalId)) return;
-      throw forbidden('Staff manage time off only for doctors with sessions at their hospital');
+  /**
+   * Which hospital's sessions new time off covers, after checking who enters it: staff only for a doctor who
+   * sits at their hospital, and only for that hospital's sessions; the doctor or an admin for all of them
+   * (null) or for one hospital they name.
+   */
+  private async timeOffScope(
+    principal: Principal,
+    doctorId: string,
+    hospitalId: string | undefined,
+  ): Promise<string | null> {
+    if (principal.role === 'staff') {
+      if (!principal.hospitalId || (hospitalId && hospitalId !== principal.hospitalId))
+        throw forbidden("Staff enter time off only for their own hospital's sessions");
+      if (!(await repo.doctorWorksAt(this.db, doctorId, principal.hospitalId)))
+        throw forbidden('Staff manage time off only for doctors with sessions at their hospital');
+      return principal.hospitalId;
     }
     this.assertManages(principal, doctorId, []);
+    if (hospitalId && !(await repo.findHospital(this.db, hospitalId))) throw notFound('Hospital');
+    return hospitalId ?? null;
+  }
+
+  /** The doctor or an admin may remove any of the doctor's time off; staff only what their hospital entered. */
+  private assertMayDeleteTimeOff(principal: Principal, row: { doctorId: string; hospitalId: string | null }) {
+    if (principal.role === 'staff') {
+      if (principal.hospitalId && row.hospitalId === principal.hospitalId) return;
+      throw forbidden('Staff remove only time off their own hospital entered');
+    }
+    this.assertManages(principal, row.doctorId, []);
   }
 
   async createTimeOff(principal: Principal, doctorId: string, body: Static<typeof TimeOffCreateSchema>) {
     await this.requireDoctor(doctorId);
-    await this.assertManagesTimeOff(principal, doctorId);
+    const hospitalId = await this.timeOffScope(principal, doctorId, body.hospitalId);
     if (body.to < body.from) {
       throw new AppError('VALIDATION_FAILED', 'to must not be before from', [
         { field: 'body.to', message: 'must not be before from' },
@@ -328,8 +402,14 @@ export class ScheduleService {
     const reason = body.reason?.trim() ?? '';
     const outcome = await this.deps.events.transaction(this.db, async (trx, emit) => {
       await repo.lockDoctor(trx, doctorId);
-      const row = await repo.insertTimeOff(trx, { doctorId, fromDate: body.from, toDate: body.to, reason });
-      const affected = await repo.appointmentsInRange(trx, doctorId, body.from, body.to);
+      const row = await repo.insertTimeOff(trx, {
+        doctorId,
+        hospitalId,
+        fromDate: body.from,
+        toDate: body.to,
+        reason,
+      });
+      const affected = await repo.appointmentsInRange(trx, doctorId, body.from, body.to, hospitalId);
       if (affected.length > 0) {
         await this.deps.cancelAffected(trx, emit, affected, {
           reason: reason ? `The doctor is away: ${reason}` : 'The doctor is away on that day',
@@ -346,7 +426,7 @@ export class ScheduleService {
   async deleteTimeOff(principal: Principal, id: string) {
     const row = await repo.findTimeOff(this.db, id);
     if (!row) throw notFound('Time off');
-    await this.assertManagesTimeOff(principal, row.doctorId);
+    this.assertMayDeleteTimeOff(principal, row);
     await repo.deleteTimeOff(this.db, id);
     await this.changed(row.doctorId, undefined);
   }

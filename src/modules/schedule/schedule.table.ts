@@ -19,6 +19,9 @@ export interface SessionsTable {
   validTo: string | null;
   bookingOpensDays: Generated<number>;
   bookingClosesMinutes: Generated<number>;
+  /** When the hospital (its staff or an admin) confirmed the sitting; null while pending (migration 0012). */
+  confirmedAt: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  confirmedBy: string | null;
   createdAt: CreatedAt;
   updatedAt: UpdatedAt;
   deletedAt: Timestamp | null;
@@ -29,6 +32,8 @@ export interface TimeOffTable {
   doctorId: string;
   fromDate: string;
   toDate: string;
+  /** The hospital whose desk entered it, covering only its sessions; null: the doctor or an admin, all of them. */
+  hospitalId: string | null;
   reason: Generated<string>;
   createdAt: CreatedAt;
 }
