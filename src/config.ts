@@ -22,7 +22,8 @@ export const EnvSchema = Type.Object({
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$' })),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
-  CORS_ORIGINS: Type.String({ default: '*' }),
+  /** '*', or comma-separated origins; unset: '*' in the embedded mode, the server's own origin only otherwise. */
+  CORS_ORIGINS: Type.Optional(Type.String()),
   TRUST_PROXY: Type.Union(Flag.anyOf, { default: 'false' }),
   NOTIFY_SMS: Type.Union([Type.Literal('log'), Type.Literal('twilio')], { default: 'log' }),
   TWILIO_ACCOUNT_SID: Type.Optional(Type.String({ pattern: '^AC[0-9a-fA-F]{32}$' })),
@@ -64,7 +65,7 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>;
 
 export type Config = Readonly<
-  Omit<Env, 'SEED_DEMO' | 'TRUST_PROXY' | 'ENCRYPTION_KEY' | 'JWT_SECRET' | 'PUBLIC_URL'> & {
+  Omit<Env, 'SEED_DEMO' | 'TRUST_PROXY' | 'ENCRYPTION_KEY' | 'JWT_SECRET' | 'PUBLIC_URL' | 'CORS_ORIGINS'> & {
     /** true when no DATABASE_URL is set: PGlite, in-memory queue store, log transports. */
     EMBEDDED: boolean;
     SEED_DEMO: boolean;
@@ -72,6 +73,8 @@ export type Config = Readonly<
     JWT_SECRET: string;
     ENCRYPTION_KEY: Buffer;
     PUBLIC_URL: string;
+    /** '*' (any origin), comma-separated origins, or '' (same origin only). */
+    CORS_ORIGINS: string;
   }
 >;
 
@@ -132,7 +135,26 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     JWT_SECRET: jwtSecret,
     ENCRYPTION_KEY: decodeKey(encryptionKey),
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    CORS_ORIGINS: corsOrigins(env.CORS_ORIGINS, embedded),
   });
+}
+
+/** Unset: any origin for the embedded demo, none but the server's own once DATABASE_URL says production. */
+function corsOrigins(value: string | undefined, embedded: boolean): string {
+  if (value === undefined) return embedded ? '*' : '';
+  const origins = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (origins.includes('*')) return '*';
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(origin)) {
+      throw new ConfigError(
+        `CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://clinic.example`,
+      );
+    }
+  }
+  return origins.map((o) => o.replace(/\/$/, '')).join(',');
 }
 
 /** Secrets (and URLs that may carry a password) are never echoed into logs. */

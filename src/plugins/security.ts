@@ -31,6 +31,36 @@ export function addressKey(request: FastifyRequest): string {
   return `ip:${request.ip}`;
 }
 
+/** Every method the API routes use, and every request header they read beyond the CORS-safelisted ones. */
+export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+export const CORS_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'];
+const CORS_EXPOSED_HEADERS = ['ETag', 'Retry-After', 'Content-Disposition'];
+
+/**
+ * Which cross-origin callers may read answers. config.CORS_ORIGINS is '*' (any), a list (exactly those), or
+ * empty (the default with DATABASE_URL): only the server's own origin, i.e. the Host it was reached at or
+ * PUBLIC_URL. Same-origin pages need no CORS headers at all; this only keeps other sites out.
+ */
+export function corsOriginCheck(config: Pick<Config, 'CORS_ORIGINS' | 'PUBLIC_URL'>) {
+  if (config.CORS_ORIGINS === '*') return (_origin: string, _host: string) => true;
+  const listed = new Set(
+    config.CORS_ORIGINS.split(',')
+      .map((o) => o.trim().replace(/\/$/, ''))
+      .filter(Boolean),
+  );
+  if (listed.size > 0) return (origin: string, _host: string) => listed.has(origin);
+  const publicOrigin = new URL(config.PUBLIC_URL).origin;
+  return (origin: string, host: string) => origin === publicOrigin || hostOf(origin) === host.toLowerCase();
+}
+
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
 async function securityPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
   const { config } = opts;
   await app.register(helmet, {
@@ -45,8 +75,22 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
       },
     },
   });
-  const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim());
-  await app.register(cors, { origin: origins.includes('*') ? true : origins, credentials: false });
+  const allowed = corsOriginCheck(config);
+  await app.register(cors, {
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      const ok = origin !== undefined && allowed(origin, request.host);
+      callback(null, {
+        // '*' only when any origin is allowed; else the one allowed origin, or none at all (the browser refuses).
+        origin: config.CORS_ORIGINS === '*' ? '*' : ok ? origin : [],
+        methods: CORS_METHODS,
+        allowedHeaders: CORS_HEADERS,
+        exposedHeaders: CORS_EXPOSED_HEADERS,
+        credentials: false,
+        maxAge: 600,
+      });
+    },
+  });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(rateLimit, {
     global: false,
