@@ -46,7 +46,52 @@ export interface LogSink {
   info(obj: object, msg: string): void;
 }
 
-/** Prints the message: the default in the embedded mode. */
+const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+/gu;
+const URL_TEXT = /\bhttps?:\/\/[^\s<>"']+/gi;
+/** A link into the app that carries its secret in the path, written without an origin. */
+const SECRET_PATH = /\/(t|track|reset|book|feedback)\/[A-Za-z0-9_%~.-]*[A-Za-z0-9_%~-]/gi;
+/** Tracking tokens, reset tokens, signed links: long runs of base64url characters. */
+const TOKEN = /[A-Za-z0-9_-]{16,}/g;
+/** Phone numbers and one-time codes: six or more digits in a row, allowing the separators people write; ISO dates are kept. */
+const DIGITS = /(\p{Nd}{4}-\p{Nd}{2}-\p{Nd}{2}(?!\p{Nd}))|\+?\p{Nd}(?:[ ()-]*\p{Nd}){5,}/gu;
+/** A path segment worth keeping in a logged link: a short plain word (t, track, book…), never an id or token. */
+const PLAIN_SEGMENT = /^[a-z][a-z-]{0,23}$/i;
+
+function redactUrl(text: string): string {
+  // Punctuation that ends a sentence is not part of the link.
+  const trail = /[.,;:!?)]+$/.exec(text)?.[0] ?? '';
+  const raw = trail ? text.slice(0, -trail.length) : text;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `[link]${trail}`;
+  }
+  const path = url.pathname
+    .split('/')
+    .map((segment) => (segment === '' || PLAIN_SEGMENT.test(segment) ? segment : '[redacted]'))
+    .join('/');
+  const query = [...url.searchParams.keys()].map((key) => `${encodeURIComponent(key)}=[redacted]`).join('&');
+  return `${url.origin}${path}${query ? `?${query}` : ''}${url.hash ? '#[redacted]' : ''}${trail}`;
+}
+
+/**
+ * A message as it may be logged: links keep their origin and plain path words but lose every id, token and
+ * query value; e-mail addresses, phone numbers, one-time codes and anything token-like are replaced.
+ */
+export function redactForLog(text: string): string {
+  return text
+    .replace(EMAIL, '[email]')
+    .replace(URL_TEXT, redactUrl)
+    .replace(SECRET_PATH, '/$1/[redacted]')
+    .replace(TOKEN, '[redacted]')
+    .replace(DIGITS, (_match, isoDate: string | undefined) => isoDate ?? '[number]');
+}
+
+/**
+ * Prints the message: the default in the embedded mode, and a fallback in production. What it prints is
+ * redacted (redactForLog) and never names the recipient: logs are read by more people than messages are.
+ */
 export class LogTransport implements Transport {
   readonly name = 'log';
   constructor(
@@ -54,7 +99,10 @@ export class LogTransport implements Transport {
     private readonly log: LogSink,
   ) {}
   async send(message: OutgoingMessage): Promise<SendResult> {
-    this.log.info({ channel: this.channel, subject: message.subject, message: message.text }, 'notification');
+    this.log.info(
+      { channel: this.channel, subject: redactForLog(message.subject), message: redactForLog(message.text) },
+      'notification',
+    );
     return { providerId: `log-${randomUUID()}` };
   }
 }
