@@ -2,7 +2,7 @@
 // over-long path parameters and URLs. Every refusal keeps the documented error shape and changes nothing.
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { describe, test } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
@@ -152,7 +152,7 @@ for (const backend of await databaseBackends()) {
   });
 }
 
-describe('over-long request heads', () => {
+describe('requests refused by Node’s HTTP parser', () => {
   test('a 20 KB URL answers 431 HEADERS_TOO_LARGE in the documented shape', async (t) => {
     const { app } = await buildTestApp(t);
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -174,5 +174,26 @@ describe('over-long request heads', () => {
     });
     assert.equal(status, 431);
     assertShape(431, 'HEADERS_TOO_LARGE', JSON.parse(body), body);
+  });
+
+  test('a request that is not valid HTTP (a NUL in a header) answers 400 VALIDATION_FAILED in the documented shape', async (t) => {
+    const { app } = await buildTestApp(t);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('GET /health HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\n\r\n');
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk) => {
+        text += chunk;
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const [head, body] = raw.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 400 /);
+    assertShape(400, 'VALIDATION_FAILED', JSON.parse(body), body);
   });
 });
