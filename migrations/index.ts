@@ -11,6 +11,7 @@ import * as m0008 from './0008_doctor_popularity.js';
 import * as m0009 from './0009_doctor_soonest.js';
 import * as m0010 from './0010_patient_lookup_exact.js';
 import * as m0012 from './0012_hospital_scoping.js';
+import * as m0013 from './0013_password_reset.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009_doctor_soonest': m0009,
   '0010_patient_lookup_exact': m0010,
   '0012_hospital_scoping': m0012,
+  '0013_password_reset': m0013,
 };

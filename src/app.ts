@@ -145,6 +145,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       db: app.db,
       clock: app.clock,
       phoneRegion: config.DEFAULT_PHONE_REGION,
+      events: app.events,
       signAccessToken: app.signAccessToken,
       accessTokenSeconds: ACCESS_TOKEN_SECONDS,
     }),

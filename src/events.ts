@@ -55,6 +55,18 @@ export interface EventMap {
   'appointment.confirmed': { appointmentId: string; actorId: string | null };
   /** Emitted by the live queue after commit when a waiting patient's position reaches the turn-near threshold. */
   'appointment.turn_near': { appointmentId: string; queueId: string; position: number };
+  /** Someone asked to reset an account's password: the link (e-mail) or code (SMS) goes to the owner. */
+  'account.password_reset_requested': {
+    resetId: string;
+    userId: string;
+    channel: 'email' | 'sms';
+    recipient: string;
+    /** The raw secret, only in this event and the message: a link token (e-mail) or a 6-digit code (SMS). */
+    secret: string;
+    validMinutes: number;
+  };
+  /** A registration named an e-mail that already has an account: the owner is told, the caller is not. */
+  'account.registration_repeated': { userId: string; email: string };
   /** A doctor's weekly sessions or time off changed (what their profile and search results show). */
   'schedule.changed': { doctorId: string };
   /** Any change to a queue; carries the version the change produced. */

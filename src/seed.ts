@@ -1,6 +1,7 @@
 // Demo data for the embedded mode: a clinic that works the moment it starts.
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { verifyPassword } from './lib/password.js';
 import { seedDirectory } from './modules/directory/directory.seed.js';
 import { seedSchedule } from './modules/schedule/schedule.seed.js';
 
@@ -13,15 +14,46 @@ export const DEMO_LOGINS = [
   { role: 'patient', email: 'patient@demo.carequeue.local' },
 ] as const;
 
+/**
+ * Empty enough to seed: no hospital and no account but admins. ADMIN_EMAIL creates its admin at start, before
+ * seeding runs, and that alone must not make a new database look used.
+ */
 export async function isEmpty(app: FastifyInstance): Promise<boolean> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from users`.execute(app.db);
+  const { rows } = await sql<{ n: number }>`
+    select (select count(*) from users where role <> 'admin')::int
+         + (select count(*) from hospitals)::int as n`.execute(app.db);
   return rows[0].n === 0;
+}
+
+/** The demo logins that work now (the account is there, enabled, with the demo password): what to print. */
+export async function workingDemoLogins(app: FastifyInstance): Promise<(typeof DEMO_LOGINS)[number][]> {
+  const rows = await app.db
+    .selectFrom('users')
+    .select(['email', 'role', 'passwordHash', 'disabledAt'])
+    .where(
+      'email',
+      'in',
+      DEMO_LOGINS.map((l) => l.email),
+    )
+    .execute();
+  const working = [];
+  for (const login of DEMO_LOGINS) {
+    const row = rows.find((r) => r.email.toLowerCase() === login.email);
+    if (
+      row &&
+      row.role === login.role &&
+      !row.disabledAt &&
+      (await verifyPassword(DEMO_PASSWORD, row.passwordHash))
+    )
+      working.push(login);
+  }
+  return working;
 }
 
 const SEED_LOCK = 727_002;
 
 /**
- * Seeds the demo clinic. Returns false (and does nothing) when the database already has accounts. On a shared
+ * Seeds the demo clinic. Returns false (and does nothing) when the database already holds data (isEmpty). On a shared
  * Postgres an advisory lock makes instances starting together seed once (PGlite has one process by nature).
  */
 export async function seedDemo(app: FastifyInstance): Promise<boolean> {

@@ -3,7 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { isConnectionError } from './plugins/errors.js';
-import { DEMO_LOGINS, DEMO_PASSWORD, seedDemo } from './seed.js';
+import { DEMO_PASSWORD, seedDemo, workingDemoLogins } from './seed.js';
 
 /** One line on stderr and a non-zero exit: what an operator reading a container log needs. */
 function fail(message: string): never {
@@ -24,6 +24,7 @@ const app = await buildApp(config).catch((err: unknown) => {
   throw err;
 });
 const seeded = config.SEED_DEMO ? await seedDemo(app) : false;
+const demoLogins = config.SEED_DEMO ? await workingDemoLogins(app) : [];
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
@@ -46,8 +47,11 @@ const lines = [
   `  API docs      ${base}/docs`,
   `  health        ${base}/health`,
 ];
-if (config.SEED_DEMO) {
+// Only logins that work now: a database that held data before is not seeded, and its accounts are its own.
+if (demoLogins.length > 0) {
   lines.push(`  demo logins   (password "${DEMO_PASSWORD}")${seeded ? '' : ' — seeded earlier'}`);
-  for (const login of DEMO_LOGINS) lines.push(`    ${login.role.padEnd(8)} ${login.email}`);
+  for (const login of demoLogins) lines.push(`    ${login.role.padEnd(8)} ${login.email}`);
+} else if (config.SEED_DEMO) {
+  lines.push('  demo data     not loaded: the database already holds other data');
 }
 console.log(lines.join('\n'));

@@ -94,6 +94,7 @@ function signInForm() {
     { class: 'card auth-card' },
     h('h1', {}, 'Sign in'),
     form,
+    h('p', { class: 'hint' }, h('a', { href: '/forgot' }, 'Forgot password?')),
     h(
       'p',
       { class: 'hint' },

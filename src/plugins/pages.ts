@@ -26,6 +26,8 @@ export const PAGES: readonly PageDef[] = [
   { path: '/desk', entry: 'desk', title: 'Front desk' },
   { path: '/signin', entry: 'signin', title: 'Sign in' },
   { path: '/register', entry: 'signin', title: 'Create an account' },
+  { path: '/forgot', entry: 'reset', title: 'Forgot password' },
+  { path: '/reset', entry: 'reset', title: 'Choose a new password' },
   { path: '/admin', entry: 'admin', title: 'Admin' },
 ];
 

@@ -111,6 +111,44 @@ describe('embedded start', () => {
     stopped = true;
     assert.equal(code, 0, 'graceful shutdown exits 0');
   });
+
+  test('with ADMIN_EMAIL set, SEED_DEMO=1 still seeds an empty database and prints only logins that work', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cq-start-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    // The operator's admin takes the demo admin's e-mail with a password of its own: created first, at start.
+    const server = await startServer({
+      DATA_DIR: dataDir,
+      SEED_DEMO: '1',
+      ADMIN_EMAIL: 'admin@demo.carequeue.local',
+      ADMIN_PASSWORD: 'operator chosen secret',
+    });
+    t.after(() => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    });
+    const signIn = (email: string, password: string) =>
+      fetch(`${server.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
+    const out = server.stdout();
+    assert.match(out, /demo logins\s+\(password "carequeue-demo"\)/, 'the demo clinic was seeded');
+    for (const [role, email] of [
+      ['staff', 'desk@demo.carequeue.local'],
+      ['doctor', 'dr.rahman@demo.carequeue.local'],
+      ['patient', 'patient@demo.carequeue.local'],
+    ]) {
+      assert.match(out, new RegExp(`${role}\\s+${email.replaceAll('.', '\\.')}`));
+      assert.equal((await signIn(email, 'carequeue-demo')).status, 200, `${email} signs in as printed`);
+    }
+    assert.doesNotMatch(
+      out,
+      /admin\s+admin@demo\.carequeue\.local/,
+      'its demo password does not work: not printed',
+    );
+    assert.equal((await signIn('admin@demo.carequeue.local', 'operator chosen secret')).status, 200);
+    assert.equal(await stop(server), 0);
+  });
 });
 
 if (await hasPostgres()) {

@@ -10,6 +10,7 @@ import type { AdminUserCreateSchema, AdminUserUpdateSchema } from './accounts.sc
 import {
   type AccountsDeps,
   type Actor,
+  checkNewPassword,
   createDoctorRecord,
   normalisePhone,
   toUserView,
@@ -44,6 +45,7 @@ export class AccountAdmin {
         { field: 'body.hospitalId', message: 'is required for staff' },
       ]);
     }
+    await checkNewPassword(body.password, body);
     const passwordHash = await hashPassword(body.password);
     const id = await this.deps.db.transaction().execute(async (trx) => {
       if (await repo.emailTaken(trx, body.email)) {

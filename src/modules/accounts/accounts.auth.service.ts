@@ -7,7 +7,13 @@ import { DUMMY_HASH, hashPassword, verifyPassword } from '../../lib/password.js'
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import * as repo from './accounts.repository.js';
 import type { RegisterBodySchema } from './accounts.schema.js';
-import { type AccountsDeps, createDoctorRecord, normalisePhone, toUserView } from './accounts.shared.js';
+import {
+  type AccountsDeps,
+  checkNewPassword,
+  createDoctorRecord,
+  normalisePhone,
+  toUserView,
+} from './accounts.shared.js';
 
 export const REFRESH_TOKEN_DAYS = 30;
 
@@ -17,6 +23,10 @@ const unauthenticated = (message: string, reason: string) =>
 export class AccountAuth {
   constructor(private readonly deps: AccountsDeps) {}
 
+  /**
+   * Registers and signs in. An e-mail that already has an account gets an answer of the same status and
+   * shape, with tokens that open nothing, and its owner an e-mail instead: the caller cannot tell.
+   */
   async register(body: Static<typeof RegisterBodySchema>) {
     const phone = normalisePhone(this.deps, body.phone, 'body.phone');
     if (body.role === 'doctor' && !body.licenseNo && !phone) {
@@ -24,12 +34,27 @@ export class AccountAuth {
         { field: 'body.licenseNo', message: 'licenseNo or phone is required for doctors' },
       ]);
     }
+    await checkNewPassword(body.password, body);
     const passwordHash = await hashPassword(body.password);
-    const id = await this.deps.db.transaction().execute(async (trx) => {
-      if (await repo.emailTaken(trx, body.email)) {
-        throw new AppError('CONFLICT', 'An account with this e-mail already exists', [
-          { field: 'body.email', message: 'is already registered' },
-        ]);
+    const outcome = await this.createAccount(body, phone, passwordHash).catch(async (err: unknown) => {
+      // Another registration of the same e-mail committed between our check and our insert.
+      if ((err as { code?: string }).code !== '23505' || !/users_email/.test(String(err))) throw err;
+      return this.createAccount(body, phone, passwordHash);
+    });
+    if ('repeated' in outcome) return this.decoyTokens(body, phone);
+    return this.issueTokens(outcome.id, randomUUID());
+  }
+
+  private createAccount(
+    body: Static<typeof RegisterBodySchema>,
+    phone: string | null,
+    passwordHash: string,
+  ): Promise<{ id: string } | { repeated: true }> {
+    return this.deps.events.transaction(this.deps.db, async (trx, emit) => {
+      const existing = await repo.findUserByEmail(trx, body.email);
+      if (existing) {
+        await emit('account.registration_repeated', { userId: existing.id, email: existing.email });
+        return { repeated: true as const };
       }
       const user = await repo.insertUser(trx, {
         email: body.email,
@@ -49,9 +74,29 @@ export class AccountAuth {
       } else {
         await createDoctorRecord(trx, user.id, body.name, body.licenseNo ?? null);
       }
-      return user.id;
+      return { id: user.id };
     });
-    return this.issueTokens(id, randomUUID());
+  }
+
+  /** What a fresh registration answers, for an account that is not there: every token in it is refused. */
+  private decoyTokens(body: Static<typeof RegisterBodySchema>, phone: string | null) {
+    const id = randomUUID();
+    return {
+      accessToken: this.deps.signAccessToken({ id, role: body.role }),
+      refreshToken: newOpaqueToken(),
+      expiresIn: this.deps.accessTokenSeconds,
+      user: toUserView({
+        id,
+        email: body.email,
+        name: body.name,
+        phone,
+        role: body.role,
+        hospitalId: null,
+        disabledAt: null,
+        doctorId: body.role === 'doctor' ? randomUUID() : null,
+        profileId: body.role === 'patient' ? randomUUID() : null,
+      }),
+    };
   }
 
   async login(email: string, password: string) {

@@ -2,9 +2,16 @@
 import type { Static } from '@sinclair/typebox';
 import { AppError, notFound } from '../../errors.js';
 import { hashPassword, verifyPassword } from '../../lib/password.js';
+import { checkDateOfBirth } from '../../lib/people.js';
 import * as repo from './accounts.repository.js';
 import type { DependentBodySchema, DependentUpdateSchema, MeUpdateSchema } from './accounts.schema.js';
-import { type AccountsDeps, normalisePhone, toDependentView, toUserView } from './accounts.shared.js';
+import {
+  type AccountsDeps,
+  checkNewPassword,
+  normalisePhone,
+  toDependentView,
+  toUserView,
+} from './accounts.shared.js';
 
 export class AccountProfiles {
   constructor(private readonly deps: AccountsDeps) {}
@@ -32,6 +39,7 @@ export class AccountProfiles {
           { field: 'body.currentPassword', message: 'is wrong' },
         ]);
       }
+      await checkNewPassword(body.password, { email: user.email, name: body.name ?? user.name });
       changes.passwordHash = await hashPassword(body.password);
     }
     await this.deps.db.transaction().execute(async (trx) => {
@@ -57,6 +65,7 @@ export class AccountProfiles {
   }
 
   async addDependent(accountId: string, body: Static<typeof DependentBodySchema>) {
+    checkDateOfBirth(body.dateOfBirth, this.deps.clock.now(), 'body.dateOfBirth');
     const count = (await repo.listDependents(this.deps.db, accountId)).length;
     if (count >= 20) throw new AppError('CONFLICT', 'An account can hold at most 20 dependents');
     const profile = await repo.insertProfile(this.deps.db, {
@@ -78,6 +87,7 @@ export class AccountProfiles {
   }
 
   async updateDependent(accountId: string, id: string, body: Static<typeof DependentUpdateSchema>) {
+    checkDateOfBirth(body.dateOfBirth, this.deps.clock.now(), 'body.dateOfBirth');
     await this.ownDependent(accountId, id);
     const { phone, ...rest } = body;
     const updated = await repo.updateProfile(this.deps.db, id, {

@@ -62,7 +62,7 @@ export function findUserById(db: Executor, id: string) {
 export function findUserByEmail(db: Executor, email: string) {
   return db
     .selectFrom('users')
-    .select(['id', 'passwordHash', 'disabledAt'])
+    .select(['id', 'email', 'name', 'passwordHash', 'disabledAt'])
     .where('email', '=', email)
     .executeTakeFirst();
 }
@@ -147,6 +147,82 @@ export function revokeUserTokens(db: Executor, userId: string, at: Date) {
     .set({ revokedAt: at })
     .where('userId', '=', userId)
     .where('revokedAt', 'is', null)
+    .execute();
+}
+
+/** The accounts whose own phone this is, at most `limit` (an SMS reset needs exactly one). */
+export function findUsersByPhone(db: Executor, phone: string, limit = 2) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'email', 'name', 'phone', 'disabledAt'])
+    .where('phone', '=', phone)
+    .limit(limit)
+    .execute();
+}
+
+// Password resets ----------------------------------------------------------------------------------------
+
+export function insertPasswordReset(
+  db: Executor,
+  reset: { userId: string; channel: 'email' | 'sms'; secretHash: string; expiresAt: Date; createdAt: Date },
+) {
+  return db.insertInto('passwordResets').values(reset).returning('id').executeTakeFirstOrThrow();
+}
+
+export async function countRecentResets(db: Executor, userId: string, since: Date): Promise<number> {
+  const row = await db
+    .selectFrom('passwordResets')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('userId', '=', userId)
+    .where('createdAt', '>', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Ends every unused reset of the account (a newer request replaces them; a completed reset ends them all). */
+export function closeResets(db: Executor, userId: string, at: Date, channel?: 'email' | 'sms') {
+  let query = db
+    .updateTable('passwordResets')
+    .set({ usedAt: at })
+    .where('userId', '=', userId)
+    .where('usedAt', 'is', null);
+  if (channel) query = query.where('channel', '=', channel);
+  return query.execute();
+}
+
+/** An e-mailed reset by its token's hash, locked: two confirmations racing with one link cannot both use it. */
+export function lockEmailReset(db: Executor, secretHash: string) {
+  return db
+    .selectFrom('passwordResets')
+    .selectAll()
+    .where('channel', '=', 'email')
+    .where('secretHash', '=', secretHash)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/**
+ * The account's open SMS reset (a newer request closes the older ones), locked, so guesses at its code are
+ * counted one after another.
+ */
+export function lockOpenSmsReset(db: Executor, userId: string) {
+  return db
+    .selectFrom('passwordResets')
+    .selectAll()
+    .where('channel', '=', 'sms')
+    .where('userId', '=', userId)
+    .where('usedAt', 'is', null)
+    .orderBy('createdAt', 'desc')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export function recordResetAttempt(db: Executor, id: string, attempts: number, closeAt: Date | null) {
+  return db
+    .updateTable('passwordResets')
+    .set({ attempts, ...(closeAt ? { usedAt: closeAt } : {}) })
+    .where('id', '=', id)
     .execute();
 }
 

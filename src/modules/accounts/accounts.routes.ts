@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { AppError } from '../../errors.js';
 import { errors, IdParams, Page } from '../../lib/schema.js';
 import { principalOf, requireRole } from '../../plugins/auth.js';
 import { addressKey } from '../../plugins/security.js';
@@ -13,26 +14,45 @@ import {
   DependentUpdateSchema,
   LoginBodySchema,
   MeUpdateSchema,
+  PasswordResetAcceptedSchema,
+  PasswordResetConfirmSchema,
+  PasswordResetRequestSchema,
   RefreshBodySchema,
   RegisterBodySchema,
   TokensSchema,
   UserSchema,
 } from './accounts.schema.js';
 
+/** Wrong current passwords allowed per account in WRONG_PASSWORD_WINDOW on PATCH /me, then 429. */
+export const WRONG_PASSWORD_LIMIT = 5;
+export const WRONG_PASSWORD_WINDOW = '15 minutes';
+
 const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = async (app, opts) => {
   const service = app.accounts;
-  const authLimit = {
-    rateLimit: { max: opts.authRateLimit, timeWindow: '1 minute', keyGenerator: addressKey },
-  };
+  // One budget per address for every route that takes credentials or sends a message to an account, so
+  // trying passwords through sign-in, registration, refresh and reset all counts together.
+  const authBudget = app.rateLimit({
+    max: opts.authRateLimit,
+    timeWindow: '1 minute',
+    keyGenerator: (request) => `auth:${addressKey(request)}`,
+  });
+  const wrongPasswords = app.createRateLimit({
+    max: WRONG_PASSWORD_LIMIT,
+    timeWindow: WRONG_PASSWORD_WINDOW,
+    keyGenerator: (request) => `pw:u:${principalOf(request).id}`,
+  });
   const security = [{ bearer: [] }];
 
   app.post(
     '/auth/register',
     {
-      config: authLimit,
+      onRequest: authBudget,
       schema: {
         tags: ['auth'],
         summary: 'Register a patient or a doctor (doctors start unverified)',
+        description:
+          'An e-mail that already has an account is answered the same way (201, same shape), with tokens ' +
+          'that open nothing; the owner is told by e-mail instead.',
         body: RegisterBodySchema,
         response: { 201: TokensSchema, ...errors(409, 429) },
       },
@@ -43,7 +63,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
   app.post(
     '/auth/login',
     {
-      config: authLimit,
+      onRequest: authBudget,
       schema: { tags: ['auth'], body: LoginBodySchema, response: { 200: TokensSchema, ...errors(401, 429) } },
     },
     async (request) => service.login(request.body.email, request.body.password),
@@ -52,7 +72,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
   app.post(
     '/auth/refresh',
     {
-      config: authLimit,
+      onRequest: authBudget,
       schema: {
         tags: ['auth'],
         summary: 'Rotate a refresh token; presenting a used one revokes its whole family',
@@ -64,9 +84,49 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
   );
 
   app.post(
+    '/auth/password-reset',
+    {
+      onRequest: authBudget,
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Send a reset link (e-mail) or a 6-digit code (SMS); the same answer whether or not the account exists',
+        body: PasswordResetRequestSchema,
+        response: { 202: PasswordResetAcceptedSchema, ...errors(429) },
+      },
+    },
+    async (request, reply) => {
+      await service.reset.request(request.body);
+      return reply.status(202).send({
+        message: 'If an account matches, a reset link or code is on its way.',
+      });
+    },
+  );
+
+  app.post(
+    '/auth/password-reset/confirm',
+    {
+      onRequest: authBudget,
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Set a new password with a reset link token, or a phone number and its code; signs out everywhere',
+        body: PasswordResetConfirmSchema,
+        response: { 204: Type.Null(), ...errors(429) },
+      },
+    },
+    async (request, reply) => {
+      await service.reset.confirm(request.body);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
     '/auth/logout',
     {
-      config: authLimit,
+      config: {
+        rateLimit: { max: opts.authRateLimit, timeWindow: '1 minute', keyGenerator: addressKey },
+      },
       schema: { tags: ['auth'], body: RefreshBodySchema, response: { 204: Type.Null(), ...errors(429) } },
     },
     async (request, reply) => {
@@ -92,10 +152,30 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
         tags: ['me'],
         security,
         body: MeUpdateSchema,
-        response: { 200: UserSchema, ...errors(401, 403) },
+        response: { 200: UserSchema, ...errors(401, 403, 429) },
       },
     },
-    async (request) => service.updateMe(principalOf(request).id, request.body),
+    async (request, reply) => {
+      // A wrong current password is a guess at it: counted per account, like sign-in per address.
+      if (request.body.password === undefined) return service.updateMe(principalOf(request).id, request.body);
+      const budget = await wrongPasswords(request, { increment: false });
+      if (!budget.isAllowed && budget.remaining <= 0) {
+        reply.header('retry-after', budget.ttlInSeconds);
+        throw new AppError(
+          'RATE_LIMITED',
+          `Too many wrong passwords; try again in ${budget.ttlInSeconds} s`,
+          {
+            retryAfterSeconds: budget.ttlInSeconds,
+          },
+        );
+      }
+      try {
+        return await service.updateMe(principalOf(request).id, request.body);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'FORBIDDEN') await wrongPasswords(request);
+        throw err;
+      }
+    },
   );
 
   app.get(

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { Email, LocalDate, Nullable, Password, PersonName, PhoneInput, Uuid } from '../../lib/schema.js';
+import { DateOfBirth, PersonName } from '../../lib/people.js';
+import { Email, Nullable, Password, PhoneInput, Uuid } from '../../lib/schema.js';
 import { RELATIONS } from './accounts.table.js';
 
 const RoleSchema = Type.Union([
@@ -47,6 +48,27 @@ export const RefreshBodySchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const PasswordResetRequestSchema = Type.Union(
+  [
+    Type.Object({ email: Email }, { additionalProperties: false }),
+    Type.Object({ phone: PhoneInput }, { additionalProperties: false }),
+  ],
+  { description: 'The e-mail (a link is sent) or the phone number (a 6-digit code is sent) of the account' },
+);
+
+export const PasswordResetConfirmSchema = Type.Union([
+  Type.Object(
+    { token: Type.String({ minLength: 20, maxLength: 200 }), newPassword: Password },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { phone: PhoneInput, code: Type.String({ pattern: '^[0-9]{6}$' }), newPassword: Password },
+    { additionalProperties: false },
+  ),
+]);
+
+export const PasswordResetAcceptedSchema = Type.Object({ message: Type.String() });
+
 export const TokensSchema = Type.Object({
   accessToken: Type.String(),
   refreshToken: Type.String(),
@@ -77,7 +99,7 @@ export const DependentBodySchema = Type.Object(
   {
     name: PersonName,
     relation: Type.Union(RELATIONS.filter((r) => r !== 'self').map((r) => Type.Literal(r))),
-    dateOfBirth: Type.Optional(Nullable(LocalDate)),
+    dateOfBirth: Type.Optional(Nullable(DateOfBirth)),
     sex: Type.Optional(Nullable(Sex)),
     phone: Type.Optional(Nullable(PhoneInput)),
   },

@@ -4,6 +4,7 @@
 import { AccountAdmin } from './accounts.admin.service.js';
 import { AccountAuth } from './accounts.auth.service.js';
 import { AccountProfiles } from './accounts.profiles.service.js';
+import { AccountPasswordReset } from './accounts.reset.service.js';
 import type { AccountsDeps } from './accounts.shared.js';
 
 // What this file exported before the split, for importers of it.
@@ -14,11 +15,14 @@ export class AccountsService {
   readonly auth: AccountAuth;
   readonly profiles: AccountProfiles;
   readonly admin: AccountAdmin;
+  /** Password reset by e-mail link or SMS code (accounts.reset.service.ts); the routes call it directly. */
+  readonly reset: AccountPasswordReset;
 
   constructor(deps: AccountsDeps) {
     this.auth = new AccountAuth(deps);
     this.profiles = new AccountProfiles(deps);
     this.admin = new AccountAdmin(deps, this.profiles);
+    this.reset = new AccountPasswordReset(deps);
   }
 
   // ---- sign-up, sign-in and tokens (accounts.auth.service.ts) ----

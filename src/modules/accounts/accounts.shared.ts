@@ -1,9 +1,11 @@
 // What the accounts services share: their dependencies, the caller of an admin action, the API shapes of a
-// user and a dependent, phone normalising and the doctor record a doctor account needs.
+// user and a dependent, phone normalising, the new-password check and the doctor record a doctor account needs.
 import type { CountryCode } from 'libphonenumber-js';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
-import { AppError } from '../../errors.js';
+import { AppError, invalidField } from '../../errors.js';
+import type { DomainEvents } from '../../events.js';
+import { passwordProblem } from '../../lib/password.js';
 import { toE164 } from '../../lib/phone.js';
 import type * as repo from './accounts.repository.js';
 import type { PatientProfile, Role } from './accounts.table.js';
@@ -12,6 +14,8 @@ export interface AccountsDeps {
   db: DB;
   clock: Clock;
   phoneRegion: string;
+  /** Account messages (reset links, repeated registrations) reach the outbox through these. */
+  events: DomainEvents;
   signAccessToken(user: { id: string; role: Role }): string;
   accessTokenSeconds: number;
 }
@@ -56,6 +60,16 @@ export function normalisePhone(
 ): string | null {
   if (input === undefined || input === null) return null;
   return toE164(input, deps.phoneRegion as CountryCode, field);
+}
+
+/** Refuses a new password that fails the rules (lib/password.ts) with 400 VALIDATION_FAILED naming the field. */
+export async function checkNewPassword(
+  password: string,
+  account: { email?: string | null; name?: string | null },
+  field = 'body.password',
+): Promise<void> {
+  const problem = await passwordProblem(password, account);
+  if (problem) throw invalidField(field, problem);
 }
 
 /** The doctors row a doctor account needs; a licence number belongs to one doctor. */

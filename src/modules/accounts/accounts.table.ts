@@ -59,11 +59,24 @@ export interface AuditLogTable {
   at: CreatedAt;
 }
 
+export interface PasswordResetsTable {
+  id: Generated<string>;
+  userId: string;
+  channel: 'email' | 'sms';
+  /** SHA-256 of the e-mailed token, or an scrypt hash of the SMS code. */
+  secretHash: string;
+  attempts: Generated<number>;
+  expiresAt: Timestamp;
+  usedAt: Timestamp | null;
+  createdAt: Timestamp;
+}
+
 export interface AccountsTables {
   users: UsersTable;
   refreshTokens: RefreshTokensTable;
   patientProfiles: PatientProfilesTable;
   auditLog: AuditLogTable;
+  passwordResets: PasswordResetsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import { scheduleJobs } from '../../lib/cron.js';
 import type { Principal } from '../../plugins/auth.js';
 import { recordQueueEvent } from '../queue/queue.repository.js';
+import { subscribeAccountMessages } from './notifications.accounts.js';
 import * as contextsRepo from './notifications.contexts.repository.js';
 import { NotificationQueries } from './notifications.queries.js';
 import * as repo from './notifications.repository.js';
@@ -186,6 +187,7 @@ export function createNotifications(app: FastifyInstance): Notifications {
   const rules = { publicUrl: config.PUBLIC_URL, phoneRegion: config.DEFAULT_PHONE_REGION };
   const service = new NotificationsService({ db: app.db, clock: app.clock, events: app.events, ...rules });
   service.subscribe();
+  subscribeAccountMessages({ events: app.events, clock: app.clock, publicUrl: rules.publicUrl });
   const queries = new NotificationQueries({ db: app.db, clock: app.clock });
   const webhooks = new ProviderWebhooks({
     db: app.db,

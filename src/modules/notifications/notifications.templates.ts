@@ -17,6 +17,9 @@ export const KINDS = [
   'feedback_request',
   'invoice',
   'waitlist_offer',
+  'password_reset',
+  'password_reset_code',
+  'registration_repeated',
   'notice',
 ] as const;
 export type Kind = (typeof KINDS)[number];
@@ -49,6 +52,13 @@ export interface MessagePayload {
   offerUrl?: string;
   /** Until when a waitlist offer holds the place (ISO instant). */
   offerExpiresAt?: string;
+  /** Where a password is reset (password_reset) and where one signs in (registration_repeated). */
+  resetUrl?: string;
+  signInUrl?: string;
+  /** A password reset SMS code. */
+  code?: string;
+  /** How long a reset link or code works. */
+  validMinutes?: number;
   text?: string;
 }
 
@@ -145,6 +155,23 @@ const EN: Record<Kind, (p: MessagePayload) => Rendered> = {
       `${when(p.startsAt, p, 'en')}. It is held for you until ${when(p.offerExpiresAt, p, 'en')}. ` +
       `Book it: ${p.offerUrl}`,
   }),
+  password_reset: (p) => ({
+    subject: 'Reset your CareQueue password',
+    text:
+      `CareQueue: to choose a new password, open ${p.resetUrl} within ${p.validMinutes} minutes. ` +
+      'The link works once. If you did not ask for this, ignore this message: your password stays as it is.',
+  }),
+  password_reset_code: (p) => ({
+    subject: 'CareQueue password reset code',
+    text: `CareQueue: your password reset code is ${p.code}. It works once, for ${p.validMinutes} minutes. Do not share it.`,
+  }),
+  registration_repeated: (p) => ({
+    subject: 'Someone tried to register with your e-mail address',
+    text:
+      'CareQueue: someone tried to create an account with this e-mail address, which already has one. ' +
+      `If it was you, sign in at ${p.signInUrl} or reset your password at ${p.resetUrl}. ` +
+      'If not, you need do nothing: no new account was created.',
+  }),
   notice: (p) => ({ subject: 'CareQueue', text: p.text ?? '' }),
 };
 
@@ -200,6 +227,22 @@ const BN: Record<Kind, (p: MessagePayload) => Rendered> = {
     text:
       `CareQueue: ${p.hospitalName}-এ ${p.doctorName}-এর কাছে ${when(p.startsAt, p, 'bn')}${room(p, 'bn')} একটি জায়গা খালি হয়েছে। ` +
       `${when(p.offerExpiresAt, p, 'bn')} পর্যন্ত আপনার জন্য রাখা আছে। বুক করুন: ${p.offerUrl}`,
+  }),
+  password_reset: (p) => ({
+    subject: 'আপনার CareQueue পাসওয়ার্ড রিসেট করুন',
+    text:
+      `CareQueue: নতুন পাসওয়ার্ড বেছে নিতে ${p.validMinutes} মিনিটের মধ্যে ${p.resetUrl} খুলুন। লিংকটি একবারই কাজ করবে। ` +
+      'আপনি অনুরোধ না করে থাকলে এই বার্তাটি উপেক্ষা করুন।',
+  }),
+  password_reset_code: (p) => ({
+    subject: 'CareQueue পাসওয়ার্ড রিসেট কোড',
+    text: `CareQueue: আপনার পাসওয়ার্ড রিসেট কোড ${p.code}। এটি ${p.validMinutes} মিনিট, একবারই কাজ করবে। কাউকে জানাবেন না।`,
+  }),
+  registration_repeated: (p) => ({
+    subject: 'আপনার ই-মেইল দিয়ে কেউ নিবন্ধনের চেষ্টা করেছে',
+    text:
+      'CareQueue: এই ই-মেইল দিয়ে কেউ নতুন অ্যাকাউন্ট খোলার চেষ্টা করেছে, কিন্তু এটির অ্যাকাউন্ট আগেই আছে। ' +
+      `আপনি হলে ${p.signInUrl}-এ সাইন ইন করুন বা ${p.resetUrl}-এ পাসওয়ার্ড রিসেট করুন। নতুন কোনো অ্যাকাউন্ট খোলা হয়নি।`,
   }),
   notice: (p) => ({ subject: 'CareQueue', text: p.text ?? '' }),
 };

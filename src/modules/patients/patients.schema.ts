@@ -1,6 +1,7 @@
 // TypeBox schemas of the front desk's patient lookup and on-the-spot registration.
 import { Type } from '@sinclair/typebox';
-import { Email, LocalDate, Nullable, PersonName, PhoneInput, Uuid } from '../../lib/schema.js';
+import { DateOfBirth, PersonName } from '../../lib/people.js';
+import { Email, LocalDate, Nullable, PhoneInput, Uuid } from '../../lib/schema.js';
 import { RELATIONS } from '../accounts/accounts.table.js';
 
 export const PatientQuerySchema = Type.Object(
@@ -45,7 +46,7 @@ export const PatientCreateSchema = Type.Object(
     name: PersonName,
     phone: Type.Optional(PhoneInput),
     email: Type.Optional(Email),
-    dateOfBirth: Type.Optional(LocalDate),
+    dateOfBirth: Type.Optional(DateOfBirth),
     sex: Type.Optional(Type.Union([Type.Literal('female'), Type.Literal('male'), Type.Literal('other')])),
   },
   { additionalProperties: false },
