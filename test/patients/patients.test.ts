@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
@@ -35,6 +35,26 @@ async function addDependent(app: FastifyInstance, parent: TestUser, name: string
   });
   assert.equal(res.statusCode, 201, res.body);
   return res.json().id;
+}
+
+/** Books each profile into a session of a new doctor at the hospital tomorrow, on the desk's behalf. */
+async function bookAt(app: FastifyInstance, staff: TestUser, hospitalId: string, profileIds: string[]) {
+  const doctor = await makeDoctor(app);
+  const tomorrow = DateTime.now().setZone('Asia/Dhaka').plus({ days: 1 });
+  const sessionId = await makeSession(app, {
+    doctorId: doctor.doctorId,
+    hospitalId,
+    weekday: tomorrow.weekday,
+  });
+  for (const profileId of profileIds) {
+    const booked = await app.inject({
+      method: 'POST',
+      url: '/v1/appointments',
+      headers: staff.auth,
+      payload: { sessionId, date: tomorrow.toISODate(), profileId },
+    });
+    assert.equal(booked.statusCode, 201, booked.body);
+  }
 }
 
 async function counts(app: FastifyInstance) {
@@ -80,6 +100,8 @@ for (const backend of await databaseBackends()) {
         payload: { name: 'Rumi Child', relation: 'child' },
       });
       assert.equal(child.statusCode, 201);
+      // Staff search the patients their hospital has seen.
+      await bookAt(app, staff, hospitalId, [parent.profileId as string, child.json().id]);
 
       // By the account holder's surname: the holder and the dependent (who has another name).
       const byName = await search(app, staff, family.toUpperCase());
@@ -113,6 +135,40 @@ for (const backend of await databaseBackends()) {
       );
       const byPartial = await search(app, staff, '2345678');
       assert.ok(byPartial.json().items.some((i: { profileId: string }) => i.profileId === parent.profileId));
+    });
+
+    test('staff find only the patients their hospital has seen; anyone else only by a whole e-mail or phone', async () => {
+      const { app } = shared.current;
+      const lake = await makeHospital(app);
+      const river = await makeHospital(app);
+      const lakeDesk = await makeUser(app, 'staff', { hospitalId: lake });
+      const riverDesk = await makeUser(app, 'staff', { hospitalId: river });
+      const admin = await makeUser(app, 'admin');
+      const family = surname();
+      const seen = await makeUser(app, 'patient', { name: `Seen ${family}`, phone: '+8801712000101' });
+      const unseen = await makeUser(app, 'patient', { name: `Unseen ${family}`, phone: '+8801712000202' });
+      await bookAt(app, lakeDesk, lake, [seen.profileId as string]);
+      const ids = async (user: TestUser, q: string) => {
+        const res = await search(app, user, q);
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json().items.map((i: { profileId: string }) => i.profileId);
+      };
+
+      assert.deepEqual(await ids(lakeDesk, family), [seen.profileId], 'only the patient seen at Lake');
+      assert.deepEqual(await ids(riverDesk, family), [], 'River has seen neither');
+      assert.deepEqual(await ids(admin, family), [seen.profileId, unseen.profileId], 'admins see everyone');
+      assert.deepEqual(await ids(lakeDesk, '000101'), [seen.profileId]);
+      assert.deepEqual(await ids(lakeDesk, '000202'), [], 'no digit fragments of strangers');
+      const prefix = unseen.email.slice(0, unseen.email.indexOf('@') + 1);
+      assert.deepEqual(await ids(lakeDesk, prefix), [], 'no e-mail prefixes of strangers');
+
+      // A whole address or number finds a patient new to the hospital, to book them.
+      assert.deepEqual(await ids(riverDesk, unseen.email.toUpperCase()), [unseen.profileId]);
+      assert.deepEqual(await ids(riverDesk, '01712-000202'), [unseen.profileId]);
+      assert.deepEqual(await ids(riverDesk, seen.email), [seen.profileId]);
+      const deskWithoutHospital = await makeUser(app, 'staff');
+      assert.deepEqual(await ids(deskWithoutHospital, family), []);
+      assert.deepEqual(await ids(deskWithoutHospital, '+8801712000202'), [unseen.profileId]);
     });
 
     test("a name fragment in any case finds profiles by their own name and by their account holder's", async () => {
@@ -173,7 +229,15 @@ for (const backend of await databaseBackends()) {
           await sql`set local enable_seqscan = off`.execute(trx);
           const plan = await patientSearchQuery(trx, { ...filter, limit: 21 }).explain();
           const text = plan.map((row) => Object.values(row).join(' ')).join('\n');
-          used = [...text.matchAll(/\b(\w+_(?:trgm|prefix|phone)_idx)\b/g)].map((m) => m[1]).sort();
+          used = [
+            ...new Set(
+              [
+                ...text.matchAll(
+                  /\b(appointments_profile_idx|session_days_\w+|\w+_(?:trgm|prefix|phone)_idx)\b/g,
+                ),
+              ].map((m) => m[1]),
+            ),
+          ].sort();
           throw new Error('rollback');
         });
         await assert.rejects(rolledBack, /rollback/);
@@ -192,6 +256,26 @@ for (const backend of await databaseBackends()) {
       assert.deepEqual(await indexes({ phone: '+8801700000123' }), [
         'patient_profiles_phone_idx',
         'users_phone_idx',
+      ]);
+      // A desk's lookup keeps the same index scans; whether the hospital has seen a match is checked per match
+      // (its appointments by profile, their queues by key), never by reading the hospital's days or appointments.
+      const seenAt = randomUUID();
+      assert.deepEqual(await indexes({ name: 'quraish', seenAt }), [
+        'appointments_profile_idx',
+        'patient_profiles_name_trgm_idx',
+        'session_days_pkey',
+        'users_name_trgm_idx',
+      ]);
+      assert.deepEqual(await indexes({ phoneDigits: '5550123', seenAt }), [
+        'appointments_profile_idx',
+        'patient_profiles_phone_digits_trgm_idx',
+        'session_days_pkey',
+        'users_phone_digits_trgm_idx',
+      ]);
+      assert.deepEqual(await indexes({ emailPrefix: `trgm-${tag}-12`, seenAt }), [
+        'appointments_profile_idx',
+        'session_days_pkey',
+        'users_email_prefix_idx',
       ]);
     });
 

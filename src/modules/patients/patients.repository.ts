@@ -13,6 +13,12 @@ export interface PatientFilter {
   phone?: string;
   /** Digits a stored number contains (a partial or unparsable number). */
   phoneDigits?: string;
+  /**
+   * Staff lookups: only profiles with an appointment (of any status, past or future) at this hospital, except
+   * an exact match of a whole e-mail address or phone number (to book a patient new to it). Null: a staff
+   * account with no hospital, which finds exact matches only. Absent: no scope (admins).
+   */
+  seenAt?: string | null;
   after?: { name: string; id: string };
   limit: number;
 }
@@ -54,6 +60,19 @@ function profilesMatching(
     );
 }
 
+/**
+ * The profile `p` has or had an appointment at the hospital, checked per matching profile: its appointments
+ * through appointments_profile_idx, each one's queue by primary key. Scalar subqueries on purpose: as an EXISTS
+ * or a join the planner may read every session day or appointment of the hospital, which grows with the
+ * hospital while the matches stay a handful.
+ */
+function seenAtHospital(hospitalId: string | null) {
+  if (hospitalId === null) return sql<boolean>`false`;
+  return sql<boolean>`coalesce((select true from appointments sa where sa.profile_id = p.id
+    and (select sd.hospital_id from session_days sd where sd.id = sa.queue_id) = ${hospitalId}::uuid
+    limit 1), false)`;
+}
+
 export function searchPatients(db: Executor, filter: PatientFilter) {
   return patientSearchQuery(db, filter).execute();
 }
@@ -78,7 +97,15 @@ export function patientSearchQuery(db: Executor, filter: PatientFilter) {
     .where('p.deletedAt', 'is', null)
     .where('u.disabledAt', 'is', null)
     .where('u.role', '=', 'patient');
-  const { name, emailPrefix, phone, phoneDigits, after } = filter;
+  const { name, emailPrefix, phone, phoneDigits, after, seenAt } = filter;
+  // A whole phone number is an exact match by itself; every other form is scoped for staff.
+  if (seenAt !== undefined && phone === undefined) {
+    const seen = seenAtHospital(seenAt);
+    query =
+      emailPrefix === undefined
+        ? query.where(seen)
+        : query.where(sql<boolean>`(u.email = ${emailPrefix}::citext or ${seen})`);
+  }
   if (name !== undefined) {
     query = query.where('p.id', 'in', profilesMatching(db, lowerName, `%${escapeLike(name)}%`));
   }

@@ -25,12 +25,13 @@ const patientsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['patients'],
         security,
-        summary: 'Find patients (and dependents) by name, e-mail or phone, to book on their behalf',
+        summary:
+          "Find patients (and dependents) by name, e-mail or phone, to book on their behalf. Staff find their hospital's patients (an appointment there), others only by a whole e-mail address or phone number",
         querystring: PatientQuerySchema,
         response: { 200: Page(PatientMatchSchema), ...errors(401, 403, 429) },
       },
     },
-    async (request) => service.search(request.query),
+    async (request) => service.search(principalOf(request), request.query),
   );
 
   app.post(

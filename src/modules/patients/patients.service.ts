@@ -7,6 +7,7 @@ import { AppError } from '../../errors.js';
 import { hashPassword } from '../../lib/password.js';
 import { toE164 } from '../../lib/phone.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import type { Principal } from '../../plugins/auth.js';
 import * as repo from './patients.repository.js';
 import type { PatientCreateSchema, PatientQuerySchema } from './patients.schema.js';
 
@@ -71,7 +72,12 @@ export class PatientsService {
     return { name: text };
   }
 
-  async search(query: Static<typeof PatientQuerySchema>) {
+  /**
+   * Admins search every patient. Staff find the patients their hospital has seen (an appointment there, past or
+   * future) by any form, and anyone else only by a whole e-mail address or phone number: enough to book a
+   * patient new to the hospital, never a list to browse.
+   */
+  async search(principal: Pick<Principal, 'role' | 'hospitalId'>, query: Static<typeof PatientQuerySchema>) {
     const limit = query.limit ?? 20;
     let after: { name: string; id: string } | undefined;
     if (query.cursor !== undefined) {
@@ -81,6 +87,7 @@ export class PatientsService {
     }
     const rows = await repo.searchPatients(this.deps.db, {
       ...this.filterOf(query.q),
+      ...(principal.role === 'admin' ? {} : { seenAt: principal.hospitalId ?? null }),
       after,
       limit: limit + 1,
     });
