@@ -55,11 +55,21 @@ function addDays(date: string, days: number): string {
   return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
 
-/** Creates a session; a demo sitting overlapping it (the demo doctor sits every day) is removed first. */
+/** Creates a session (confirmed by an admin); a demo sitting overlapping it (the demo doctor sits every day) is removed first. */
 async function createSession(doctorId: string, token: string, body: Record<string, unknown>) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await call<{ id: string }>(server.url, 'POST', `/doctors/${doctorId}/sessions`, body, token);
+      const created = await call<{ id: string }>(
+        server.url,
+        'POST',
+        `/doctors/${doctorId}/sessions`,
+        body,
+        token,
+      );
+      // A doctor's sitting at a hospital is bookable once that hospital (its staff or an admin) confirms it.
+      const admin = await login(server.url, ADMIN);
+      await call(server.url, 'POST', `/sessions/${created.id}/confirm`, {}, admin.accessToken);
+      return created;
     } catch (err) {
       const overlap = /→ 409 .*"sessionId":"([0-9a-f-]{36})"/.exec(String(err));
       if (!overlap || attempt > 5) throw err;

@@ -471,7 +471,8 @@ test('out of order with a reason from the console and the desk, while the lobby 
   await dialog.screenshot({ path: join(SCREENSHOTS, 'reason-picker.png') });
   await audit(console_, 'reason picker');
   await dialog.getByTestId('reason-confirm').click();
-  await headRow.getByText(/Booked|Waiting/).waitFor();
+  // Back in line (a patient who was called counts as checked in).
+  await headRow.getByText(/Booked|Checked in/).waitFor();
   assert.equal(entryPosts, 1);
   await phone.getByTestId('what-now').waitFor({ state: 'detached' });
 
@@ -510,7 +511,7 @@ test('out of order with a reason from the console and the desk, while the lobby 
   await audit(screen, 'lobby screen', { noNav: true });
 
   // No-show: that phone says what to do next.
-  await console_.getByRole('button', { name: /^No-show/ }).click();
+  await console_.locator('.actions').getByRole('button', { name: /^No-show/ }).click();
   await phone.goto(`${server.url}/t/${booked[3].trackingToken}`);
   await phone.getByTestId('what-now').filter({ hasText: 'marked as not here' }).waitFor();
   for (const page of [screen, console_, desk, phone]) await page.close();
