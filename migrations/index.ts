@@ -12,6 +12,7 @@ import * as m0009 from './0009_doctor_soonest.js';
 import * as m0010 from './0010_patient_lookup_exact.js';
 import * as m0012 from './0012_hospital_scoping.js';
 import * as m0013 from './0013_password_reset.js';
+import * as m0014 from './0014_one_called.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_accounts': m0001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_patient_lookup_exact': m0010,
   '0012_hospital_scoping': m0012,
   '0013_password_reset': m0013,
+  '0014_one_called': m0014,
 };

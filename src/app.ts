@@ -12,6 +12,7 @@ import accountsRoutes from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import appointmentsRoutes from './modules/appointments/appointments.routes.js';
 import { AppointmentsService } from './modules/appointments/appointments.service.js';
+import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
 import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
@@ -168,14 +169,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     db: app.db,
     store: app.queueStore,
     emitter: new QueueEmitter(app.io),
-    events: app.events,
     clock: app.clock,
     log: app.log,
   });
   app.events.afterCommit('queue.changed', (change) => liveQueue.publish(change));
+  const ledger = new DayLedger({ clock: app.clock, live: liveQueue });
   app.decorate(
     'queue',
-    new QueueService({ db: app.db, events: app.events, clock: app.clock, live: liveQueue }),
+    new QueueService({ db: app.db, events: app.events, clock: app.clock, live: liveQueue, ledger }),
   );
   await app.register(queueSockets);
 
@@ -185,7 +186,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       db: app.db,
       clock: app.clock,
       events: app.events,
-      cancelAffected: (...args) => app.appointments.cancelAffected(...args),
+      ledger,
     }),
   );
   app.decorate(
@@ -195,7 +196,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       clock: app.clock,
       events: app.events,
       schedule: app.schedule,
-      live: liveQueue,
+      ledger,
       options: {
         cancelCutoffMinutes: config.CANCEL_CUTOFF_MINUTES,
         waitlistOfferMinutes: config.WAITLIST_OFFER_MINUTES,

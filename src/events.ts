@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Transaction } from 'kysely';
 import type { Database, DB } from './db/database.js';
+import type { QueueOp } from './modules/queue/queue.store.js';
 
 export type QueueEventType =
   | 'booked'
@@ -32,6 +33,8 @@ export interface EventMap {
     trackingToken?: string;
     /** Set when this booking is the new half of a reschedule (appointment.rescheduled follows). */
     rescheduledFrom?: string;
+    /** The time the patient is told (the live estimate, ISO); the slot's own time when absent. */
+    estimatedAt?: string;
   };
   'appointment.rescheduled': { appointmentId: string; previousAppointmentId: string; actorId: string | null };
   'appointment.cancelled': {
@@ -40,8 +43,10 @@ export interface EventMap {
     actorId: string | null;
     reason: string;
     /** Who asked: the patient, the clinic, or a schedule change (time off, session edited or removed). */
-    kind?: 'patient' | 'clinic' | 'time_off' | 'session_changed' | 'session_deleted';
+    kind?: 'patient' | 'clinic' | 'time_off' | 'session_changed' | 'session_deleted' | 'rescheduled';
     actorRole?: 'patient' | 'doctor' | 'staff' | 'admin' | null;
+    /** A booked (not walk-in) place came free: the waitlist may be offered it. */
+    freedPlace?: boolean;
   };
   /** A freed place is held for a waitlisted patient until expiresAt (ISO); accept at POST /v1/waitlist/:id/accept. */
   'waitlist.offered': {
@@ -53,8 +58,6 @@ export interface EventMap {
     link: string;
   };
   'appointment.confirmed': { appointmentId: string; actorId: string | null };
-  /** Emitted by the live queue after commit when a waiting patient's position reaches the turn-near threshold. */
-  'appointment.turn_near': { appointmentId: string; queueId: string; position: number };
   /** Someone asked to reset an account's password: the link (e-mail) or code (SMS) goes to the owner. */
   'account.password_reset_requested': {
     resetId: string;
@@ -69,18 +72,35 @@ export interface EventMap {
   'account.registration_repeated': { userId: string; email: string };
   /** A doctor's weekly sessions or time off changed (what their profile and search results show). */
   'schedule.changed': { doctorId: string };
-  /** Any change to a queue; carries the version the change produced. */
+  /** An admin changed an account (role, hospital, disabled): open sockets of it re-check their rights. */
+  'account.changed': { userId: string };
+  /**
+   * Any change to a session day, emitted once per change by the day ledger; carries the version the change
+   * produced. Transactional handlers write the messages it makes due; after commit the live queue applies
+   * `live.ops` to the projection and broadcasts (without `live`, the projection is rebuilt from Postgres).
+   */
   'queue.changed': {
     queueId: string;
     version: number;
     type: QueueEventType;
     appointmentId?: string;
     serial?: number;
+    live?: {
+      ops: QueueOp[];
+      hospitalId: string;
+      /** The appointment's status after the change, for entries that left the line. */
+      appointmentStatus?: string;
+      notice?: { message: string | null; until: string | null; paused: boolean };
+    };
   };
 }
 
 export type EventName = keyof EventMap;
-type TxHandler<K extends EventName> = (trx: Transaction<Database>, payload: EventMap[K]) => Promise<void>;
+type TxHandler<K extends EventName> = (
+  trx: Transaction<Database>,
+  payload: EventMap[K],
+  emit: Emit,
+) => Promise<void>;
 type CommitHandler<K extends EventName> = (payload: EventMap[K]) => Promise<void> | void;
 export type Emit = <K extends EventName>(name: K, payload: EventMap[K]) => Promise<void>;
 
@@ -90,7 +110,7 @@ export class DomainEvents {
 
   constructor(private readonly log: FastifyBaseLogger) {}
 
-  /** Runs inside the causing transaction; a throw rolls the change back. */
+  /** Runs inside the causing transaction (and may emit further events in it); a throw rolls the change back. */
   inTransaction<K extends EventName>(name: K, handler: TxHandler<K>): void {
     this.#tx.set(name, [...(this.#tx.get(name) ?? []), handler as TxHandler<never>]);
   }
@@ -106,7 +126,7 @@ export class DomainEvents {
     const result = await db.transaction().execute(async (trx) => {
       const emit: Emit = async (name, payload) => {
         for (const handler of this.#tx.get(name) ?? [])
-          await (handler as TxHandler<typeof name>)(trx, payload);
+          await (handler as TxHandler<typeof name>)(trx, payload, emit);
         emitted.push({ name, payload });
       };
       return work(trx, emit);

@@ -2,12 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { freshDatabase } from './database.js';
-import { type Backend, REDIS_URL } from './services.js';
+import { type Backend, deleteRedisPrefix, REDIS_URL } from './services.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
 export const TEST_ENCRYPTION_KEY = 'a'.repeat(64);
@@ -31,21 +30,6 @@ export interface TestApp {
   redisPrefix?: string;
 }
 
-/** Deletes every key under a prefix (tests share one Redis). */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const client = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-}
-
 export async function buildTestApp(t: TestContext, options: TestAppOptions = {}): Promise<TestApp> {
   const backend = options.backend ?? 'pglite';
   const database = await freshDatabase(backend);
@@ -60,6 +44,8 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
     LOG_LEVEL: 'silent',
     RATE_LIMIT_AUTH: '10000',
     SEED_DEMO: 'false',
+    // A loaded test machine lags its event loop; load shedding is tested on its own (overload.test.ts).
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.env,
   });
   const app = await buildApp(config, {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DateTime } from 'luxon';
-import { recordQueueEvent } from '../../src/modules/queue/queue.repository.js';
+import { recordQueueEvent } from '../../src/modules/day/day.repository.js';
 import { makeUser, type TestUser } from '../helpers/users.js';
 
 export interface Clinic {

@@ -233,8 +233,10 @@ for (const setup of await setups()) {
       assert.equal(track.json().position, 0);
       assert.equal(track.json().status, 'checked_in');
 
-      // Serial 1 is being served: skip it; 6 (emergency) then 2 are called; recalling 1 puts it right after
-      // the entry being served (2), ahead of 3.
+      // Serial 1 is being served: skip it; 6 (emergency) then 2 (checked in; 3 and 5 are late and absent)
+      // are called, each call completing the visit before; recalling 1 puts it right after the entry being
+      // served (2), ahead of 3.
+      assert.equal((await op(app, f.staff.auth, entryUrl(f, 1, 'check-in'))).statusCode, 200);
       await op(app, f.staff.auth, entryUrl(f, 0, 'skip'));
       assert.equal((await op(app, f.staff.auth, `/v1/queues/${f.queueId}/call-next`)).json().serial, 6);
       assert.equal((await op(app, f.staff.auth, `/v1/queues/${f.queueId}/call-next`)).json().serial, 2);
@@ -464,13 +466,14 @@ for (const setup of await setups()) {
       const next = await op(app, f.staff.auth, `/v1/queues/${f.queueId}/call-next`);
       assert.equal(next.json().serial, 2);
       const after = await snapshot(app, f.queueId);
-      assert.equal(after.version, 2);
+      // Call-next completed serial 1 (version 2), then called 2 (version 3): one patient is being served.
+      assert.equal(after.version, 3);
+      assert.equal(after.nowServing, 2);
       assert.deepEqual(
         after.entries.map((e: { serial: number; position: number | null }) => [e.serial, e.position]),
         [
           [3, 0],
           [4, 1],
-          [1, null],
           [2, null],
         ],
       );

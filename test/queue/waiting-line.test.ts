@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { firstWaiting, firstWaitingQuery } from '../../src/modules/queue/queue.repository.js';
+import { firstWaiting, firstWaitingQuery } from '../../src/modules/day/day.repository.js';
 import { buildTestApp } from '../helpers/app.js';
 import { databaseBackends } from '../helpers/services.js';
 import { queueFixture } from './ops.fixtures.js';

@@ -1,29 +1,33 @@
 // Booking: refusals from one read before any transaction, a per-day turn so that a burst waits in memory
-// rather than on the queue's row lock, Idempotency-Key replays, SESSION_FULL alternatives computed once per
-// burst, and the take-up of a waitlist offer.
+// rather than holding pool connections on the queue's row lock, Idempotency-Key replays, SESSION_FULL
+// alternatives computed once per burst, and the take-up of a waitlist offer. The place itself is taken by
+// the day ledger.
 import { createHash } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { LRUCache } from 'lru-cache';
+import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import type { DomainEvents } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
+import type { Booked, BookRequest, DayLedger } from '../day/day.ledger.js';
+import { alreadyBooked, notBookable, Replay, sessionFull, uniqueViolation } from '../day/day.refusals.js';
 import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
 import type { ScheduleService } from '../schedule/schedule.service.js';
 import * as bookingRepo from './appointments.booking.repository.js';
 import * as idempotencyRepo from './appointments.idempotency.repository.js';
 import type { KeyedMutex } from './appointments.mutex.js';
-import { type PlaceDeps, type PlaceRequest, takePlace } from './appointments.place.js';
-import type { AppointmentReads } from './appointments.reads.js';
-import { alreadyBooked, notBookable, Replay, sessionFull, uniqueViolation } from './appointments.refusals.js';
+import { type AppointmentReads, toAppointmentView } from './appointments.reads.js';
 import * as repo from './appointments.repository.js';
 import type { BookingBodySchema } from './appointments.schema.js';
 import type { WaitlistService } from './appointments.waitlist.js';
 import * as waitlistRepo from './appointments.waitlist.repository.js';
 
-export interface BookingDeps extends PlaceDeps {
+export interface BookingDeps {
   db: DB;
+  clock: Clock;
+  ledger: DayLedger;
   events: DomainEvents;
   schedule: ScheduleService;
   /** Per session day; shared with reschedules into the same day. */
@@ -83,14 +87,21 @@ export class BookingService {
         ]),
       )
       .digest('base64url');
-    const req: PlaceRequest = {
-      principal,
+    const req: BookRequest = {
+      actor: principal,
       sessionId: body.sessionId,
       date: body.date,
       profileId,
+      profileName: null,
       serviceId: body.serviceId ?? null,
       serial: body.serial,
-      idempotency: idempotencyKey ? { key: idempotencyKey, requestHash } : undefined,
+      idempotency: idempotencyKey
+        ? {
+            key: idempotencyKey,
+            requestHash,
+            response: (appointmentId, trackingToken) => ({ appointmentId, trackingToken }),
+          }
+        : undefined,
     };
     const outline = await bookingRepo.bookingOutline(this.db, {
       sessionId: req.sessionId,
@@ -109,24 +120,26 @@ export class BookingService {
       this.precheck(req, outline);
       const key = `${req.sessionId}|${req.date}`;
       const turn = await this.deps.queueTurns.acquire(key);
-      let unstage: (() => void) | undefined;
       try {
         // A holder ahead of us saw the day fill after we looked: refused without a transaction.
         if (turn.note) throw sessionFull(turn.note.queueId);
-        let filled = false;
         const placed = await this.deps.events.transaction(this.db, async (trx, emit) => {
-          const result = await takePlace(this.deps, trx, emit, req, outline.profile?.name ?? null, (undo) => {
-            unstage = undo;
+          const result = await this.deps.ledger.book(trx, emit, {
+            ...req,
+            profileName: outline.profile?.name ?? null,
           });
-          filled = result.filled;
           // The commit is next: the following holder may open its transaction and wait on the row lock.
-          if (!filled) turn.release();
+          if (!result.filled) turn.release();
           return result;
         });
-        if (filled) this.deps.queueTurns.note(key, { queueId: placed.view.queueId });
-        return placed.view;
+        if (placed.filled) this.deps.queueTurns.note(key, { queueId: placed.queueId });
+        return bookedView(placed, {
+          profileId,
+          serviceId: req.serviceId,
+          bookedBy: principal.id,
+          profileName: outline.profile?.name ?? null,
+        });
       } catch (err) {
-        unstage?.();
         if (err instanceof AppError && err.code === 'SESSION_FULL') {
           const queueId = (err.details as { queueId?: string } | undefined)?.queueId;
           if (queueId) this.deps.queueTurns.note(key, { queueId });
@@ -200,10 +213,10 @@ export class BookingService {
    * again under the locks (a stale "room" here is harmless; a stale "full" is the same as arriving a moment
    * later).
    */
-  private precheck(req: PlaceRequest, outline: bookingRepo.BookingOutline): void {
+  private precheck(req: BookRequest, outline: bookingRepo.BookingOutline): void {
     const { session, day } = outline;
     if (!session) throw notFound('Session');
-    if (req.principal.role === 'staff' && session.hospitalId !== req.principal.hospitalId)
+    if (req.actor.role === 'staff' && session.hospitalId !== req.actor.hospitalId)
       throw forbidden('Staff book only into sessions of their own hospital');
     const refusal = bookingRefusal(
       session,
@@ -231,20 +244,15 @@ export class BookingService {
     try {
       const placed = await this.deps.queueTurns.run(`${day.sessionId}|${day.date}`, () =>
         this.deps.events.transaction(this.db, async (trx, emit) => {
-          const placed = await takePlace(
-            this.deps,
-            trx,
-            emit,
-            {
-              principal,
-              sessionId: day.sessionId,
-              date: day.date,
-              profileId: entry.profileId,
-              serviceId: null,
-              offerEntryId: entry.id,
-            },
-            null,
-          );
+          const placed = await this.deps.ledger.book(trx, emit, {
+            actor: principal,
+            sessionId: day.sessionId,
+            date: day.date,
+            profileId: entry.profileId,
+            profileName: null,
+            serviceId: null,
+            offerEntryId: entry.id,
+          });
           const fresh = await waitlistRepo.findWaitlistEntry(trx, entry.id);
           if (fresh?.status !== 'offered' || !fresh.offerExpiresAt || fresh.offerExpiresAt <= now)
             throw new AppError('CONFLICT', 'The offer lapsed before it was taken up');
@@ -259,10 +267,51 @@ export class BookingService {
       );
       return await this.deps.reads.bookedView({
         appointmentId: placed.appointmentId,
-        trackingToken: placed.view.trackingToken,
+        trackingToken: placed.trackingToken ?? '',
       });
     } catch (err) {
       throw await this.explain(err, day.sessionId, day.date);
     }
   }
+}
+
+/** The booking's answer from what the ledger wrote: no read-back. */
+function bookedView(
+  b: Booked,
+  who: { profileId: string; serviceId: string | null; bookedBy: string; profileName: string | null },
+) {
+  const { session, day } = b;
+  const view = toAppointmentView({
+    id: b.appointmentId,
+    queueId: b.queueId,
+    doctorId: session.doctorId,
+    date: b.date,
+    profileId: who.profileId,
+    bookedBy: who.bookedBy,
+    serviceId: who.serviceId,
+    serial: b.serial,
+    kind: 'booked',
+    status: 'booked',
+    estimatedAt: b.estimatedAt,
+    fee: b.fee,
+    cancelReason: null,
+    bookedAt: b.bookedAt,
+    confirmedAt: null,
+    cancelledAt: null,
+    trackingTokenHash: '',
+    walkInName: null,
+    sessionId: session.id,
+    hospitalId: session.hospitalId,
+    startsAt: day.startsAt,
+    slotMinutes: session.slotMinutes,
+    room: session.room,
+    hospitalName: session.hospitalName,
+    hospitalCity: session.hospitalCity,
+    hospitalAddress: session.hospitalAddress,
+    timezone: session.timezone,
+    doctorName: session.doctorName,
+    profileName: who.profileName,
+    profileAccountId: null,
+  });
+  return { ...view, trackingToken: b.trackingToken ?? '' };
 }

@@ -4,8 +4,8 @@
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import type { DomainEvents } from '../../events.js';
-import type { LiveQueue } from '../queue/queue.live.js';
-import type { CancelAffected, ScheduleService } from '../schedule/schedule.service.js';
+import type { DayLedger } from '../day/day.ledger.js';
+import type { ScheduleService } from '../schedule/schedule.service.js';
 import { BookingService } from './appointments.booking.service.js';
 import { AppointmentChanges } from './appointments.changes.service.js';
 import { KeyedMutex } from './appointments.mutex.js';
@@ -26,8 +26,7 @@ export interface AppointmentsDeps {
   clock: Clock;
   events: DomainEvents;
   schedule: ScheduleService;
-  /** The live queue: a booking hands it the entry it adds, so the commit handler need not read it back. */
-  live?: Pick<LiveQueue, 'stage' | 'unstage'>;
+  ledger: DayLedger;
   options: AppointmentsOptions;
 }
 
@@ -46,6 +45,7 @@ export class AppointmentsService {
       publicUrl: deps.options.publicUrl,
       resolveProfile: (principal, profileId) => this.resolveProfile(principal, profileId),
     });
+    this.waitlist.subscribe();
     this.reads = new AppointmentReads({ db: deps.db });
     // Bookings and reschedules into one session day take turns together.
     const queueTurns = new KeyedMutex<{ queueId: string }>();
@@ -54,7 +54,7 @@ export class AppointmentsService {
       clock: deps.clock,
       events: deps.events,
       schedule: deps.schedule,
-      live: deps.live,
+      ledger: deps.ledger,
       queueTurns,
       reads: this.reads,
       waitlist: this.waitlist,
@@ -63,11 +63,11 @@ export class AppointmentsService {
       db: deps.db,
       clock: deps.clock,
       events: deps.events,
+      ledger: deps.ledger,
       cancelCutoffMinutes: deps.options.cancelCutoffMinutes,
       queueTurns,
       booking: this.booking,
       reads: this.reads,
-      waitlist: this.waitlist,
     });
   }
 
@@ -112,7 +112,4 @@ export class AppointmentsService {
   reschedule(...args: Parameters<AppointmentChanges['reschedule']>) {
     return this.changes.reschedule(...args);
   }
-
-  /** For schedule changes: cancels many appointments, locking their queues in id order (no deadlocks). */
-  readonly cancelAffected: CancelAffected = (...args) => this.changes.cancelAffected(...args);
 }

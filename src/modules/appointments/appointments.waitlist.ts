@@ -6,7 +6,7 @@ import type { Database, DB } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import type { DomainEvents, Emit } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
-import { lockQueue } from '../queue/queue.repository.js';
+import { lockDay } from '../day/day.repository.js';
 import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
 import * as repo from './appointments.repository.js';
@@ -39,6 +39,13 @@ export function toWaitlistView(e: WaitlistEntry) {
 export class WaitlistService {
   constructor(private readonly deps: WaitlistDeps) {}
 
+  /** A booked place freed by the day ledger (cancel, reschedule, schedule change) goes to the waitlist. */
+  subscribe(): void {
+    this.deps.events.inTransaction('appointment.cancelled', async (trx, e, emit) => {
+      if (e.freedPlace) await this.offerFreedPlaces(trx, emit, e.queueId);
+    });
+  }
+
   async join(principal: Principal, queueId: string, profileIdInput: string | undefined) {
     const profileId = await this.deps.resolveProfile(principal, profileIdInput);
     const day = await scheduleRepo.findSessionDayById(this.deps.db, queueId);
@@ -51,7 +58,7 @@ export class WaitlistService {
     const refusal = bookingRefusal(session, day.date, now, timeOff.length > 0, day);
     if (refusal) throw new AppError('DATE_NOT_BOOKABLE', 'That date cannot be booked', { reason: refusal });
     return this.deps.events.transaction(this.deps.db, async (trx) => {
-      const locked = await lockQueue(trx, queueId);
+      const locked = await lockDay(trx, queueId);
       if (!locked) throw notFound('Queue');
       const duplicate = await repo.findActiveForProfile(trx, {
         profileId,
@@ -90,7 +97,7 @@ export class WaitlistService {
   async leave(principal: Principal, id: string) {
     const entry = await this.ownEntry(principal, id);
     await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
-      await lockQueue(trx, entry.queueId);
+      await lockDay(trx, entry.queueId);
       const fresh = await waitlistRepo.findWaitlistEntry(trx, id);
       if (!fresh || (fresh.status !== 'waiting' && fresh.status !== 'offered')) return;
       await waitlistRepo.setWaitlistStatus(trx, id, { status: 'left' }, this.deps.clock.now());
@@ -139,7 +146,7 @@ export class WaitlistService {
     let offered = 0;
     for (const queueId of queueIds) {
       offered += await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
-        await lockQueue(trx, queueId);
+        await lockDay(trx, queueId);
         return this.offerFreedPlaces(trx, emit, queueId);
       });
     }

@@ -1,4 +1,4 @@
-// The booking refusals with their documented codes, and the constraint race that maps to ALREADY_BOOKED.
+// The booking refusals of the day ledger with their documented codes, and the constraint race that maps to ALREADY_BOOKED.
 import { AppError } from '../../errors.js';
 
 /** Postgres unique violation on a named constraint or index (pg and PGlite both carry `constraint`). */

@@ -1,6 +1,7 @@
 // "Arrive by" updates: booked patients who have not checked in hear a new time when the live ETA of their
 // queue slips well past what they were last told.
 import type { Executor } from '../../db/database.js';
+import { ARRIVE_BY_WINDOW } from '../day/day.rules.js';
 import * as contextsRepo from './notifications.contexts.repository.js';
 import type * as repo from './notifications.repository.js';
 import {
@@ -13,7 +14,7 @@ import {
 import { isQuiet } from './notifications.time.js';
 
 /**
- * Outbox rows for the queue's patients whose live ETA (position × average consult time, never before their
+ * Outbox rows for the patients at the front of the line (ARRIVE_BY_WINDOW) whose live ETA (position × average consult time, never before their
  * estimate) is more than 20 minutes past what they were last told: one message per slip (the key names the
  * time it corrects), none during the patient's quiet hours (a later queue change may still tell them).
  */
@@ -25,7 +26,7 @@ export async function arriveByRows(
 ): Promise<repo.NewOutboxRow[]> {
   const queue = await contextsRepo.findQueueTiming(db, queueId);
   if (!queue || queue.status === 'closed' || queue.status === 'cancelled') return [];
-  const waiting = await contextsRepo.waitingAppointments(db, queueId);
+  const waiting = await contextsRepo.waitingAppointments(db, queueId, ARRIVE_BY_WINDOW);
   const consultMs = (queue.avgConsultSeconds ?? queue.slotMinutes * 60) * 1000;
   const start = Math.max(now.getTime(), new Date(queue.startsAt).getTime());
   const notCheckedIn = waiting

@@ -1,5 +1,5 @@
 // Kysely queries for what messages are built from (appointment and offer contexts, queue order and timing,
-// what a patient was last told) and the appointment changes SMS replies make. No rules here.
+// what a patient was last told). No rules here; nothing here writes.
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { executePrepared } from '../../db/prepared-pool.js';
@@ -70,15 +70,30 @@ export async function loadAppointmentContexts(db: Executor, ids: string[]) {
 export type AppointmentContext = Awaited<ReturnType<typeof loadAppointmentContexts>>[number];
 
 /** Ids of the appointments still waiting in a queue, in queue order. */
-export async function waitingAppointments(db: Executor, queueId: string) {
-  return db
+export async function waitingAppointments(db: Executor, queueId: string, limit?: number) {
+  let query = db
     .selectFrom('appointments')
     .select(['id', 'status', 'estimatedAt'])
     .where('queueId', '=', queueId)
-    .where('status', 'in', ['booked', 'confirmed', 'checked_in'])
+    .where(sql<boolean>`status in ('booked', 'confirmed', 'checked_in')`)
     .orderBy('priority', 'desc')
     .orderBy('positionKey')
+    .orderBy('id');
+  if (limit !== undefined) query = query.limit(limit);
+  return query.execute();
+}
+
+/** Which of these appointments were already told their turn is near. */
+export async function toldTurnNear(db: Executor, appointmentIds: string[]): Promise<Set<string>> {
+  if (appointmentIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('notificationOutbox')
+    .select('appointmentId')
+    .distinct()
+    .where('appointmentId', 'in', appointmentIds)
+    .where('kind', '=', 'turn_near')
     .execute();
+  return new Set(rows.map((r) => r.appointmentId).filter((id): id is string => id !== null));
 }
 
 /** A waitlist offer's context: the queue day it is for, and the account and profile it is offered to. */
@@ -178,27 +193,4 @@ export function nextAppointmentForPhone(db: Executor, phone: string, now: Date) 
     .orderBy('a.estimatedAt')
     .limit(1)
     .executeTakeFirst();
-}
-
-/** Appointment status rows the SMS replies need (the booking module's service takes over when present). */
-export function findAppointmentForUpdate(db: Executor, id: string) {
-  return db.selectFrom('appointments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-}
-
-export async function setAppointmentStatus(
-  db: Executor,
-  id: string,
-  status: 'confirmed' | 'cancelled',
-  now: Date,
-  reason?: string,
-): Promise<void> {
-  await db
-    .updateTable('appointments')
-    .set(
-      status === 'confirmed'
-        ? { status, confirmedAt: now, updatedAt: now }
-        : { status, cancelledAt: now, cancelReason: reason ?? null, updatedAt: now },
-    )
-    .where('id', '=', id)
-    .execute();
 }

@@ -1,11 +1,12 @@
 // Notification rules: which domain events produce which messages, written to the outbox in the causing
-// transaction (or right after it commits, for the live queue's events). Sending and scanning live in
+// transaction — a message exists exactly when the change does. Sending and scanning live in
 // notifications.worker.ts; listings and preferences in notifications.queries.ts; provider callbacks in
 // notifications.webhooks.ts.
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
 import type { Database, DB, Executor } from '../../db/database.js';
-import type { DomainEvents, EventMap } from '../../events.js';
+import type { DomainEvents, EventMap, QueueEventType } from '../../events.js';
+import { TURN_NEAR_POSITION } from '../day/day.rules.js';
 import { arriveByRows } from './notifications.arrive-by.js';
 import * as contextsRepo from './notifications.contexts.repository.js';
 import * as repo from './notifications.repository.js';
@@ -39,8 +40,7 @@ export class NotificationsService {
     events.inTransaction('appointment.cancelled', (trx, e) => this.onCancelled(trx, e));
     events.inTransaction('appointment.rescheduled', (trx, e) => this.onRescheduled(trx, e));
     events.inTransaction('waitlist.offered', (trx, e) => this.onWaitlistOffered(trx, e));
-    events.afterCommit('queue.changed', (e) => this.onQueueChanged(e));
-    events.afterCommit('appointment.turn_near', (e) => this.onTurnNear(e));
+    events.inTransaction('queue.changed', (trx, e) => this.onQueueChanged(trx, e));
   }
 
   private now(): Date {
@@ -56,6 +56,8 @@ export class NotificationsService {
     if (!ctx) return;
     const now = this.now();
     const payload = basePayload(ctx, trackingUrl(this.deps.publicUrl, e.trackingToken));
+    // The time the patient was told in the answer: the live estimate, not the slot's nominal time.
+    if (e.estimatedAt) payload.estimatedAt = e.estimatedAt;
     const rows = [];
     // Only the new half of a reschedule can already have its "moved" message instead of a confirmation.
     if (!e.rescheduledFrom || !(await contextsRepo.hasRescheduleMessage(trx, ctx.id)))
@@ -87,6 +89,8 @@ export class NotificationsService {
 
   async onCancelled(trx: Transaction<Database>, e: EventMap['appointment.cancelled']): Promise<void> {
     const now = this.now();
+    // A reschedule's old half: its own message (onRescheduled) replaces the cancellation.
+    if (e.kind === 'rescheduled') return;
     await repo.cancelPending(trx, e.appointmentId, 'appointment cancelled', now);
     const ctx = await this.context(trx, e.appointmentId);
     if (!ctx) return;
@@ -145,37 +149,58 @@ export class NotificationsService {
     await repo.insertOutbox(trx, patientRows(ctx, spec, offerPayload(found, e), this.deps));
   }
 
-  async onTurnNear(e: EventMap['appointment.turn_near']): Promise<void> {
-    const ctx = await this.context(this.deps.db, e.appointmentId);
-    if (!ctx) return;
-    const spec = {
-      kind: 'turn_near' as const,
-      dedupeKey: `turn_near:${ctx.id}`,
-      sendAt: this.now(),
-      extra: { position: e.position },
-    };
-    await repo.insertOutbox(this.deps.db, patientRows(ctx, spec, basePayload(ctx), this.deps));
-  }
-
-  async onQueueChanged(e: EventMap['queue.changed']): Promise<void> {
-    const { db } = this.deps;
+  /**
+   * Messages a change to a session day makes due, in its transaction: your turn, feedback and invoice on
+   * completion, the pause notice, turn-near for the front of the line, and "arrive by" updates. Each reads
+   * only the front of the line (TURN_NEAR_POSITION, ARRIVE_BY_WINDOW), so its cost does not grow with the
+   * queue; only a pause tells everyone waiting.
+   */
+  async onQueueChanged(trx: Transaction<Database>, e: EventMap['queue.changed']): Promise<void> {
     const now = this.now();
-    if (e.type === 'called' && e.appointmentId) await this.onCalled(e.appointmentId, e.version, now);
-    if (e.type === 'completed' && e.appointmentId) await this.onCompleted(e.appointmentId, now);
-    if (e.type === 'paused') await this.onPaused(e.queueId, e.version, now);
-    await repo.insertOutbox(db, await arriveByRows(db, e.queueId, now, this.deps));
+    if (e.type === 'called' && e.appointmentId) await this.onCalled(trx, e.appointmentId, e.version, now);
+    if (e.type === 'completed' && e.appointmentId) await this.onCompleted(trx, e.appointmentId, now);
+    if (e.type === 'paused') await this.onPaused(trx, e.queueId, e.version, now);
+    if (MOVES_THE_FRONT.has(e.type))
+      await repo.insertOutbox(trx, await this.turnNearRows(trx, e.queueId, now));
+    await repo.insertOutbox(trx, await arriveByRows(trx, e.queueId, now, this.deps));
   }
 
-  private async onCalled(appointmentId: string, version: number, now: Date): Promise<void> {
-    const ctx = await this.context(this.deps.db, appointmentId);
+  /** Turn-near for whoever is now within TURN_NEAR_POSITION of the front and was not told yet. */
+  private async turnNearRows(trx: Executor, queueId: string, now: Date) {
+    const front = await contextsRepo.waitingAppointments(trx, queueId, TURN_NEAR_POSITION + 1);
+    const told = await contextsRepo.toldTurnNear(
+      trx,
+      front.map((f) => f.id),
+    );
+    const due = front.map((f, position) => ({ id: f.id, position })).filter((f) => !told.has(f.id));
+    if (due.length === 0) return [];
+    const positions = new Map(due.map((d) => [d.id, d.position]));
+    const contexts = await contextsRepo.loadAppointmentContexts(trx, [...positions.keys()]);
+    return contexts.flatMap((ctx) =>
+      patientRows(
+        ctx,
+        {
+          kind: 'turn_near',
+          dedupeKey: `turn_near:${ctx.id}`,
+          sendAt: now,
+          extra: { position: positions.get(ctx.id) ?? 0 },
+        },
+        basePayload(ctx),
+        this.deps,
+      ),
+    );
+  }
+
+  private async onCalled(trx: Executor, appointmentId: string, version: number, now: Date): Promise<void> {
+    const ctx = await this.context(trx, appointmentId);
     if (!ctx) return;
     const spec = { kind: 'your_turn' as const, dedupeKey: `your_turn:${ctx.id}:${version}`, sendAt: now };
-    await repo.insertOutbox(this.deps.db, patientRows(ctx, spec, basePayload(ctx), this.deps));
+    await repo.insertOutbox(trx, patientRows(ctx, spec, basePayload(ctx), this.deps));
   }
 
   /** A feedback request, and an invoice when the visit had a fee. */
-  private async onCompleted(appointmentId: string, now: Date): Promise<void> {
-    const ctx = await this.context(this.deps.db, appointmentId);
+  private async onCompleted(trx: Executor, appointmentId: string, now: Date): Promise<void> {
+    const ctx = await this.context(trx, appointmentId);
     if (!ctx) return;
     const payload = basePayload(ctx);
     const rows = patientRows(
@@ -193,16 +218,15 @@ export class NotificationsService {
           this.deps,
         ),
       );
-    await repo.insertOutbox(this.deps.db, rows);
+    await repo.insertOutbox(trx, rows);
   }
 
   /** Everyone still waiting in the queue hears that the doctor paused (and until when, when known). */
-  private async onPaused(queueId: string, version: number, now: Date): Promise<void> {
-    const { db } = this.deps;
-    const waiting = await contextsRepo.waitingAppointments(db, queueId);
+  private async onPaused(trx: Executor, queueId: string, version: number, now: Date): Promise<void> {
+    const waiting = await contextsRepo.waitingAppointments(trx, queueId);
     if (waiting.length === 0) return;
     const contexts = await contextsRepo.loadAppointmentContexts(
-      db,
+      trx,
       waiting.map((w) => w.id),
     );
     const rows = contexts.flatMap((ctx) =>
@@ -221,6 +245,17 @@ export class NotificationsService {
         this.deps,
       ),
     );
-    await repo.insertOutbox(db, rows);
+    await repo.insertOutbox(trx, rows);
   }
 }
+
+/** Changes that can bring a patient within TURN_NEAR_POSITION of the front. */
+const MOVES_THE_FRONT: ReadonlySet<QueueEventType> = new Set([
+  'walk_in',
+  'cancelled',
+  'called',
+  'completed',
+  'skipped',
+  'no_show',
+  'recalled',
+]);

@@ -5,9 +5,7 @@ import { Counter, Gauge } from 'prom-client';
 import { AppError } from '../../errors.js';
 import { scheduleJobs } from '../../lib/cron.js';
 import type { Principal } from '../../plugins/auth.js';
-import { recordQueueEvent } from '../queue/queue.repository.js';
 import { subscribeAccountMessages } from './notifications.accounts.js';
-import * as contextsRepo from './notifications.contexts.repository.js';
 import { NotificationQueries } from './notifications.queries.js';
 import * as repo from './notifications.repository.js';
 import { NotificationsService, SCAN_WINDOW_MS } from './notifications.service.js';
@@ -29,13 +27,10 @@ export interface Notifications {
   scanReminders: () => ReturnType<NotificationsWorker['scanReminders']>;
 }
 
-/** The booking module's service, when it is there: SMS replies go through the same rules as the API. */
-interface BookingService {
-  confirm(principal: Principal, id: string): Promise<unknown>;
-  cancel(principal: Principal, id: string, reason: string | undefined): Promise<unknown>;
-}
-
-/** SMS replies act as the account that owns the appointment, so the booking rules (cut-offs) still apply. */
+/**
+ * SMS replies act as the account that owns the appointment, through the appointments service (so the
+ * booking rules and cut-offs apply) and so through the day ledger.
+ */
 function appointmentActions(app: FastifyInstance): AppointmentActions {
   const owner = async (appointmentId: string): Promise<Principal> => {
     const row = await app.db
@@ -55,59 +50,14 @@ function appointmentActions(app: FastifyInstance): AppointmentActions {
       profileId: row.profileId,
     };
   };
-  const booking = (): BookingService | undefined =>
-    app.hasDecorator('appointments')
-      ? (app as unknown as { appointments: BookingService }).appointments
-      : undefined;
   return {
     async confirm(id) {
-      const service = booking();
-      if (service) return void (await service.confirm(await owner(id), id));
-      await directStatusChange(app, id, 'confirmed');
+      await app.appointments.confirm(await owner(id), id);
     },
     async cancel(id, _actor, reason) {
-      const service = booking();
-      if (service) return void (await service.cancel(await owner(id), id, reason));
-      await directStatusChange(app, id, 'cancelled', reason);
+      await app.appointments.cancel(await owner(id), id, reason);
     },
   };
-}
-
-/** Used only when no booking service is registered (the module ships without one in some builds). */
-async function directStatusChange(
-  app: FastifyInstance,
-  id: string,
-  status: 'confirmed' | 'cancelled',
-  reason?: string,
-): Promise<void> {
-  await app.events.transaction(app.db, async (trx, emit) => {
-    const appt = await contextsRepo.findAppointmentForUpdate(trx, id);
-    if (!appt || !['booked', 'confirmed'].includes(appt.status) || appt.status === status) return;
-    if (status === 'confirmed' && appt.status !== 'booked') return;
-    await contextsRepo.setAppointmentStatus(trx, id, status, app.clock.now(), reason);
-    const version = await recordQueueEvent(trx, {
-      queueId: appt.queueId,
-      type: status,
-      appointmentId: id,
-      serial: appt.serial,
-      reason: reason ?? null,
-    });
-    if (status === 'confirmed') await emit('appointment.confirmed', { appointmentId: id, actorId: null });
-    else
-      await emit('appointment.cancelled', {
-        appointmentId: id,
-        queueId: appt.queueId,
-        actorId: null,
-        reason: reason ?? 'cancelled by SMS reply',
-      });
-    await emit('queue.changed', {
-      queueId: appt.queueId,
-      version,
-      type: status,
-      appointmentId: id,
-      serial: appt.serial,
-    });
-  });
 }
 
 function transports(app: FastifyInstance): Record<'sms' | 'email', Transport> {

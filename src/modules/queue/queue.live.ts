@@ -1,14 +1,16 @@
-// After-commit side of every queue change: apply it to the live projection (rebuilding from Postgres when
-// the projection is missing or behind), then send exactly one `queue:update` to the queue's room, plus
-// `appointment:update`s to the entry that changed and to those who became next or crossed the turn-near
-// threshold. Also the store-backed reads (snapshot, one appointment's place) with rebuild on a miss.
+// After-commit side of every session-day change (the day ledger's `queue.changed`): apply its ops to the live
+// projection (rebuilding from Postgres when the projection is missing or behind), then send exactly one
+// `queue:update` to the queue's room, plus `appointment:update`s to the entry that changed and to those who
+// became next or crossed the turn-near threshold (their messages were written in the change's transaction).
+// Also the store-backed reads (snapshot, one appointment's place) with rebuild on a miss.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
-import type { DomainEvents, EventMap, QueueEventType } from '../../events.js';
+import type { EventMap, QueueEventType } from '../../events.js';
+import { TURN_NEAR_POSITION } from '../day/day.rules.js';
 import type { QueueEmitter } from './queue.emitter.js';
 import { loadProjection } from './queue.projection.js';
-import { entryNames, findAppointment } from './queue.repository.js';
+import { findAppointment } from './queue.repository.js';
 import type { AppointmentUpdate, QueueUpdate } from './queue.schema.js';
 import {
   type ApplyResult,
@@ -23,20 +25,10 @@ import {
   type QueueStore,
   rollingAverage,
   seenOutOfOrder,
-  type WaitingStage,
 } from './queue.store.js';
 
-/** Position at or below which a waiting patient is told their turn is near. @default 3 */
-export const TURN_NEAR_THRESHOLD = 3;
-
-/** What an operation of ours knows about its change, handed from the transaction to the commit handler. */
-export interface StagedChange {
-  ops: QueueOp[];
-  hospitalId: string;
-  /** The appointment's status after the change (for entries that left the queue). */
-  appointmentStatus?: string;
-  notice?: { message: string | null; until: string | null; paused: boolean };
-}
+/** What the change carries for the projection and the broadcasts. */
+type StagedChange = NonNullable<EventMap['queue.changed']['live']>;
 
 const STATUS_OF_TYPE: Partial<Record<QueueEventType, string>> = {
   cancelled: 'cancelled',
@@ -50,27 +42,16 @@ export interface LiveQueueDeps {
   db: DB;
   store: QueueStore;
   emitter: QueueEmitter;
-  events: DomainEvents;
   clock: Clock;
   log: FastifyBaseLogger;
   turnNearThreshold?: number;
 }
 
 export class LiveQueue {
-  readonly #staged = new Map<string, StagedChange>();
   readonly #threshold: number;
 
   constructor(private readonly deps: LiveQueueDeps) {
-    this.#threshold = deps.turnNearThreshold ?? TURN_NEAR_THRESHOLD;
-  }
-
-  /** Called inside the transaction, right before `queue.changed` is emitted. */
-  stage(queueId: string, version: number, change: StagedChange): void {
-    this.#staged.set(`${queueId}:${version}`, change);
-  }
-
-  unstage(queueId: string, version: number): void {
-    this.#staged.delete(`${queueId}:${version}`);
+    this.#threshold = deps.turnNearThreshold ?? TURN_NEAR_POSITION;
   }
 
   /**
@@ -79,9 +60,10 @@ export class LiveQueue {
    * change after Redis returns finds a version gap and rebuilds.
    */
   async publish(event: EventMap['queue.changed']): Promise<void> {
-    const key = `${event.queueId}:${event.version}`;
-    const staged = this.#staged.get(key) ?? (await this.#deriveChange(event));
-    this.#staged.delete(key);
+    const staged = event.live ?? {
+      ops: rebuildOps(),
+      hospitalId: (await this.#hospitalOf(event.queueId)) ?? '',
+    };
     const { store } = this.deps;
     let outcome: Awaited<ReturnType<typeof applyOrRebuild>>;
     try {
@@ -165,14 +147,6 @@ export class LiveQueue {
         await this.#tellAppointment(fullMeta, head.appointmentId, reason, staged);
       }
     }
-    for (const head of turnNear) {
-      if (touchedIds.has(head.appointmentId)) continue;
-      await this.deps.events.dispatchCommitted('appointment.turn_near', {
-        appointmentId: head.appointmentId,
-        queueId: event.queueId,
-        position: head.position,
-      });
-    }
   }
 
   async #appointmentUpdate(
@@ -238,46 +212,9 @@ export class LiveQueue {
     });
   }
 
-  /** Changes committed by other modules (booking, cancel, confirm) arrive without staged ops. */
-  async #deriveChange(event: EventMap['queue.changed']): Promise<StagedChange> {
-    const row = event.appointmentId ? await findAppointment(this.deps.db, event.appointmentId) : undefined;
-    const hospitalId = (await this.deps.store.meta(event.queueId))?.hospitalId ?? '';
-    if (!row) return { ops: rebuildOps(), hospitalId };
-    const id = row.id;
-    switch (event.type) {
-      case 'booked':
-      case 'walk_in': {
-        if (!['booked', 'confirmed', 'checked_in'].includes(row.status))
-          return { ops: rebuildOps(), hospitalId };
-        const names = await entryNames(this.deps.db, [id]);
-        return {
-          hospitalId,
-          ops: [
-            {
-              op: 'add',
-              entry: {
-                appointmentId: id,
-                serial: row.serial,
-                status: 'waiting',
-                stage: stageOf(row),
-                priority: row.priority,
-                positionKey: row.positionKey,
-                kind: row.kind,
-                label: names.get(id) || null,
-                estimatedAt: new Date(row.estimatedAt).toISOString(),
-              },
-            },
-          ],
-        };
-      }
-      case 'cancelled':
-        return { hospitalId, ops: [{ op: 'remove', appointmentId: id }], appointmentStatus: 'cancelled' };
-      case 'confirmed':
-      case 'checked_in':
-        return { hospitalId, ops: [{ op: 'stage', appointmentId: id, stage: stageOf(row) }] };
-      default:
-        return { ops: rebuildOps(), hospitalId };
-    }
+  async #hospitalOf(queueId: string): Promise<string | null> {
+    const meta = await this.deps.store.meta(queueId).catch(() => null);
+    return meta?.hospitalId ?? null;
   }
 
   /** The whole queue from the projection, rebuilt from Postgres when missing; null when no such queue. */
@@ -332,14 +269,10 @@ export class LiveQueue {
 
 /**
  * An op that can never fit (removing an unknown entry) turns the change into 'conflict', which makes
- * applyOrRebuild reload the queue from Postgres: the safe answer to a change we cannot describe.
+ * applyOrRebuild reload the queue from Postgres: the safe answer to a change that carries no ops.
  */
 function rebuildOps(): QueueOp[] {
   return [{ op: 'remove', appointmentId: '00000000-0000-0000-0000-000000000000' }];
-}
-
-function stageOf(row: { checkedInAt: Date | null; confirmedAt: Date | null }): WaitingStage {
-  return row.checkedInAt ? 'checked_in' : row.confirmedAt ? 'confirmed' : 'booked';
 }
 
 function statusOf(effect: EntryEffect, staged: StagedChange): string {

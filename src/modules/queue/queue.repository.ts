@@ -1,74 +1,4 @@
-import { type Insertable, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.js';
-import type { QueueEventType } from '../../events.js';
-import type { AppointmentsTable } from '../appointments/appointments.table.js';
-import type { SessionDaysTable } from './queue.table.js';
-
-/** Locks a queue (session day) row for the rest of the transaction: every queue mutation starts here. */
-export function lockQueue(trx: Executor, queueId: string) {
-  return trx.selectFrom('sessionDays').selectAll().where('id', '=', queueId).forUpdate().executeTakeFirst();
-}
-
-export interface QueueEventInput {
-  queueId: string;
-  type: QueueEventType;
-  appointmentId?: string | null;
-  serial?: number | null;
-  actorId?: string | null;
-  reason?: string | null;
-  data?: unknown;
-}
-
-/** Bumps the queue's version and appends the matching queue_events row; returns the new version. */
-export async function recordQueueEvent(trx: Executor, event: QueueEventInput): Promise<number> {
-  const { version } = await trx
-    .updateTable('sessionDays')
-    .set({ version: sql`version + 1`, updatedAt: sql`now()` })
-    .where('id', '=', event.queueId)
-    .returning('version')
-    .executeTakeFirstOrThrow();
-  await trx
-    .insertInto('queueEvents')
-    .values({
-      queueId: event.queueId,
-      version,
-      type: event.type,
-      appointmentId: event.appointmentId ?? null,
-      serial: event.serial ?? null,
-      actorId: event.actorId ?? null,
-      reason: event.reason ?? null,
-      data: event.data === undefined ? null : JSON.stringify(event.data),
-    })
-    .execute();
-  return version;
-}
-
-/**
- * Takes the next unused serial of a queue whose row the caller has locked (lockQueue). Serials picked
- * explicitly ahead of next_serial are skipped, and a serial is never handed out twice, even after a cancel.
- */
-export async function takeNextSerial(trx: Executor, queueId: string): Promise<number> {
-  const { nextSerial } = await trx
-    .selectFrom('sessionDays')
-    .select('nextSerial')
-    .where('id', '=', queueId)
-    .executeTakeFirstOrThrow();
-  const taken = await trx
-    .selectFrom('appointments')
-    .select('serial')
-    .where('queueId', '=', queueId)
-    .where('serial', '>=', nextSerial)
-    .execute();
-  const used = new Set(taken.map((r) => r.serial));
-  let serial = nextSerial;
-  while (used.has(serial)) serial++;
-  await trx
-    .updateTable('sessionDays')
-    .set({ nextSerial: serial + 1 })
-    .where('id', '=', queueId)
-    .execute();
-  return serial;
-}
 
 /** Appointment statuses that hold a place in the waiting line. */
 export const WAITING_STATUSES = ['booked', 'confirmed', 'checked_in'] as const;
@@ -99,16 +29,6 @@ export function findQueueContext(db: Executor, queueId: string) {
 
 export type QueueContext = NonNullable<Awaited<ReturnType<typeof findQueueContext>>>;
 
-export function lockAppointment(trx: Executor, queueId: string, appointmentId: string) {
-  return trx
-    .selectFrom('appointments')
-    .selectAll()
-    .where('id', '=', appointmentId)
-    .where('queueId', '=', queueId)
-    .forUpdate()
-    .executeTakeFirst();
-}
-
 export function findAppointment(db: Executor, appointmentId: string) {
   return db.selectFrom('appointments').selectAll().where('id', '=', appointmentId).executeTakeFirst();
 }
@@ -131,77 +51,6 @@ export async function appointmentOwnerIds(db: Executor, appointmentId: string): 
     .executeTakeFirst();
   if (!row) return [];
   return [row.bookedBy, row.accountId].filter((id): id is string => id !== null);
-}
-
-export function updateAppointment(
-  trx: Executor,
-  appointmentId: string,
-  patch: Updateable<AppointmentsTable>,
-) {
-  return trx
-    .updateTable('appointments')
-    .set({ ...patch, updatedAt: sql`now()` })
-    .where('id', '=', appointmentId)
-    .execute();
-}
-
-export function updateQueue(trx: Executor, queueId: string, patch: Updateable<SessionDaysTable>) {
-  return trx.updateTable('sessionDays').set(patch).where('id', '=', queueId).execute();
-}
-
-/**
- * The waiting line's predicate written as literals, exactly as in the partial index
- * appointments_waiting_line_idx (migrations/0003): with bound parameters a generic plan could not prove
- * the index applies.
- */
-const IN_WAITING_LINE = sql<boolean>`status in ('booked', 'confirmed', 'checked_in')`;
-
-/**
- * The head of the waiting line, locked: highest priority first, then the position key, then the id (the
- * projection's tie order). Shaped for appointments_waiting_line_idx (queue_id, priority desc, position_key)
- * so call-next reads one index entry however long the line is.
- */
-export function firstWaiting(trx: Executor, queueId: string) {
-  return firstWaitingQuery(trx, queueId).executeTakeFirst();
-}
-
-/** The query of firstWaiting, for EXPLAIN. */
-export function firstWaitingQuery(trx: Executor, queueId: string) {
-  return trx
-    .selectFrom('appointments')
-    .selectAll()
-    .where('queueId', '=', queueId)
-    .where(IN_WAITING_LINE)
-    .orderBy('priority', 'desc')
-    .orderBy('positionKey', 'asc')
-    .orderBy('id', 'asc')
-    .limit(1)
-    .forUpdate();
-}
-
-/** Consult durations (seconds) of the most recent completed visits of a queue, newest first. */
-export async function recentConsultSeconds(db: Executor, queueId: string, limit: number): Promise<number[]> {
-  const rows = await db
-    .selectFrom('appointments')
-    .select(sql<number>`extract(epoch from completed_at - called_at)`.as('seconds'))
-    .where('queueId', '=', queueId)
-    .where('status', '=', 'completed')
-    .where('calledAt', 'is not', null)
-    .orderBy('completedAt', 'desc')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => Math.max(0, Math.round(Number(r.seconds))));
-}
-
-/** Marks every entry still waiting (or skipped) as a no-show; returns their ids and serials. */
-export function markRemainingNoShow(trx: Executor, queueId: string, at: Date) {
-  return trx
-    .updateTable('appointments')
-    .set({ status: 'no_show', noShowAt: at, updatedAt: sql`now()` })
-    .where('queueId', '=', queueId)
-    .where('status', 'in', [...WAITING_STATUSES, 'skipped'])
-    .returning(['id', 'serial'])
-    .execute();
 }
 
 export interface QueueListFilter {
@@ -264,8 +113,4 @@ export function findProfile(db: Executor, profileId: string) {
     .where('id', '=', profileId)
     .where('deletedAt', 'is', null)
     .executeTakeFirst();
-}
-
-export function insertWalkIn(trx: Executor, values: Insertable<AppointmentsTable>) {
-  return trx.insertInto('appointments').values(values).returningAll().executeTakeFirstOrThrow();
 }

@@ -3,8 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { errors, Page } from '../../lib/schema.js';
 import { identify, principalOf, requireRole } from '../../plugins/auth.js';
+import { ENTRY_ACTIONS } from '../day/day.rules.js';
 import {
   AppointmentParamsSchema,
+  CallNextBodySchema,
   CloseBodySchema,
   EntryParamsSchema,
   IfMatchHeadersSchema,
@@ -14,13 +16,13 @@ import {
   QueueParamsSchema,
   QueueSummarySchema,
   ReasonBodySchema,
+  type Snapshot,
   SnapshotSchema,
   TrackParamsSchema,
   TrackViewSchema,
   WalkInBodySchema,
   WalkInResultSchema,
 } from './queue.schema.js';
-import { ENTRY_ACTIONS } from './queue.transitions.js';
 
 /** `If-Match: 12` (or the ETag form `"12"` / `W/"12"`) → 12; absent → undefined; anything else → 400. */
 export function parseIfMatch(header: string | undefined): number | undefined {
@@ -71,20 +73,36 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: SnapshotSchema, ...errors(401, 404) },
       },
     },
-    async (request, reply) =>
-      withVersion(reply, await service.snapshot(request.principal, request.params.queueId)),
+    async (request, reply) => {
+      const viewer = request.principal;
+      // Guests and patients see serials only: one JSON text per queue version, kept in memory.
+      if (viewer === null || viewer.role === 'patient') {
+        const guest = await service.reads.guestSnapshot(request.params.queueId, (snapshot) =>
+          String(reply.serialize(snapshot)),
+        );
+        // Already the route's serialisation of a Snapshot: a string with a JSON type is sent as it is.
+        return reply
+          .header('etag', `"${guest.version}"`)
+          .type('application/json; charset=utf-8')
+          .send(guest.body as unknown as Snapshot);
+      }
+      return withVersion(reply, await service.snapshot(viewer, request.params.queueId));
+    },
   );
 
   app.post(
     '/queues/:queueId/call-next',
     {
+      preValidation: emptyBody,
       preHandler: requireRole('staff', 'doctor', 'admin'),
       schema: {
         tags: ['queues'],
-        summary: 'Call the first waiting entry',
+        summary:
+          'Call the next patient: the visit in progress ends first (completed unless `previous` says otherwise), then the first in line who is checked in or not yet late is called',
         security,
         params: QueueParamsSchema,
         headers: IfMatchHeadersSchema,
+        body: CallNextBodySchema,
         response: operation,
       },
     },
@@ -95,6 +113,7 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
           principalOf(request),
           request.params.queueId,
           parseIfMatch(request.headers['if-match']),
+          request.body?.previous,
         ),
       ),
   );
@@ -228,7 +247,11 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
             request.params.queueId,
             request.params.appointmentId,
             action,
-            { ifMatch: parseIfMatch(request.headers['if-match']), reason: request.body?.reason },
+            {
+              ifMatch: parseIfMatch(request.headers['if-match']),
+              reason: request.body?.reason,
+              previous: request.body?.previous,
+            },
           ),
         ),
     );

@@ -53,8 +53,18 @@ export const IfMatchHeadersSchema = Type.Object({
   ),
 });
 
+const PreviousSchema = Type.Union([Type.Literal('complete'), Type.Literal('skip'), Type.Literal('no-show')], {
+  description:
+    'What happens to the patient still being served when another is called: completed (default), skipped or no-show. At most one patient is called at a time.',
+});
+
 export const ReasonBodySchema = Type.Object(
-  { reason: Type.Optional(ReasonSchema) },
+  { reason: Type.Optional(ReasonSchema), previous: Type.Optional(PreviousSchema) },
+  { additionalProperties: false },
+);
+
+export const CallNextBodySchema = Type.Object(
+  { previous: Type.Optional(PreviousSchema) },
   { additionalProperties: false },
 );
 
@@ -258,25 +268,39 @@ export interface ClientToServerEvents {
   'appointment:watch': (payload: { appointmentId: string }, ack: Ack<AppointmentWatchView>) => void;
   'appointment:unwatch': (payload: { appointmentId: string }, ack: Ack<{ appointmentId: string }>) => void;
   'hospital:watch': (payload: { hospitalId: string }, ack: Ack<{ hospitalId: string }>) => void;
+  /** A fresh access token for this socket (before or after the old one expires); rights follow the account. */
+  'auth:refresh': (payload: { token: string }, ack: Ack<{ role: string; expiresAt: string }>) => void;
+}
+
+/** Why a socket's rights shrank: its token expired, its account was disabled, or its role or hospital changed. */
+export interface AuthChanged {
+  reason: 'expired' | 'disabled' | 'changed';
+  /** The role the socket now acts with; null when it is a guest (a tracking link still follows its appointment). */
+  role: 'patient' | 'doctor' | 'staff' | 'admin' | null;
 }
 
 export interface ServerToClientEvents {
   'queue:update': (update: QueueUpdate) => void;
   'appointment:update': (update: AppointmentUpdate) => void;
   'doctor:notice': (notice: DoctorNotice) => void;
+  /** Rights dropped without a reconnect: watch again (or send `auth:refresh`) for the new view. */
+  'auth:changed': (notice: AuthChanged) => void;
 }
 
-/** Instances do not call each other directly; the adapter relays broadcasts. */
-export type InterServerEvents = Record<string, never>;
+/** Instances tell each other only that an account changed (each re-checks its own sockets of it). */
+export interface InterServerEvents {
+  'account:changed': (userId: string) => void;
+}
 
 export interface SocketData {
-  /** The signed-in account (access token handshake), else null. */
-  principal: {
-    id: string;
-    role: 'patient' | 'doctor' | 'staff' | 'admin';
-    hospitalId: string | null;
-    doctorId: string | null;
-  } | null;
+  /** The signed-in account (access token handshake), else null; its rights are re-read at each privileged event. */
+  userId: string | null;
+  /** When that access token expires (ms since the epoch, on the server's clock); null for guests. */
+  expiresAt: number | null;
   /** The appointment a tracking-token handshake follows, else null. */
   trackedAppointmentId: string | null;
+  /** The per-connection rate limit (a token bucket kept as plain numbers: no object per socket). */
+  tokens: number;
+  refilledAt: number;
+  refused: number;
 }

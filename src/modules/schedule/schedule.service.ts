@@ -1,5 +1,5 @@
 // Weekly sessions and time off: who may change them, overlap checks, and the appointments a change cancels.
-// Availability lives in schedule.availability.ts, the queue row of a session day in schedule.days.ts.
+// Availability lives in schedule.availability.ts; the bookings a change cancels are cancelled by the day ledger.
 import type { Static } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
@@ -7,6 +7,7 @@ import type { Database, DB, Executor } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import type { DomainEvents, Emit } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
+import type { DayLedger } from '../day/day.ledger.js';
 import { ScheduleAvailability } from './schedule.availability.js';
 import { affectedByEdit, validateSessionShape } from './schedule.edit-rules.js';
 import * as repo from './schedule.repository.js';
@@ -17,27 +18,12 @@ import { daysBetween, hhmm, localInstant, todayIn } from './schedule.time.js';
 /** Why appointments are being cancelled by a schedule change (carried on appointment.cancelled). */
 export type ScheduleCancelKind = 'time_off' | 'session_changed' | 'session_deleted';
 
-/**
- * Cancels appointments inside the caller's transaction (implemented by the appointments service): locks
- * their queues in a consistent order, frees their places, records queue events and emits the cancellations.
- */
-export type CancelAffected = (
-  trx: Transaction<Database>,
-  emit: Emit,
-  appointments: { id: string; queueId: string }[],
-  cause: {
-    reason: string;
-    kind: ScheduleCancelKind;
-    actorId: string | null;
-    actorRole: Principal['role'] | null;
-  },
-) => Promise<void>;
-
 export interface ScheduleDeps {
   db: DB;
   clock: Clock;
   events: DomainEvents;
-  cancelAffected: CancelAffected;
+  /** The day ledger cancels the bookings a schedule change takes away (one lock order, one write path). */
+  ledger: Pick<DayLedger, 'cancelMany'>;
 }
 
 type SessionRow = repo.SessionRow;
@@ -284,11 +270,10 @@ export class ScheduleService {
         );
       }
       if (affected.length > 0) {
-        await this.deps.cancelAffected(trx, emit, affected, {
+        await this.deps.ledger.cancelMany(trx, emit, affected, {
           reason: body.reason ?? 'The doctor changed this session',
           kind: 'session_changed',
-          actorId: principal.id,
-          actorRole: principal.role,
+          actor: principal,
         });
       }
       await repo.updateSession(trx, id, next);
@@ -336,11 +321,10 @@ export class ScheduleService {
         );
       }
       if (active.length > 0) {
-        await this.deps.cancelAffected(trx, emit, active, {
+        await this.deps.ledger.cancelMany(trx, emit, active, {
           reason: opts.reason ?? 'The doctor no longer holds this session',
           kind: 'session_deleted',
-          actorId: principal.id,
-          actorRole: principal.role,
+          actor: principal,
         });
       }
       await repo.softDeleteSession(trx, id, this.deps.clock.now());
@@ -411,11 +395,10 @@ export class ScheduleService {
       });
       const affected = await repo.appointmentsInRange(trx, doctorId, body.from, body.to, hospitalId);
       if (affected.length > 0) {
-        await this.deps.cancelAffected(trx, emit, affected, {
+        await this.deps.ledger.cancelMany(trx, emit, affected, {
           reason: reason ? `The doctor is away: ${reason}` : 'The doctor is away on that day',
           kind: 'time_off',
-          actorId: principal.id,
-          actorRole: principal.role,
+          actor: principal,
         });
       }
       return { ...toTimeOffView(row), cancelledAppointmentIds: affected.map((a) => a.id) };

@@ -1,0 +1,20 @@
+// At most one patient is being served per session day (design §2): call-next completes the visit in
+// progress, and the database refuses a second `called` entry on one day. Days that already hold several
+// keep the most recently called one; the others were seen and are marked completed.
+import { type Kysely, sql } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    update appointments a set status = 'completed', completed_at = coalesce(a.called_at, a.updated_at)
+    where a.status = 'called' and exists (
+      select 1 from appointments b where b.queue_id = a.queue_id and b.status = 'called'
+        and (b.called_at > a.called_at or (b.called_at = a.called_at and b.id > a.id)));
+    update session_days d set now_serving = (
+      select a.serial from appointments a where a.queue_id = d.id and a.status = 'called');
+    create unique index appointments_one_called_idx on appointments (queue_id) where status = 'called';
+  `.execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`drop index appointments_one_called_idx;`.execute(db);
+}

@@ -1,0 +1,506 @@
+// The session day's own rows — session_days, the status of its appointments, queue_events — and nothing else:
+// the SQL behind the day ledger (day.ledger.ts), which is the only caller. Locks, the one serial picker, the
+// booking statement, the event log.
+import { type Insertable, type RawBuilder, sql, type Updateable } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import { PREPARED } from '../../db/prepared-pool.js';
+import type { QueueEventType } from '../../events.js';
+import type { AppointmentsTable } from '../appointments/appointments.table.js';
+import type { SessionDaysTable } from '../queue/queue.table.js';
+import { localInstant } from '../schedule/schedule.time.js';
+import { WAITING } from './day.rules.js';
+
+export const SESSION_RULE_COLUMNS = sql`
+  s.id, s.doctor_id, s.hospital_id, s.weekday, s.start_time, s.end_time, s.slot_minutes, s.capacity, s.fee,
+  s.room, s.valid_from, s.valid_to, s.booking_opens_days, s.booking_closes_minutes, s.confirmed_at,
+  d.verified_at as doctor_verified_at,
+  h.timezone, h.name as hospital_name, h.city as hospital_city, h.address as hospital_address,
+  d.name as doctor_name`;
+
+export interface BookingSession {
+  id: string;
+  doctorId: string;
+  hospitalId: string;
+  weekday: number;
+  startTime: string;
+  endTime: string;
+  slotMinutes: number;
+  capacity: number;
+  fee: string;
+  room: string | null;
+  validFrom: string | null;
+  validTo: string | null;
+  bookingOpensDays: number;
+  bookingClosesMinutes: number;
+  confirmedAt: Date | null;
+  doctorVerifiedAt: Date | null;
+  timezone: string;
+  hospitalName: string;
+  hospitalCity: string;
+  hospitalAddress: string;
+  doctorName: string;
+}
+
+export function pickSession(r: Partial<BookingSession>): BookingSession {
+  return {
+    id: r.id as string,
+    doctorId: r.doctorId as string,
+    hospitalId: r.hospitalId as string,
+    weekday: Number(r.weekday),
+    startTime: r.startTime as string,
+    endTime: r.endTime as string,
+    slotMinutes: Number(r.slotMinutes),
+    capacity: Number(r.capacity),
+    fee: String(r.fee),
+    room: r.room ?? null,
+    validFrom: r.validFrom ?? null,
+    validTo: r.validTo ?? null,
+    bookingOpensDays: Number(r.bookingOpensDays),
+    bookingClosesMinutes: Number(r.bookingClosesMinutes),
+    confirmedAt: r.confirmedAt ?? null,
+    doctorVerifiedAt: r.doctorVerifiedAt ?? null,
+    timezone: r.timezone as string,
+    hospitalName: r.hospitalName as string,
+    hospitalCity: r.hospitalCity as string,
+    hospitalAddress: r.hospitalAddress ?? '',
+    doctorName: r.doctorName as string,
+  };
+}
+
+/** The day's row locked for the rest of the transaction, with its hospital's zone: every change starts here. */
+export function lockDay(trx: Executor, queueId: string) {
+  return trx
+    .selectFrom('sessionDays as q')
+    .innerJoin('hospitals as h', 'h.id', 'q.hospitalId')
+    .selectAll('q')
+    .select('h.timezone')
+    .where('q.id', '=', queueId)
+    .forUpdate('q')
+    .executeTakeFirst();
+}
+
+export type LockedDay = NonNullable<Awaited<ReturnType<typeof lockDay>>>;
+
+/** Locks several days in id order: the one lock order for every change that spans days. */
+export async function lockDays(trx: Executor, queueIds: string[]): Promise<Map<string, LockedDay>> {
+  const locked = new Map<string, LockedDay>();
+  for (const id of [...new Set(queueIds)].sort()) {
+    const day = await lockDay(trx, id);
+    if (day) locked.set(id, day);
+  }
+  return locked;
+}
+
+export interface DayEventInput {
+  queueId: string;
+  type: QueueEventType;
+  appointmentId?: string | null;
+  serial?: number | null;
+  actorId?: string | null;
+  reason?: string | null;
+  data?: unknown;
+}
+
+/** Bumps the day's version and appends the matching queue_events row, in one statement; returns the version. */
+export async function recordQueueEvent(trx: Executor, e: DayEventInput): Promise<number> {
+  const { rows } = await sql<{ version: number }>`${sql.raw(PREPARED)}
+    with v as (
+      update session_days set version = version + 1, updated_at = now() where id = ${e.queueId}::uuid
+      returning version
+    )
+    insert into queue_events (queue_id, version, type, appointment_id, serial, actor_id, reason, data)
+    select ${e.queueId}::uuid, v.version, ${e.type}::text, ${e.appointmentId ?? null}::uuid,
+      ${e.serial ?? null}::int, ${e.actorId ?? null}::uuid, ${e.reason ?? null}::text,
+      ${e.data === undefined ? null : JSON.stringify(e.data)}::jsonb
+    from v
+    returning version
+  `.execute(trx);
+  if (!rows[0]) throw new Error(`session day ${e.queueId} missing while locked`);
+  return Number(rows[0].version);
+}
+
+/**
+ * The next unused serial of day `q` (a table alias): next_serial when free, else the first gap after it.
+ * Serials picked explicitly ahead of next_serial are skipped, and a serial is never handed out twice, even
+ * after a cancel. The only serial picker: booking's statement and takeSerial both use it.
+ */
+export function nextFreeSerial(q: RawBuilder<unknown>) {
+  return sql<number>`case
+    when not exists (select 1 from appointments a where a.queue_id = ${q}.id and a.serial = ${q}.next_serial)
+      then ${q}.next_serial
+    else (select min(a.serial) + 1 from appointments a
+          where a.queue_id = ${q}.id and a.serial >= ${q}.next_serial
+            and not exists (select 1 from appointments b where b.queue_id = ${q}.id and b.serial = a.serial + 1))
+    end`;
+}
+
+/** Takes the next unused serial of a day whose row the caller holds locked. */
+export async function takeSerial(trx: Executor, queueId: string): Promise<number> {
+  const { rows } = await sql<{ serial: number }>`
+    with pick as (select ${nextFreeSerial(sql.raw('q'))} as serial from session_days q where q.id = ${queueId}::uuid)
+    update session_days d set next_serial = pick.serial + 1 from pick where d.id = ${queueId}::uuid
+    returning pick.serial
+  `.execute(trx);
+  if (!rows[0]) throw new Error(`session day ${queueId} missing while locked`);
+  return Number(rows[0].serial);
+}
+
+/** An appointment of the day, locked. */
+export function lockAppointment(trx: Executor, queueId: string, appointmentId: string) {
+  return trx
+    .selectFrom('appointments')
+    .selectAll()
+    .where('id', '=', appointmentId)
+    .where('queueId', '=', queueId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Which day an appointment belongs to (read before its day is locked). */
+export function appointmentDay(db: Executor, appointmentId: string) {
+  return db
+    .selectFrom('appointments')
+    .select(['queueId', 'doctorId'])
+    .where('id', '=', appointmentId)
+    .executeTakeFirst();
+}
+
+/** Key-share locks on doctors in id order: a schedule change (which locks them for update) waits or runs first. */
+export async function keyShareDoctors(trx: Executor, doctorIds: string[]): Promise<void> {
+  for (const id of [...new Set(doctorIds)].sort())
+    await trx.selectFrom('doctors').select('id').where('id', '=', id).forKeyShare().execute();
+}
+
+export function updateAppointment(
+  trx: Executor,
+  appointmentId: string,
+  patch: Updateable<AppointmentsTable>,
+) {
+  return trx
+    .updateTable('appointments')
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where('id', '=', appointmentId)
+    .execute();
+}
+
+export function updateDay(trx: Executor, queueId: string, patch: Updateable<SessionDaysTable>) {
+  return trx.updateTable('sessionDays').set(patch).where('id', '=', queueId).execute();
+}
+
+/** booked_count follows the active booked (not walk-in) appointments of the day. */
+export function adjustBookedCount(trx: Executor, queueId: string, delta: number) {
+  return trx
+    .updateTable('sessionDays')
+    .set({ bookedCount: sql`booked_count + ${delta}` })
+    .where('id', '=', queueId)
+    .execute();
+}
+
+/**
+ * The waiting line's predicate written as literals, exactly as in the partial index
+ * appointments_waiting_line_idx (migrations/0003): with bound parameters a generic plan could not prove
+ * the index applies.
+ */
+const IN_WAITING_LINE = sql<boolean>`status in ('booked', 'confirmed', 'checked_in')`;
+
+/**
+ * The head of the waiting line, locked: highest priority first, then the position key, then the id (the
+ * projection's tie order). Shaped for appointments_waiting_line_idx (queue_id, priority desc, position_key)
+ * so call-next reads one index entry however long the line is.
+ */
+export function firstWaiting(trx: Executor, queueId: string) {
+  return firstWaitingQuery(trx, queueId).executeTakeFirst();
+}
+
+/** The query of firstWaiting, for EXPLAIN. */
+export function firstWaitingQuery(trx: Executor, queueId: string) {
+  return trx
+    .selectFrom('appointments')
+    .selectAll()
+    .where('queueId', '=', queueId)
+    .where(IN_WAITING_LINE)
+    .orderBy('priority', 'desc')
+    .orderBy('positionKey', 'asc')
+    .orderBy('id', 'asc')
+    .limit(1)
+    .forUpdate();
+}
+
+/**
+ * Whom call-next calls: the first in line who is checked in or whose time (plus the grace) has not passed
+ * yet, so an absent patient is passed over once late and keeps their place. Walks the same index as
+ * firstWaiting; absent patients at the head are the only entries it steps over.
+ */
+export function firstCallable(trx: Executor, queueId: string, lateBefore: Date) {
+  return trx
+    .selectFrom('appointments')
+    .selectAll()
+    .where('queueId', '=', queueId)
+    .where(IN_WAITING_LINE)
+    .where((eb) => eb.or([eb('status', '=', 'checked_in'), eb('estimatedAt', '>', lateBefore)]))
+    .orderBy('priority', 'desc')
+    .orderBy('positionKey', 'asc')
+    .orderBy('id', 'asc')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** The patient being served (status `called`), at most one per day by the partial unique index. */
+export function currentlyCalled(trx: Executor, queueId: string) {
+  return trx
+    .selectFrom('appointments')
+    .selectAll()
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'called')
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Consult durations (seconds) of the most recent completed visits of a day, newest first. */
+export async function recentConsultSeconds(db: Executor, queueId: string, limit: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('appointments')
+    .select(sql<number>`extract(epoch from completed_at - called_at)`.as('seconds'))
+    .where('queueId', '=', queueId)
+    .where('status', '=', 'completed')
+    .where('calledAt', 'is not', null)
+    .orderBy('completedAt', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => Math.max(0, Math.round(Number(r.seconds))));
+}
+
+/** Marks every entry still waiting (or skipped) as a no-show; returns their ids and serials. */
+export function markRemainingNoShow(trx: Executor, queueId: string, at: Date) {
+  return trx
+    .updateTable('appointments')
+    .set({ status: 'no_show', noShowAt: at, updatedAt: sql`now()` })
+    .where('queueId', '=', queueId)
+    .where('status', 'in', [...WAITING, 'skipped'])
+    .returning(['id', 'serial'])
+    .execute();
+}
+
+export function insertWalkIn(trx: Executor, values: Insertable<AppointmentsTable>) {
+  return trx.insertInto('appointments').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * Creates the day's row of `session` on local `date` if it does not exist yet, with its start and end as
+ * instants in the hospital's zone, and returns its id. Safe under concurrency: racing callers get one row.
+ */
+export async function ensureSessionDay(
+  trx: Executor,
+  session: Pick<
+    BookingSession,
+    'id' | 'doctorId' | 'hospitalId' | 'startTime' | 'endTime' | 'capacity' | 'slotMinutes' | 'timezone'
+  >,
+  date: string,
+): Promise<string> {
+  const found = () =>
+    trx
+      .selectFrom('sessionDays')
+      .select('id')
+      .where('sessionId', '=', session.id)
+      .where('date', '=', date)
+      .executeTakeFirst();
+  const existing = await found();
+  if (existing) return existing.id;
+  const inserted = await trx
+    .insertInto('sessionDays')
+    .values({
+      sessionId: session.id,
+      doctorId: session.doctorId,
+      hospitalId: session.hospitalId,
+      date,
+      startsAt: localInstant(date, session.startTime, session.timezone),
+      endsAt: localInstant(date, session.endTime, session.timezone),
+      capacity: session.capacity,
+      slotMinutes: session.slotMinutes,
+    })
+    .onConflict((oc) => oc.columns(['sessionId', 'date']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return inserted.id;
+  const raced = await found();
+  if (!raced) throw new Error('session day vanished after a conflicting insert');
+  return raced.id;
+}
+
+export interface LockedBooking {
+  session: BookingSession;
+  day: { id: string; startsAt: Date; status: string };
+}
+
+/**
+ * Takes a booking's locks in one statement, in the order every schedule change takes them: the doctor and
+ * the session key-share (a time-off or session edit holds them for update and runs first or waits), then
+ * the day's queue row for update. Row locks are taken in the order of the locking clauses, and a row that
+ * changed while we waited is re-read, so the session's rules and the queue row come back current.
+ * Undefined when the session is gone or the day's queue row does not exist yet.
+ */
+export async function lockForBooking(
+  trx: Executor,
+  sessionId: string,
+  date: string,
+): Promise<LockedBooking | undefined> {
+  const { rows } = await sql<
+    BookingSession & { queueId: string; dayStartsAt: Date; dayStatus: string }
+  >`${sql.raw(PREPARED)}
+    select ${SESSION_RULE_COLUMNS}, q.id as queue_id, q.starts_at as day_starts_at, q.status as day_status
+    from doctors d
+    join sessions s on s.doctor_id = d.id
+    join hospitals h on h.id = s.hospital_id
+    join session_days q on q.session_id = s.id
+    where s.id = ${sessionId}::uuid and s.deleted_at is null and q.date = ${date}::date
+    for key share of d, s
+    for update of q
+  `.execute(trx);
+  const r = rows[0];
+  if (!r) return undefined;
+  return { session: pickSession(r), day: { id: r.queueId, startsAt: r.dayStartsAt, status: r.dayStatus } };
+}
+
+/** The doctor and the session key-share, for the first booking of a day (before its queue row exists). */
+export async function lockSessionForBooking(trx: Executor, sessionId: string) {
+  const { rows } = await sql<BookingSession>`${sql.raw(PREPARED)}
+    select ${SESSION_RULE_COLUMNS}
+    from doctors d
+    join sessions s on s.doctor_id = d.id
+    join hospitals h on h.id = s.hospital_id
+    where s.id = ${sessionId}::uuid and s.deleted_at is null
+    for key share of d, s
+  `.execute(trx);
+  return rows[0] ? pickSession(rows[0]) : undefined;
+}
+
+export type PlaceRefusal = 'replay' | 'time_off' | 'queue_closed' | 'full' | 'serial_taken';
+
+export interface PlaceInput {
+  id: string;
+  queueId: string;
+  doctorId: string;
+  date: string;
+  profileId: string;
+  bookedBy: string;
+  serviceId: string | null;
+  /** An explicitly chosen serial; otherwise the next unused one (explicit picks ahead are skipped). */
+  serial: number | null;
+  trackingTokenHash: string;
+  fee: string;
+  now: Date;
+  /** A waitlist offer being taken up: its own hold does not count against capacity. */
+  offerEntryId: string | null;
+  /** Claims the key with the final answer; a key already claimed refuses with 'replay'. */
+  idempotency: { userId: string; key: string; requestHash: string; response: unknown } | null;
+}
+
+export type PlaceResult =
+  | { refusal: PlaceRefusal }
+  | {
+      refusal: null;
+      serial: number;
+      estimatedAt: Date;
+      fee: string;
+      version: number;
+      bookedCount: number;
+      capacity: number;
+    };
+
+/**
+ * One statement, run while the caller holds the queue row lock (so it sees every committed serial, offer and
+ * time off): checks time off, the queue's status, capacity with held waitlist offers, an explicit serial;
+ * claims the Idempotency-Key (stamped with the clock's `now`, by which its cleanup measures age); then takes
+ * the serial, inserts the appointment, counts it, bumps the queue's version and appends the `booked` queue
+ * event. A refusal writes nothing the caller's rollback must not undo.
+ * The one-per-day rule is the partial unique index: a duplicate fails the statement.
+ */
+export async function placeBooking(trx: Executor, p: PlaceInput): Promise<PlaceResult> {
+  const key = p.idempotency?.key ?? null;
+  const { rows } = await sql<{
+    refusal: PlaceRefusal | null;
+    serial: number | null;
+    estimatedAt: Date | null;
+    fee: string | null;
+    version: number | null;
+    bookedCount: number | null;
+    capacity: number | null;
+  }>`${sql.raw(PREPARED)}
+    with q as (
+      select id, capacity, booked_count, next_serial, status, starts_at, slot_minutes
+      from session_days where id = ${p.queueId}::uuid
+    ),
+    claim as (
+      insert into idempotency_keys (user_id, key, request_hash, status_code, response, created_at)
+      select ${p.idempotency?.userId ?? null}::uuid, ${key}::text, ${p.idempotency?.requestHash ?? null}::text,
+        201, ${p.idempotency ? JSON.stringify(p.idempotency.response) : null}::jsonb, ${p.now}::timestamptz
+      where ${key}::text is not null
+      on conflict (user_id, key) do nothing
+      returning 1
+    ),
+    verdict as (
+      select case
+        when ${key}::text is not null and not exists (select 1 from claim) then 'replay'
+        when exists (select 1 from time_off t where t.doctor_id = ${p.doctorId}::uuid
+                     and t.from_date <= ${p.date}::date and t.to_date >= ${p.date}::date) then 'time_off'
+        when q.status in ('closed', 'cancelled') then 'queue_closed'
+        when q.booked_count + (
+          select count(*) from waitlist_entries w
+          where w.queue_id = q.id and w.status = 'offered' and w.offer_expires_at > ${p.now}::timestamptz
+            and w.id is distinct from ${p.offerEntryId}::uuid) >= q.capacity then 'full'
+        when ${p.serial}::int is not null and (${p.serial}::int > q.capacity or exists (
+          select 1 from appointments a where a.queue_id = q.id and a.serial = ${p.serial}::int)) then 'serial_taken'
+        end as refusal
+      from q
+    ),
+    pick as (
+      select coalesce(${p.serial}::int, ${nextFreeSerial(sql.raw('q'))}) as serial
+      from q, verdict where verdict.refusal is null
+    ),
+    ins as (
+      insert into appointments (id, queue_id, doctor_id, date, profile_id, booked_by, service_id, serial,
+        position_key, estimated_at, tracking_token_hash, fee, booked_at)
+      select ${p.id}::uuid, q.id, ${p.doctorId}::uuid, ${p.date}::date, ${p.profileId}::uuid,
+        ${p.bookedBy}::uuid, ${p.serviceId}::uuid, pick.serial, pick.serial,
+        q.starts_at + make_interval(mins => (pick.serial - 1) * q.slot_minutes),
+        ${p.trackingTokenHash}, ${p.fee}::numeric, ${p.now}::timestamptz
+      from q, pick
+      returning id, serial, estimated_at, fee
+    ),
+    upd as (
+      update session_days d set
+        booked_count = d.booked_count + 1,
+        next_serial = case when ${p.serial}::int is null then pick.serial + 1 else d.next_serial end,
+        version = d.version + 1,
+        updated_at = now()
+      from pick where d.id = ${p.queueId}::uuid
+      returning d.version, d.booked_count, d.capacity
+    ),
+    ev as (
+      insert into queue_events (queue_id, version, type, appointment_id, serial, actor_id)
+      select ${p.queueId}::uuid, upd.version, 'booked', ins.id, ins.serial, ${p.bookedBy}::uuid
+      from upd, ins
+      returning version
+    )
+    select verdict.refusal, ins.serial, ins.estimated_at, ins.fee, ev.version, upd.booked_count, upd.capacity
+    from verdict
+    left join ins on true
+    left join upd on true
+    left join ev on true
+  `.execute(trx);
+  const r = rows[0];
+  if (!r) throw new Error('queue row missing while locked');
+  if (r.refusal) return { refusal: r.refusal };
+  if (r.serial === null || r.estimatedAt === null || r.version === null)
+    throw new Error('booking statement wrote nothing without a refusal');
+  return {
+    refusal: null,
+    serial: Number(r.serial),
+    estimatedAt: r.estimatedAt,
+    fee: String(r.fee),
+    version: Number(r.version),
+    bookedCount: Number(r.bookedCount),
+    capacity: Number(r.capacity),
+  };
+}
