@@ -16,9 +16,9 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { hashToken, newOpaqueToken } from '../../src/lib/tokens.js';
-import { deleteRedisPrefix, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
-import { REDIS_URL } from '../helpers/services.js';
+import { deleteRedisPrefix, REDIS_URL } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
 import { type ServerProcess, startServer } from '../queue/servers.js';
 

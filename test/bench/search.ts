@@ -15,9 +15,9 @@ import { CompiledQuery } from 'kysely';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { type DoctorSearch, searchQuery } from '../../src/modules/directory/doctors.repository.js';
-import { deleteRedisPrefix, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
-import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { deleteRedisPrefix, hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
 import { CITIES, LAST, SPECIALIZATIONS, seedSearchData } from './search-seed.js';
 
 const TARGET_P99_MS = 20;

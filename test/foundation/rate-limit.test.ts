@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { deleteRedisPrefix } from '../helpers/app.js';
-import { databaseBackends, hasRedis } from '../helpers/services.js';
+import { databaseBackends, deleteRedisPrefix, skipWithout } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { PASSWORD, uniqueEmail } from '../helpers/users.js';
 
@@ -96,30 +95,29 @@ for (const backend of await databaseBackends()) {
   });
 }
 
-if (await hasRedis()) {
-  const backend = (await databaseBackends())[0];
-  describe(`auth rate limits, shared through Redis [${backend}]`, () => {
-    const prefix = `cqt:rl${randomBytes(4).toString('hex')}:`;
-    const first = sharedTestApp({ backend, env, redis: true, redisPrefix: prefix });
-    const second = sharedTestApp({ backend, env, redis: true, redisPrefix: prefix });
-    after(() => deleteRedisPrefix(prefix));
+const sharedBackend = (await databaseBackends())[0];
+const redisSkip = await skipWithout('redis');
+describe(`auth rate limits, shared through Redis [${sharedBackend}]`, { skip: redisSkip }, () => {
+  const prefix = `cqt:rl${randomBytes(4).toString('hex')}:`;
+  const first = sharedTestApp({ backend: sharedBackend, env, redis: true, redisPrefix: prefix });
+  const second = sharedTestApp({ backend: sharedBackend, env, redis: true, redisPrefix: prefix });
+  after(() => deleteRedisPrefix(prefix));
 
-    test('two instances on one Redis count one address together', async () => {
-      const a = first.current.app;
-      const b = second.current.app;
-      assert.equal((await login(a, '10.2.0.1')).statusCode, 401);
-      assert.equal((await login(b, '10.2.0.1')).statusCode, 401);
-      assert.equal((await login(a, '10.2.0.1')).statusCode, 401);
-      assertLimited(await login(b, '10.2.0.1'));
-      assertLimited(await login(a, '10.2.0.1'));
-      assert.equal((await login(b, '10.2.0.2')).statusCode, 401);
-    });
-
-    test('the counters live in Redis under the configured prefix', async () => {
-      const redis = first.current.app.redis;
-      assert.ok(redis);
-      const keys = await redis.keys(`${prefix}rl:*`);
-      assert.ok(keys.length > 0, 'rate limit keys are stored under REDIS_PREFIX');
-    });
+  test('two instances on one Redis count one address together', async () => {
+    const a = first.current.app;
+    const b = second.current.app;
+    assert.equal((await login(a, '10.2.0.1')).statusCode, 401);
+    assert.equal((await login(b, '10.2.0.1')).statusCode, 401);
+    assert.equal((await login(a, '10.2.0.1')).statusCode, 401);
+    assertLimited(await login(b, '10.2.0.1'));
+    assertLimited(await login(a, '10.2.0.1'));
+    assert.equal((await login(b, '10.2.0.2')).statusCode, 401);
   });
-}
+
+  test('the counters live in Redis under the configured prefix', async () => {
+    const redis = first.current.app.redis;
+    assert.ok(redis);
+    const keys = await redis.keys(`${prefix}rl:*`);
+    assert.ok(keys.length > 0, 'rate limit keys are stored under REDIS_PREFIX');
+  });
+});

@@ -59,3 +59,29 @@ export type Backend = 'postgres' | 'pglite';
 export async function databaseBackends(): Promise<Backend[]> {
   return (await hasPostgres()) ? ['postgres', 'pglite'] : ['pglite'];
 }
+
+/**
+ * The `skip` option of a suite or test that needs these services: false when all are reachable, else the
+ * reason the runner prints. With REQUIRE_SERVICES=1 a missing service throws instead (a failure, not a skip).
+ */
+export async function skipWithout(...services: ('postgres' | 'redis')[]): Promise<false | string> {
+  const missing: string[] = [];
+  if (services.includes('postgres') && !(await hasPostgres())) missing.push(`Postgres at ${POSTGRES_URL}`);
+  if (services.includes('redis') && !(await hasRedis())) missing.push(`Redis at ${REDIS_URL}`);
+  return missing.length === 0 ? false : `needs ${missing.join(' and ')}`;
+}
+
+/** Deletes every key under a prefix (tests share one Redis). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}

@@ -5,19 +5,12 @@ import { io as connect } from 'socket.io-client';
 import { QueueClient } from '../../client-demo/lib/queue-client.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { deleteRedisPrefix, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
-import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { deleteRedisPrefix, hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 import { queueFixture } from './ops.fixtures.js';
 import { startServer } from './servers.js';
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const services = (await hasPostgres()) && (await hasRedis());
 
@@ -79,8 +72,10 @@ test('watchers on instance B see changes made through A in order without gaps; a
   };
   const entry = (i: number, action: string) => `/entries/${f.patients[i].appointmentId}/${action}`;
   const checkPositions = async (step: string, version: number) => {
-    await waitFor(`${step}: v${version} on both instances`, () =>
-      clients.every((c) => (c.state?.version ?? -1) >= version),
+    await waitFor(
+      `${step}: v${version} on both instances`,
+      () => clients.every((c) => (c.state?.version ?? -1) >= version),
+      15_000,
     );
     for (const p of f.patients) {
       const res = await fetch(`${a.url}/v1/track/${p.trackingToken}`);
@@ -142,7 +137,7 @@ test('watchers on instance B see changes made through A in order without gaps; a
   ];
   for (const [name, step] of more) await checkPositions(name, (await step()).version);
 
-  await waitFor('all updates on B', () => seen.at(-1)?.version === 10);
+  await waitFor('all updates on B', () => seen.at(-1)?.version === 10, 15_000);
   assert.deepEqual(
     seen.map((u) => u.version),
     [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],

@@ -17,8 +17,8 @@ import {
 } from '../../src/modules/queue/queue.store.js';
 import { MemoryQueueStore } from '../../src/modules/queue/queue.store.memory.js';
 import { RedisQueueStore } from '../../src/modules/queue/queue.store.redis.js';
-import { buildTestApp, deleteRedisPrefix } from '../helpers/app.js';
-import { databaseBackends, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { buildTestApp } from '../helpers/app.js';
+import { databaseBackends, deleteRedisPrefix, REDIS_URL, skipWithout } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
 import {
   type Action,
@@ -41,18 +41,18 @@ interface StoreUnderTest {
   close(): Promise<void>;
 }
 
-async function storesUnderTest(): Promise<[string, () => StoreUnderTest][]> {
-  const out: [string, () => StoreUnderTest][] = [
+/** Each store with the `skip` reason of its suite (false when its service is reachable). */
+async function storesUnderTest(): Promise<[string, () => StoreUnderTest, false | string][]> {
+  return [
     [
       'memory',
       () => {
         const store = new MemoryQueueStore();
         return { store, flush: (id) => store.drop(id), close: async () => {} };
       },
+      false,
     ],
-  ];
-  if (await hasRedis()) {
-    out.push([
+    [
       'redis',
       () => {
         const redis = new Redis(REDIS_URL);
@@ -66,9 +66,9 @@ async function storesUnderTest(): Promise<[string, () => StoreUnderTest][]> {
           },
         };
       },
-    ]);
-  }
-  return out;
+      await skipWithout('redis'),
+    ],
+  ];
 }
 
 /** Hospital, verified doctor, weekly session and one session day (the queue); returns their ids. */
@@ -218,8 +218,8 @@ async function writeToPostgres(db: DB, model: ModelState, doctorId: string, vers
 }
 
 for (const backend of await databaseBackends()) {
-  for (const [storeName, makeStore] of await storesUnderTest()) {
-    describe(`queue rebuild from Postgres [${backend}, ${storeName}]`, () => {
+  for (const [storeName, makeStore, skip] of await storesUnderTest()) {
+    describe(`queue rebuild from Postgres [${backend}, ${storeName}]`, { skip }, () => {
       test('a projection holds the session day and every unfinished appointment, in queue order', async (t) => {
         const { app } = await buildTestApp(t, { backend });
         const sut = makeStore();

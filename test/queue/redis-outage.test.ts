@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { databaseBackends, hasPostgres } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 import { queueFixture } from './ops.fixtures.js';
 import { startServer } from './servers.js';
 
@@ -24,14 +25,6 @@ async function deadPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Collects unhandled rejections for the rest of the test. */
@@ -103,7 +96,12 @@ for (const backend of await databaseBackends()) {
       );
 
       // The adapter's PUBLISH of those broadcasts fails once ioredis gives up retrying: logged, handled.
-      await waitFor('the failed publish to be logged', () => lines.some((l) => l.includes(PUBLISH_FAILED)));
+      await waitFor(
+        'the failed publish to be logged',
+        () => lines.some((l) => l.includes(PUBLISH_FAILED)),
+        20_000,
+        25,
+      );
       assert.ok(lines.some((l) => l.includes('queue projection not updated')));
       assert.deepEqual(unhandled, []);
       assert.equal((await app.inject({ url: '/health' })).statusCode, 200, 'still serving');
@@ -150,7 +148,7 @@ test('a server process with Redis unreachable keeps running after operations and
     });
     assert.equal(res.status, 200, `${path}: ${await res.text()}`);
   }
-  await waitFor('the failed publish to be logged', () => output.includes(PUBLISH_FAILED));
+  await waitFor('the failed publish to be logged', () => output.includes(PUBLISH_FAILED), 20_000, 25);
   // Give a rejection that slipped through time to reach close-with-grace.
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(server.child.exitCode, null, `the process is still running\n${output.slice(-2000)}`);

@@ -16,8 +16,13 @@ function applied(result: ApplyResult) {
   return result as Extract<ApplyResult, { status: 'applied' }>;
 }
 
-export function queueStoreContract(name: string, factory: StoreFactory): void {
-  describe(`queue store contract [${name}]`, () => {
+/** `skip`: the reason to report the suite as skipped (its service is unreachable). @default false */
+export function queueStoreContract(
+  name: string,
+  factory: StoreFactory,
+  options: { skip?: false | string } = {},
+): void {
+  describe(`queue store contract [${name}]`, { skip: options.skip ?? false }, () => {
     let store: QueueStore;
     let close: () => Promise<void>;
     before(async () => {
