@@ -79,7 +79,7 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
   await app.register(cors, {
     delegator: (request, callback) => {
       const origin = request.headers.origin;
-      const ok = origin !== undefined && allowed(origin, request.host);
+      const ok = origin !== undefined && allowed(origin, request.host ?? '');
       callback(null, {
         // '*' only when any origin is allowed; else the one allowed origin, or none at all (the browser refuses).
         origin: config.CORS_ORIGINS === '*' ? '*' : ok ? origin : [],
