@@ -39,6 +39,10 @@ declare module 'fastify' {
     signAccessToken(user: { id: string; role: Role }): string;
     /** Resolves an access token to the live account; throws UNAUTHENTICATED when it cannot. */
     principalFromToken(token: string): Promise<Principal>;
+    /** As principalFromToken, with the instant (ms since the epoch) the token expires. */
+    accessFromToken(token: string): Promise<{ principal: Principal; expiresAt: number }>;
+    /** The live account by id, or null when it no longer exists or is disabled (open sockets re-check with it). */
+    principalById(id: string): Promise<Principal | null>;
   }
 }
 
@@ -48,10 +52,16 @@ async function authPlugin(app: FastifyInstance, opts: { secret: string }): Promi
   app.decorate('signAccessToken', (user: { id: string; role: Role }) =>
     app.jwt.sign({ sub: user.id, role: user.role, typ: 'access' }),
   );
-  app.decorate('principalFromToken', async (token: string) => {
-    let claims: AccessClaims;
+  const principalById = async (id: string): Promise<Principal | null> => {
+    const principal = await findPrincipal(app.db, id);
+    if (!principal || principal.disabled) return null;
+    const { disabled: _, ...live } = principal;
+    return live;
+  };
+  const accessFromToken = async (token: string) => {
+    let claims: AccessClaims & { exp: number };
     try {
-      claims = app.jwt.verify<AccessClaims>(token);
+      claims = app.jwt.verify<AccessClaims & { exp: number }>(token);
     } catch (err) {
       // app.jwt.verify throws fast-jwt's own TokenError (FAST_JWT_EXPIRED), not @fastify/jwt's wrapper.
       const code = (err as { code?: string }).code;
@@ -66,8 +76,11 @@ async function authPlugin(app: FastifyInstance, opts: { secret: string }): Promi
     if (!principal) throw new AppError('UNAUTHENTICATED', 'Account no longer exists', { reason: 'unknown' });
     if (principal.disabled) throw new AppError('UNAUTHENTICATED', 'Account disabled', { reason: 'disabled' });
     const { disabled: _, ...live } = principal;
-    return live;
-  });
+    return { principal: live, expiresAt: claims.exp * 1000 };
+  };
+  app.decorate('accessFromToken', accessFromToken);
+  app.decorate('principalFromToken', async (token: string) => (await accessFromToken(token)).principal);
+  app.decorate('principalById', principalById);
 }
 
 function bearer(request: FastifyRequest): string | null {

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const BENCHES = ['queue-scaling', 'search', 'booking', 'reminders', 'fanout'] as const;
+const BENCHES = ['queue-scaling', 'search', 'booking', 'reminders', 'fanout', 'socket-memory'] as const;
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(BENCHES as readonly string[]).includes(name));

@@ -124,6 +124,7 @@ export class AccountAdmin {
         ip: actor.ip,
       });
     });
+    await this.deps.events.dispatchCommitted('account.changed', { userId: id });
     return this.profiles.me(id);
   }
 
