@@ -1,6 +1,9 @@
 // The read side of the live queue: lists, snapshots, one appointment's view (GET /track, appointment:watch)
 // with its ETA, range and fairness count, all served from the projection; plus the small caches of queue
-// context and tracking links that reads and operations share.
+// context and tracking links that reads and operations share. The public reads (the guest snapshot, /track)
+// are what every phone and lobby screen polls, so they are kept per queue version: each request reads only the
+// queue's version (one read shared by the requests that arrive together), and a version seen before is
+// answered from memory — the guest snapshot as its finished JSON text.
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
@@ -37,11 +40,62 @@ export interface TrackedAppointment {
   queueId: string;
 }
 
+/** The guest snapshot of one queue version as the route serialises it. */
+export interface SerializedSnapshot {
+  version: number;
+  body: string;
+}
+
+/**
+ * One read per key in flight. A caller that arrives while a read runs waits for the next one, which starts when
+ * that one ends and serves everyone who arrived meanwhile: no caller gets an answer read before it asked, and a
+ * crowd polling one queue costs one read per round trip instead of one each.
+ */
+export class Coalescer<T> {
+  readonly #running = new Map<string, Promise<T>>();
+  readonly #next = new Map<string, Promise<T>>();
+
+  read(key: string, load: () => Promise<T>): Promise<T> {
+    const next = this.#next.get(key);
+    if (next) return next;
+    const running = this.#running.get(key);
+    if (!running) return this.#start(key, load);
+    const queued = running
+      .catch(() => undefined)
+      .then(() => {
+        this.#next.delete(key);
+        return this.#start(key, load);
+      });
+    this.#next.set(key, queued);
+    return queued;
+  }
+
+  #start(key: string, load: () => Promise<T>): Promise<T> {
+    const started = load().finally(() => {
+      if (this.#running.get(key) === started) this.#running.delete(key);
+    });
+    this.#running.set(key, started);
+    return started;
+  }
+}
+
+interface ResolvedPosition {
+  version: number;
+  view: PositionView;
+  serial: number;
+  status: string;
+}
+
 const isoOf = (v: Date | string) => new Date(v).toISOString();
 
 export class QueueReads {
   readonly #tracking = new LRUCache<string, TrackedAppointment>({ max: 50_000, ttl: 60_000 });
   readonly #contexts = new LRUCache<string, QueueContext>({ max: 5_000, ttl: 300_000 });
+  readonly #versions = new Coalescer<number | null>();
+  readonly #guestBuilds = new Coalescer<SerializedSnapshot>();
+  readonly #guest = new LRUCache<string, SerializedSnapshot>({ max: 5_000 });
+  readonly #positionReads = new Coalescer<ResolvedPosition | null>();
+  readonly #positions = new LRUCache<string, ResolvedPosition>({ max: 20_000 });
 
   constructor(private readonly deps: QueueReadsDeps) {}
 
@@ -114,6 +168,31 @@ export class QueueReads {
     };
   }
 
+  /**
+   * The guest snapshot as JSON text, `serialize`d once per queue version: what a guest, or a patient (who
+   * sees what a guest sees), gets from GET /queues/:id.
+   */
+  async guestSnapshot(
+    queueId: string,
+    serialize: (snapshot: Snapshot) => string,
+  ): Promise<SerializedSnapshot> {
+    const version = await this.#version(queueId);
+    if (version === null) throw notFound('Queue');
+    const cached = this.#guest.get(queueId);
+    if (cached && cached.version >= version) return cached;
+    const built = await this.#guestBuilds.read(queueId, async () => {
+      const snapshot = await this.snapshot(null, queueId);
+      return { version: snapshot.version, body: serialize(snapshot) };
+    });
+    if (built.version >= (this.#guest.get(queueId)?.version ?? -1)) this.#guest.set(queueId, built);
+    return built;
+  }
+
+  /** The queue's projected version now (null: no such queue); concurrent callers share one read. */
+  #version(queueId: string): Promise<number | null> {
+    return this.#versions.read(queueId, async () => (await this.deps.live.meta(queueId))?.version ?? null);
+  }
+
   /** GET /track/:token — the one appointment a tracking link follows, and nothing else about its patient. */
   async track(trackingToken: string): Promise<TrackView> {
     const target = await this.byTrackingToken(trackingToken);
@@ -171,22 +250,34 @@ export class QueueReads {
     return context;
   }
 
-  async #trackView(queueId: string, appointmentId: string): Promise<TrackView> {
-    const context = await this.context(queueId);
-    const view = await this.deps.live.position(queueId, appointmentId);
-    if (!view) throw notFound('Queue');
-    const now = this.deps.clock.now();
-    let serial: number;
-    let status: string;
-    if (view.entry) {
-      serial = view.entry.serial;
-      status = view.entry.status === 'waiting' ? view.entry.stage : view.entry.status;
-    } else {
+  /** One appointment's place at the queue's current version; read again only when the version moved. */
+  async #resolvedPosition(queueId: string, appointmentId: string): Promise<ResolvedPosition> {
+    const version = await this.#version(queueId);
+    if (version === null) throw notFound('Queue');
+    const key = `${queueId}:${appointmentId}`;
+    const cached = this.#positions.get(key);
+    if (cached && cached.version >= version) return cached;
+    const resolved = await this.#positionReads.read(key, async () => {
+      const view = await this.deps.live.position(queueId, appointmentId);
+      if (!view) return null;
+      if (view.entry) {
+        const { entry } = view;
+        const status = entry.status === 'waiting' ? entry.stage : entry.status;
+        return { version: view.meta.version, view, serial: entry.serial, status };
+      }
       const row = await findAppointment(this.deps.db, appointmentId);
       if (!row) throw notFound('Appointment');
-      serial = row.serial;
-      status = row.status;
-    }
+      return { version: view.meta.version, view, serial: row.serial, status: row.status };
+    });
+    if (!resolved) throw notFound('Queue');
+    if (resolved.version >= (this.#positions.get(key)?.version ?? -1)) this.#positions.set(key, resolved);
+    return resolved;
+  }
+
+  async #trackView(queueId: string, appointmentId: string): Promise<TrackView> {
+    const context = await this.context(queueId);
+    const { view, serial, status } = await this.#resolvedPosition(queueId, appointmentId);
+    const now = this.deps.clock.now();
     const eta = etaAt(view, now);
     return {
       appointmentId,

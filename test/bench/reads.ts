@@ -1,0 +1,123 @@
+// Benchmark: the public reads a waiting room hammers — GET /v1/queues/:id as a guest (the lobby TV, every
+// phone that opens the queue) and GET /v1/track/:token (each patient's phone) — against a bare Fastify
+// hello-world route in its own process, 20 connections each, all in the same run on the same machine.
+// The server is one real process on Postgres + Redis (scratch database, own key prefix). Target: each
+// ≥ 50% of the bare route's req/s. /track is limited per address, so each request comes "from" one of
+// many addresses (X-Forwarded-For with TRUST_PROXY) and the limiter's bookkeeping stays on the path.
+// Run: npm run bench -- reads   (bounded: about 45 s of load, BENCH_TIMEOUT_SECONDS default 150)
+import autocannon from 'autocannon';
+import {
+  backing,
+  load,
+  machine,
+  Run,
+  requireServices,
+  seedClinic,
+  seeder,
+  seedQueue,
+  startBare,
+  startInstances,
+} from './kit.js';
+
+const CONNECTIONS = 20;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WAITING = 40;
+const TARGET = 0.5;
+
+interface Measured {
+  label: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function measure(
+  label: string,
+  url: string,
+  seconds: number,
+  spreadAddresses = false,
+): Promise<Measured> {
+  let n = 0;
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    ...(spreadAddresses
+      ? {
+          requests: [
+            {
+              setupRequest: (request) => {
+                n = (n + 1) % 50_000;
+                return {
+                  ...request,
+                  headers: {
+                    ...request.headers,
+                    'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+                  },
+                };
+              },
+            },
+          ],
+        }
+      : {}),
+  });
+  const ok = result['2xx'];
+  return {
+    label,
+    rps: ok / (result.duration || seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+const line = (m: Measured) =>
+  `  ${m.label.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${m.p50} ms   p99 ${m.p99} ms` +
+  `${m.non2xx || m.errors ? `   (${m.non2xx} non-2xx, ${m.errors} errors)` : ''}`;
+
+await requireServices('reads', true);
+const run = new Run('reads', Number(process.env.BENCH_TIMEOUT_SECONDS ?? 150));
+let ok = false;
+try {
+  const { env } = await backing(run);
+  const app = await seeder(run, env.DATABASE_URL);
+  const clinic = await seedClinic(app, 1, 500);
+  const queue = await seedQueue(app, clinic, 0, WAITING);
+  const token = queue.appointments[WAITING / 2].trackingToken;
+  const [server] = await startInstances(run, 1, { ...env, TRUST_PROXY: 'true' });
+  const bare = await startBare(run);
+  const snapshotUrl = `${server.url}/v1/queues/${queue.queueId}`;
+  const trackUrl = `${server.url}/v1/track/${token}`;
+  for (const url of [snapshotUrl, trackUrl]) {
+    const res = await fetch(url, { headers: { 'x-forwarded-for': '10.255.255.1' } });
+    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  }
+  console.log(`reads: ${CONNECTIONS} connections, ${SECONDS} s per route; machine: ${machine()} at start`);
+  // Warm every route (JIT, caches), then measure; the bare route before and after, so that load that comes
+  // and goes on a shared machine weighs on the baseline as on the routes.
+  await measure('warm', `${bare}/hello`, 1);
+  await measure('warm', snapshotUrl, 2);
+  await measure('warm', trackUrl, 2, true);
+  const bareBefore = await measure('bare Fastify GET /hello (before)', `${bare}/hello`, SECONDS);
+  const snapshot = await measure(`guest GET /v1/queues/:id (${WAITING} waiting)`, snapshotUrl, SECONDS);
+  const track = await measure('GET /v1/track/:token', trackUrl, SECONDS, true);
+  const bareAfter = await measure('bare Fastify GET /hello (after)', `${bare}/hello`, SECONDS);
+  const baseline = (bareBefore.rps + bareAfter.rps) / 2;
+  for (const m of [bareBefore, snapshot, track, bareAfter]) console.log(line(m));
+  ok = true;
+  for (const m of [snapshot, track]) {
+    const ratio = m.rps / baseline;
+    const met = ratio >= TARGET && m.non2xx === 0 && m.errors === 0;
+    ok &&= met;
+    console.log(
+      `  RESULT ${m.label}: ${(ratio * 100).toFixed(0)}% of bare req/s (target ≥ ${TARGET * 100}%) ${met ? 'ok' : 'MISSED'}`,
+    );
+  }
+  console.log(`  load average at end: ${load()}; whole run ${run.seconds().toFixed(0)} s`);
+} finally {
+  await run.cleanup();
+}
+process.exit(ok ? 0 : 1);
