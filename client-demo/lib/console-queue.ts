@@ -15,12 +15,11 @@ export interface LiveQueuePanel {
   shortcuts: (e: KeyboardEvent) => void;
 }
 
+/** The patient being seen: the snapshot's now-serving serial, when that entry is still called (one rule for every screen). */
 function current(queue: WatchedQueue): QueueEntry | undefined {
-  const entries = queue.snapshot?.entries ?? [];
-  return (
-    entries.find((e) => e.status === 'called' && e.serial === queue.snapshot?.nowServing) ??
-    entries.find((e) => e.status === 'called')
-  );
+  const serving = queue.snapshot?.nowServing;
+  if (serving === null || serving === undefined) return undefined;
+  return queue.snapshot?.entries.find((e) => e.status === 'called' && e.serial === serving);
 }
 
 export function liveQueuePanel(doctorId: string | null | undefined): LiveQueuePanel {
