@@ -36,7 +36,11 @@ async function world(t: TestContext, backend: 'postgres' | 'pglite') {
     (await req('GET', `/v1/doctors/${doctorId}/availability?from=${TUESDAY}&to=${TUESDAY}`))
       .json()
       .items.map((i: { sessionId: string }) => i.sessionId);
-  return { app, clock, lake, river, doctor, req, available };
+  const listedOn = async (doctorId: string, date: string) =>
+    (await req('GET', `/v1/doctors?availableOn=${date}&limit=100`))
+      .json()
+      .items.some((d: { id: string }) => d.id === doctorId);
+  return { app, clock, lake, river, doctor, req, available, listedOn };
 }
 
 const session = (hospitalId: string, start: string, end: string) => ({
@@ -99,6 +103,7 @@ for (const backend of await databaseBackends()) {
 
       // River Hospital's sitting that day is still offered; Lake's is not.
       assert.deepEqual(await w.available(w.doctor.doctorId), [atRiver]);
+      assert.ok(await w.listedOn(w.doctor.doctorId, TUESDAY), 'still found as available that day');
       await refreshSoonest(w.app.db, w.clock.now(), { doctorIds: [w.doctor.doctorId] });
       const soonest = await w.app.db
         .selectFrom('doctorSoonest')
@@ -170,6 +175,7 @@ for (const backend of await databaseBackends()) {
       assert.equal(created.json().confirmedAt, null);
       const id = created.json().id as string;
       assert.deepEqual(await w.available(w.doctor.doctorId), [], 'a pending sitting is not offered');
+      assert.equal(await w.listedOn(w.doctor.doctorId, TUESDAY), false, 'nor found as available that day');
       await refreshSoonest(w.app.db, w.clock.now(), { doctorIds: [w.doctor.doctorId] });
       const soonest = await w.app.db
         .selectFrom('doctorSoonest')
@@ -203,6 +209,7 @@ for (const backend of await databaseBackends()) {
       assert.equal(confirmed.json().status, 'confirmed');
       assert.equal(confirmed.json().confirmedAt, w.clock.now().toISOString());
       assert.deepEqual(await w.available(w.doctor.doctorId), [id]);
+      assert.ok(await w.listedOn(w.doctor.doctorId, TUESDAY));
       assert.deepEqual((await w.req('GET', '/v1/sessions/pending', lakeDesk.auth)).json().items, []);
 
       // Moving it to another hospital needs that hospital's confirmation again; an admin's sitting needs none.

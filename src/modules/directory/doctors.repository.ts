@@ -4,6 +4,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { PREPARED } from '../../db/prepared-pool.js';
 import { UUID_PATTERN } from '../../lib/schema.js';
+import { timeOffCovers } from '../schedule/schedule.repository.js';
 import type { DoctorSort } from './directory.schema.js';
 
 /** Sort key for doctors with nothing to rank by (unrated, no free day): after everyone else. */
@@ -109,15 +110,15 @@ function filters(s: DoctorSearch): RawBuilder<unknown>[] {
       where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
         and s.weekday = extract(isodow from ${on.date}::date)
         and (s.valid_from is null or s.valid_from <= ${on.date}::date)
-        and (s.valid_to is null or s.valid_to >= ${on.date}::date)
+        and (s.valid_to is null or s.valid_to >= ${on.date}::date) and s.confirmed_at is not null
         and not exists (select 1 from session_days sd
-          where sd.session_id = s.id and sd.date = ${on.date}::date and sd.status = 'cancelled'))
-      and not exists (select 1 from time_off t
-        where t.doctor_id = d.id and ${on.date}::date between t.from_date and t.to_date)`);
+          where sd.session_id = s.id and sd.date = ${on.date}::date and sd.status = 'cancelled')
+        and not ${timeOffCovers(sql.ref('s.doctor_id'), sql.ref('s.hospital_id'), sql`${on.date}::date`)})`);
   } else if (on) {
     where.push(sql`exists (select 1 from sessions s join hospitals h on h.id = s.hospital_id
       where s.doctor_id = d.id and s.deleted_at is null and h.deleted_at is null
-        and s.weekday = ${on.weekday} and (s.valid_to is null or s.valid_to >= ${s.today}::date))`);
+        and s.weekday = ${on.weekday} and (s.valid_to is null or s.valid_to >= ${s.today}::date)
+        and s.confirmed_at is not null)`);
   }
   return where;
 }
