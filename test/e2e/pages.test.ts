@@ -511,7 +511,10 @@ test('out of order with a reason from the console and the desk, while the lobby 
   await audit(screen, 'lobby screen', { noNav: true });
 
   // No-show: that phone says what to do next.
-  await console_.locator('.actions').getByRole('button', { name: /^No-show/ }).click();
+  await console_
+    .locator('.actions')
+    .getByRole('button', { name: /^No-show/ })
+    .click();
   await phone.goto(`${server.url}/t/${booked[3].trackingToken}`);
   await phone.getByTestId('what-now').filter({ hasText: 'marked as not here' }).waitFor();
   for (const page of [screen, console_, desk, phone]) await page.close();
