@@ -85,6 +85,8 @@ export interface EventMap {
     type: QueueEventType;
     appointmentId?: string;
     serial?: number;
+    /** A booking took the day's last place, or a cancellation freed a place of a full day. */
+    room?: 'filled' | 'freed';
     live?: {
       ops: QueueOp[];
       hospitalId: string;

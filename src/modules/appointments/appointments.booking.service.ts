@@ -123,10 +123,12 @@ export class BookingService {
       try {
         // A holder ahead of us saw the day fill after we looked: refused without a transaction.
         if (turn.note) throw sessionFull(turn.note.queueId);
+        const liveMeta = outline.day ? await this.deps.ledger.peekMeta(outline.day.id) : null;
         const placed = await this.deps.events.transaction(this.db, async (trx, emit) => {
           const result = await this.deps.ledger.book(trx, emit, {
             ...req,
             profileName: outline.profile?.name ?? null,
+            liveMeta,
           });
           // The commit is next: the following holder may open its transaction and wait on the row lock.
           if (!result.filled) turn.release();

@@ -1,12 +1,11 @@
-// Appointment rows: the detail read, the list, locks and status changes.
+// Appointment reads: the detail, the role-scoped list, a profile's active booking. Changes to appointment
+// rows are the day ledger's (src/modules/day/).
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { AppointmentStatus } from './appointments.table.js';
 
 /** Statuses that hold a place in the day (the partial unique index's complement). */
 export const ACTIVE = ['booked', 'confirmed', 'checked_in', 'called', 'skipped'] as const;
-/** Statuses a cancel (or a schedule change) may take an appointment out of. */
-export const CANCELLABLE = ['booked', 'confirmed', 'checked_in'] as const;
 
 export function findProfile(db: Executor, id: string) {
   return db
@@ -30,35 +29,6 @@ export function findActiveForProfile(
     .where('status', 'in', ACTIVE);
   if (q.excludeId) query = query.where('id', '!=', q.excludeId);
   return query.executeTakeFirst();
-}
-
-export interface AppointmentInsert {
-  queueId: string;
-  doctorId: string;
-  date: string;
-  profileId: string | null;
-  bookedBy: string | null;
-  serviceId: string | null;
-  serial: number;
-  positionKey: number;
-  estimatedAt: Date;
-  trackingTokenHash: string;
-  fee: string | number;
-  bookedAt: Date;
-}
-
-export async function insertAppointment(db: Executor, values: AppointmentInsert): Promise<string> {
-  const { id } = await db.insertInto('appointments').values(values).returning('id').executeTakeFirstOrThrow();
-  return id;
-}
-
-/** booked_count follows the active booked (not walk-in) appointments of the queue. */
-export function adjustBookedCount(db: Executor, queueId: string, delta: number) {
-  return db
-    .updateTable('sessionDays')
-    .set({ bookedCount: sql`booked_count + ${delta}` })
-    .where('id', '=', queueId)
-    .execute();
 }
 
 const DETAIL_COLUMNS = [
@@ -109,43 +79,6 @@ export type AppointmentDetail = NonNullable<Awaited<ReturnType<typeof findDetail
 
 export function findDetail(db: Executor, id: string) {
   return detailQuery(db).where('appointments.id', '=', id).executeTakeFirst();
-}
-
-export function lockAppointment(db: Executor, id: string) {
-  return db
-    .selectFrom('appointments')
-    .select(['id', 'queueId', 'status', 'kind', 'serial', 'profileId', 'trackingTokenHash'])
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst();
-}
-
-export function markCancelled(
-  db: Executor,
-  id: string,
-  at: Date,
-  reason: string,
-  trackingTokenHash?: string,
-) {
-  return db
-    .updateTable('appointments')
-    .set({
-      status: 'cancelled',
-      cancelledAt: at,
-      cancelReason: reason,
-      updatedAt: at,
-      ...(trackingTokenHash ? { trackingTokenHash } : {}),
-    })
-    .where('id', '=', id)
-    .execute();
-}
-
-export function markConfirmed(db: Executor, id: string, at: Date) {
-  return db
-    .updateTable('appointments')
-    .set({ status: 'confirmed', confirmedAt: at, updatedAt: at })
-    .where('id', '=', id)
-    .execute();
 }
 
 export interface ListFilter {

@@ -23,7 +23,7 @@ const BOOKING_RATE_LIMIT = { rateLimit: { max: 60, timeWindow: '1 minute' } };
 const SWEEP_MS = 30_000;
 
 const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const service = app.appointments;
+  const { booking, reads, changes } = app.appointments;
   const waitlist = app.appointments.waitlist;
   const security = [{ bearer: [] }];
   const anyone = requireRole();
@@ -45,7 +45,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) =>
       reply
         .status(201)
-        .send(await service.book(principalOf(request), request.body, request.headers['idempotency-key'])),
+        .send(await booking.book(principalOf(request), request.body, request.headers['idempotency-key'])),
   );
 
   app.get(
@@ -60,7 +60,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Page(AppointmentSchema), ...errors(401) },
       },
     },
-    async (request) => service.list(principalOf(request), request.query),
+    async (request) => reads.list(principalOf(request), request.query),
   );
 
   app.get(
@@ -74,7 +74,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AppointmentSchema, ...errors(401, 404) },
       },
     },
-    async (request) => service.get(principalOf(request), request.params.id),
+    async (request) => reads.get(principalOf(request), request.params.id),
   );
 
   app.get(
@@ -90,7 +90,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const row = await service.visible(principalOf(request), request.params.id);
+      const row = await reads.visible(principalOf(request), request.params.id);
       return reply
         .type('text/calendar; charset=utf-8')
         .header('content-disposition', `attachment; filename="appointment-${row.id}.ics"`)
@@ -112,7 +112,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AppointmentSchema, ...errors(401, 403, 404, 409, 422, 429) },
       },
     },
-    async (request) => service.reschedule(principalOf(request), request.params.id, request.body),
+    async (request) => changes.reschedule(principalOf(request), request.params.id, request.body),
   );
 
   app.post(
@@ -128,7 +128,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AppointmentSchema, ...errors(401, 403, 404, 409) },
       },
     },
-    async (request) => service.cancel(principalOf(request), request.params.id, request.body.reason),
+    async (request) => changes.cancel(principalOf(request), request.params.id, request.body.reason),
   );
 
   app.post(
@@ -142,7 +142,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: AppointmentSchema, ...errors(401, 404, 409) },
       },
     },
-    async (request) => service.confirm(principalOf(request), request.params.id),
+    async (request) => changes.confirm(principalOf(request), request.params.id),
   );
 
   app.post(
@@ -207,7 +207,7 @@ const appointmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) =>
-      reply.status(201).send(await service.acceptOffer(principalOf(request), request.params.id)),
+      reply.status(201).send(await booking.acceptOffer(principalOf(request), request.params.id)),
   );
 
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,6 @@
-// The appointments module's one service, as the routes, the schedule and the notifications modules see it:
-// booking (appointments.booking.service.ts), changes to a booking (appointments.changes.service.ts), reads
-// (appointments.reads.ts) and the waitlist (appointments.waitlist.ts).
+// The appointments module's parts, built once and wired together: booking (appointments.booking.service.ts),
+// changes to a booking (appointments.changes.service.ts), reads (appointments.reads.ts) and the waitlist
+// (appointments.waitlist.ts). Routes and other modules call the part that does the work; nothing forwards.
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import type { DomainEvents } from '../../events.js';
@@ -43,7 +43,7 @@ export class AppointmentsService {
       events: deps.events,
       offerMinutes: deps.options.waitlistOfferMinutes,
       publicUrl: deps.options.publicUrl,
-      resolveProfile: (principal, profileId) => this.resolveProfile(principal, profileId),
+      resolveProfile: (principal, profileId) => this.booking.resolveProfile(principal, profileId),
     });
     this.waitlist.subscribe();
     this.reads = new AppointmentReads({ db: deps.db });
@@ -69,47 +69,5 @@ export class AppointmentsService {
       booking: this.booking,
       reads: this.reads,
     });
-  }
-
-  // ---- booking (appointments.booking.service.ts) ----
-
-  resolveProfile(...args: Parameters<BookingService['resolveProfile']>) {
-    return this.booking.resolveProfile(...args);
-  }
-
-  book(...args: Parameters<BookingService['book']>) {
-    return this.booking.book(...args);
-  }
-
-  acceptOffer(...args: Parameters<BookingService['acceptOffer']>) {
-    return this.booking.acceptOffer(...args);
-  }
-
-  // ---- reads (appointments.reads.ts) ----
-
-  visible(...args: Parameters<AppointmentReads['visible']>) {
-    return this.reads.visible(...args);
-  }
-
-  get(...args: Parameters<AppointmentReads['get']>) {
-    return this.reads.get(...args);
-  }
-
-  list(...args: Parameters<AppointmentReads['list']>) {
-    return this.reads.list(...args);
-  }
-
-  // ---- changes (appointments.changes.service.ts) ----
-
-  cancel(...args: Parameters<AppointmentChanges['cancel']>) {
-    return this.changes.cancel(...args);
-  }
-
-  confirm(...args: Parameters<AppointmentChanges['confirm']>) {
-    return this.changes.confirm(...args);
-  }
-
-  reschedule(...args: Parameters<AppointmentChanges['reschedule']>) {
-    return this.changes.reschedule(...args);
   }
 }

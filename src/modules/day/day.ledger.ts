@@ -21,6 +21,7 @@ import {
   CONSULT_SAMPLES,
   consultSeconds,
   etaAt,
+  type QueueMeta,
   type QueueOp,
   rollingAverage,
 } from '../queue/queue.store.js';
@@ -66,6 +67,9 @@ interface Change {
   appointmentStatus?: string;
   /** Set when the change's statement already bumped the version and appended the event (booking). */
   version?: number;
+  room?: 'filled' | 'freed';
+  /** The projection cannot be patched (the day's shape changed): rebuild it from Postgres after commit. */
+  rebuild?: boolean;
 }
 
 export type CancelKind = NonNullable<EventMap['appointment.cancelled']['kind']>;
@@ -93,6 +97,8 @@ export interface BookRequest {
   idempotency?: { key: string; requestHash: string; response: (id: string, token: string) => unknown };
   /** A reschedule's new half keeps the old booking's tracking link. */
   rescheduledFrom?: { id: string; trackingTokenHash: string };
+  /** The day's projection meta, read before the transaction (no store round trip under the row lock). */
+  liveMeta?: QueueMeta | null;
 }
 
 export interface Booked {
@@ -120,6 +126,11 @@ export class DayLedger {
     return this.deps.clock.now();
   }
 
+  /** The day's projection meta without a rebuild; null when the store has none or cannot be reached. */
+  peekMeta(queueId: string): Promise<QueueMeta | null> {
+    return this.deps.live.peekMeta(queueId).catch(() => null);
+  }
+
   // ---- the one commit point ----
 
   async #record(trx: Trx, emit: Emit, day: { id: string; hospitalId: string }, actor: DayActor, c: Change) {
@@ -139,12 +150,17 @@ export class DayLedger {
       version,
       type: c.type,
       ...(c.appointment ? { appointmentId: c.appointment.id, serial: c.appointment.serial } : {}),
-      live: {
-        ops: c.ops,
-        hospitalId: day.hospitalId,
-        ...(c.appointmentStatus ? { appointmentStatus: c.appointmentStatus } : {}),
-        ...(c.notice ? { notice: c.notice } : {}),
-      },
+      ...(c.room ? { room: c.room } : {}),
+      ...(c.rebuild
+        ? {}
+        : {
+            live: {
+              ops: c.ops,
+              hospitalId: day.hospitalId,
+              ...(c.appointmentStatus ? { appointmentStatus: c.appointmentStatus } : {}),
+              ...(c.notice ? { notice: c.notice } : {}),
+            },
+          }),
     });
     return {
       queueId: day.id,
@@ -395,7 +411,7 @@ export class DayLedger {
       walkInPhone: body.phone ?? null,
       checkedInAt: now,
     });
-    const meta = await this.deps.live.peekMeta(day.id).catch(() => null);
+    const meta = await this.peekMeta(day.id);
     const etaAt = meta
       ? liveEstimate({
           now,
@@ -509,7 +525,7 @@ export class DayLedger {
     const id = randomUUID();
     const token = req.rescheduledFrom ? null : newOpaqueToken();
     const trackingTokenHash = req.rescheduledFrom?.trackingTokenHash ?? hashToken(token as string);
-    const meta = await this.deps.live.peekMeta(day.id).catch(() => null);
+    const meta = req.liveMeta !== undefined ? req.liveMeta : await this.peekMeta(day.id);
     const placed = await repo.placeBooking(trx, {
       id,
       queueId: day.id,
@@ -574,6 +590,7 @@ export class DayLedger {
       version: placed.version,
       appointment: { id, serial: placed.serial },
       status: 'booked',
+      ...(placed.bookedCount >= placed.capacity ? { room: 'filled' as const } : {}),
       ops: [
         {
           op: 'add',
@@ -697,9 +714,41 @@ export class DayLedger {
       status: 'cancelled',
       reason: cause.kind === 'rescheduled' ? 'rescheduled' : cause.reason,
       appointmentStatus: 'cancelled',
+      ...(row.kind === 'booked' && day.bookedCount >= day.capacity ? { room: 'freed' as const } : {}),
       ops: [{ op: 'remove', appointmentId: row.id }],
     });
     return true;
+  }
+
+  /**
+   * A session edit moved, resized or re-timed its future days: each day is locked (in id order), reshaped,
+   * and its projection rebuilt after commit. Bookings the edit cancels go through cancelMany first.
+   */
+  async reshape(
+    trx: Trx,
+    emit: Emit,
+    queueIds: string[],
+    shape: (date: string) => {
+      hospitalId: string;
+      startsAt: Date;
+      endsAt: Date;
+      capacity: number;
+      slotMinutes: number;
+    },
+    actor: DayActor,
+  ): Promise<void> {
+    const days = await repo.lockDays(trx, queueIds);
+    for (const day of days.values()) {
+      const next = shape(day.date);
+      await repo.updateDay(trx, day.id, { ...next, updatedAt: new Date() });
+      await this.#record(trx, emit, { id: day.id, hospitalId: next.hospitalId }, actor, {
+        type: 'rebuilt',
+        status: day.status,
+        ops: [],
+        rebuild: true,
+        data: { reshaped: true, capacity: next.capacity, slotMinutes: next.slotMinutes },
+      });
+    }
   }
 
   /**

@@ -38,7 +38,6 @@ export const POPULAR_TTL_SECONDS = 60;
 export const SEARCH_TTL_SECONDS = 10;
 const SEARCH_GENERATION = 'search';
 /** Queue changes that can make a day bookable or not: a place taken or given back, the queue closed. */
-const SOONEST_MOVERS = new Set<QueueEventType>(['booked', 'walk_in', 'cancelled', 'closed']);
 export const MAX_PHOTO_BYTES = 2 * 1024 * 1024;
 
 export const profileKey = (id: string) => `doctor:${id}`;
@@ -223,11 +222,13 @@ export class DoctorsService {
    * A completed visit raises the doctor's visit count (a trigger keeps the column): drop their cached profile
    * once it commits. Search pages carry the count too and show it within SEARCH_TTL_SECONDS. A schedule change
    * (sessions, time off) changes the hospitals and cities shown: drop the profile and the search pages. Both,
-   * and a queue day filling, freeing up or closing, move the doctor's stored soonest day: recompute it.
+   * and a queue day filling (its last place booked), freeing up or closing, move the doctor's stored soonest
+   * day: recompute it.
    */
   subscribe(events: DomainEvents): void {
     events.afterCommit('queue.changed', async (change) => {
-      if (SOONEST_MOVERS.has(change.type)) await this.refreshSoonest({ queueIds: [change.queueId] });
+      // Only a day filling, freeing up or closing moves a doctor's soonest day: not every booking.
+      if (change.room || change.type === 'closed') await this.refreshSoonest({ queueIds: [change.queueId] });
       if (change.type !== 'completed' || !change.appointmentId) return;
       const row = await repo.doctorOfAppointment(this.deps.db, change.appointmentId);
       if (row) await this.deps.cache.del(profileKey(row.doctorId));

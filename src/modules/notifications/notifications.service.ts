@@ -162,7 +162,8 @@ export class NotificationsService {
     if (e.type === 'paused') await this.onPaused(trx, e.queueId, e.version, now);
     if (MOVES_THE_FRONT.has(e.type))
       await repo.insertOutbox(trx, await this.turnNearRows(trx, e.queueId, now));
-    await repo.insertOutbox(trx, await arriveByRows(trx, e.queueId, now, this.deps));
+    // A booking takes a place at the back (or a free serial): nobody ahead of it is told a later time.
+    if (e.type !== 'booked') await repo.insertOutbox(trx, await arriveByRows(trx, e.queueId, now, this.deps));
   }
 
   /** Turn-near for whoever is now within TURN_NEAR_POSITION of the front and was not told yet. */

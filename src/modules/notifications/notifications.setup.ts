@@ -52,10 +52,10 @@ function appointmentActions(app: FastifyInstance): AppointmentActions {
   };
   return {
     async confirm(id) {
-      await app.appointments.confirm(await owner(id), id);
+      await app.appointments.changes.confirm(await owner(id), id);
     },
     async cancel(id, _actor, reason) {
-      await app.appointments.cancel(await owner(id), id, reason);
+      await app.appointments.changes.cancel(await owner(id), id, reason);
     },
   };
 }

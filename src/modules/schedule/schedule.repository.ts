@@ -271,18 +271,6 @@ export function futureSessionDays(db: Executor, sessionId: string, from: string)
     .execute();
 }
 
-export function updateSessionDayShape(
-  db: Executor,
-  id: string,
-  values: { hospitalId: string; startsAt: Date; endsAt: Date; capacity: number; slotMinutes: number },
-) {
-  return db
-    .updateTable('sessionDays')
-    .set({ ...values, updatedAt: sql`now()` })
-    .where('id', '=', id)
-    .execute();
-}
-
 /** Active appointments of a session from a date on: what an edit or a delete could invalidate. */
 export function activeAppointmentsOfSession(db: Executor, sessionId: string, from: string) {
   return db

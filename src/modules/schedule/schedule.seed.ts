@@ -107,7 +107,7 @@ async function bookToday(app: FastifyInstance, doctorId: string | undefined, pas
       profileId: profile.id,
     };
     try {
-      await app.appointments.book(principal, { sessionId: session.id, date });
+      await app.appointments.booking.book(principal, { sessionId: session.id, date });
     } catch (err) {
       app.log.warn({ err }, 'demo booking skipped');
     }

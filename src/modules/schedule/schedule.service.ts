@@ -23,7 +23,7 @@ export interface ScheduleDeps {
   clock: Clock;
   events: DomainEvents;
   /** The day ledger cancels the bookings a schedule change takes away (one lock order, one write path). */
-  ledger: Pick<DayLedger, 'cancelMany'>;
+  ledger: Pick<DayLedger, 'cancelMany' | 'reshape'>;
 }
 
 type SessionRow = repo.SessionRow;
@@ -277,7 +277,7 @@ export class ScheduleService {
         });
       }
       await repo.updateSession(trx, id, next);
-      await this.reshapeFutureDays(trx, { ...next, id, timezone }, today);
+      await this.reshapeFutureDays(trx, emit, { ...next, id, timezone }, today, principal);
       return affected.map((a) => a.id);
     });
     return this.changed(current.doctorId, {
@@ -289,18 +289,25 @@ export class ScheduleService {
   /** Queues from today on follow the edited session; their bookings were kept only where still valid. */
   private async reshapeFutureDays(
     trx: Executor,
+    emit: Emit,
     s: repo.SessionInsert & { id: string; timezone: string },
     today: string,
+    actor: Principal,
   ) {
-    for (const day of await repo.futureSessionDays(trx, s.id, today)) {
-      await repo.updateSessionDayShape(trx, day.id, {
+    const days = await repo.futureSessionDays(trx, s.id, today);
+    await this.deps.ledger.reshape(
+      trx as Transaction<Database>,
+      emit,
+      days.map((d) => d.id),
+      (date) => ({
         hospitalId: s.hospitalId,
-        startsAt: localInstant(day.date, s.startTime, s.timezone),
-        endsAt: localInstant(day.date, s.endTime, s.timezone),
+        startsAt: localInstant(date, s.startTime, s.timezone),
+        endsAt: localInstant(date, s.endTime, s.timezone),
         capacity: s.capacity,
         slotMinutes: s.slotMinutes,
-      });
-    }
+      }),
+      actor,
+    );
   }
 
   async deleteSession(principal: Principal, id: string, opts: { cancelAffected?: boolean; reason?: string }) {
