@@ -522,9 +522,7 @@ test('out of order with a reason from the console and the desk, while the lobby 
   assert.deepEqual(a11yProblems.splice(0), []);
 });
 
-test('the lobby screen marks an emergency walk-in’s serial', {
-  todo: 'needs `priority` on guest snapshot entries (src/modules/queue/queue.reads.ts); see the report',
-}, async () => {
+test('the lobby screen marks an emergency walk-in’s serial', async () => {
   const screen = await newPage('lobby urgent', { width: 1600, height: 900 });
   await screen.goto(`${server.url}/screen?hospitalId=${hospitalId}`);
   await screen.locator('[data-testid=connection][data-state=live]').waitFor();

@@ -154,7 +154,14 @@ export class QueueReads {
       pausedUntil: meta.pausedUntil,
       entries: snap.entries.map((e) => {
         const status = e.status === 'waiting' ? e.stage : e.status;
-        if (!privileged) return { serial: e.serial, status, position: e.position };
+        // Guests (the lobby screen) see an emergency as a mark on its serial, never a name.
+        if (!privileged)
+          return {
+            serial: e.serial,
+            status,
+            position: e.position,
+            ...(e.priority > 0 ? { priority: e.priority } : {}),
+          };
         return {
           serial: e.serial,
           status,
