@@ -9,7 +9,7 @@ import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createEmptyPostgresDatabase } from '../helpers/database.js';
-import { hasPostgres } from '../helpers/services.js';
+import { skipWithout } from '../helpers/services.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 /** Upper bound for a start on a busy CI machine; exceeding it fails the test rather than hanging it. */
@@ -151,82 +151,80 @@ describe('embedded start', () => {
   });
 });
 
-if (await hasPostgres()) {
-  describe('Postgres start', () => {
-    test('two instances starting at once on an empty database both come up; migrations run once', async (t) => {
-      const database = await createEmptyPostgresDatabase();
-      t.after(() => database.drop());
-      const env = {
-        DATABASE_URL: database.url,
-        JWT_SECRET: TEST_JWT_SECRET,
-        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-        ADMIN_EMAIL: 'root@example.test',
-        ADMIN_PASSWORD: 'root password 1',
-        DATA_DIR: '/nonexistent-data-dir',
-      };
-      const started = await Promise.allSettled([startServer(env), startServer(env)]);
-      const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-      t.after(() => {
-        for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-      });
-      for (const s of started) if (s.status === 'rejected') throw s.reason;
-      for (const server of servers) {
-        assert.equal((await fetch(`${server.url}/ready`)).status, 200);
-        assert.doesNotMatch(server.stdout(), /demo logins/, 'no demo seeding on Postgres by default');
-      }
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ name: string; n: number }>(
-          'select name, count(*)::int as n from kysely_migration group by name order by name',
-        );
-        assert.deepEqual(
-          rows,
-          Object.keys(migrations).map((name) => ({ name, n: 1 })),
-          'each migration applied exactly once',
-        );
-        const admins = await client.query("select role from users where email = 'root@example.test'");
-        assert.deepEqual(admins.rows, [{ role: 'admin' }], 'ADMIN_EMAIL created once');
-      } finally {
-        await client.end();
-      }
-      const codes = await Promise.all(servers.map(stop));
-      assert.deepEqual(codes, [0, 0]);
+describe('Postgres start', { skip: await skipWithout('postgres') }, () => {
+  test('two instances starting at once on an empty database both come up; migrations run once', async (t) => {
+    const database = await createEmptyPostgresDatabase();
+    t.after(() => database.drop());
+    const env = {
+      DATABASE_URL: database.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      ADMIN_EMAIL: 'root@example.test',
+      ADMIN_PASSWORD: 'root password 1',
+      DATA_DIR: '/nonexistent-data-dir',
+    };
+    const started = await Promise.allSettled([startServer(env), startServer(env)]);
+    const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    t.after(() => {
+      for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
     });
-
-    test('npm run migrate and npm run cli -- create-admin work and are idempotent', async (t) => {
-      const database = await createEmptyPostgresDatabase();
-      t.after(() => database.drop());
-      const env = {
-        DATABASE_URL: database.url,
-        JWT_SECRET: TEST_JWT_SECRET,
-        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-      };
-      const first = npm(['run', '--silent', 'migrate'], env);
-      assert.equal(first.status, 0, first.stderr);
-      assert.match(first.stdout, new RegExp(`applied: ${Object.keys(migrations).join(', ')}`));
-      const again = npm(['run', '--silent', 'migrate'], env);
-      assert.equal(again.status, 0, again.stderr);
-      assert.match(again.stdout, /database is up to date/);
-
-      const create = ['run', '--silent', 'cli', '--', 'create-admin', '--email', 'ops@example.test'];
-      const created = npm([...create, '--password', 'ops password 1', '--name', 'Ops'], env);
-      assert.equal(created.status, 0, created.stderr);
-      assert.match(created.stdout, /admin ops@example\.test created/);
-      const exists = npm([...create, '--password', 'another password'], env);
-      assert.equal(exists.status, 0, exists.stderr);
-      assert.match(exists.stdout, /already exists/);
-      const missing = npm(['run', '--silent', 'cli', '--', 'create-admin', '--email', 'x@example.test'], env);
-      assert.equal(missing.status, 2);
-
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query("select name, role from users where email = 'ops@example.test'");
-        assert.deepEqual(rows, [{ name: 'Ops', role: 'admin' }], 'created once, not overwritten');
-      } finally {
-        await client.end();
-      }
-    });
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    for (const server of servers) {
+      assert.equal((await fetch(`${server.url}/ready`)).status, 200);
+      assert.doesNotMatch(server.stdout(), /demo logins/, 'no demo seeding on Postgres by default');
+    }
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ name: string; n: number }>(
+        'select name, count(*)::int as n from kysely_migration group by name order by name',
+      );
+      assert.deepEqual(
+        rows,
+        Object.keys(migrations).map((name) => ({ name, n: 1 })),
+        'each migration applied exactly once',
+      );
+      const admins = await client.query("select role from users where email = 'root@example.test'");
+      assert.deepEqual(admins.rows, [{ role: 'admin' }], 'ADMIN_EMAIL created once');
+    } finally {
+      await client.end();
+    }
+    const codes = await Promise.all(servers.map(stop));
+    assert.deepEqual(codes, [0, 0]);
   });
-}
+
+  test('npm run migrate and npm run cli -- create-admin work and are idempotent', async (t) => {
+    const database = await createEmptyPostgresDatabase();
+    t.after(() => database.drop());
+    const env = {
+      DATABASE_URL: database.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    };
+    const first = npm(['run', '--silent', 'migrate'], env);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`applied: ${Object.keys(migrations).join(', ')}`));
+    const again = npm(['run', '--silent', 'migrate'], env);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /database is up to date/);
+
+    const create = ['run', '--silent', 'cli', '--', 'create-admin', '--email', 'ops@example.test'];
+    const created = npm([...create, '--password', 'ops password 1', '--name', 'Ops'], env);
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /admin ops@example\.test created/);
+    const exists = npm([...create, '--password', 'another password'], env);
+    assert.equal(exists.status, 0, exists.stderr);
+    assert.match(exists.stdout, /already exists/);
+    const missing = npm(['run', '--silent', 'cli', '--', 'create-admin', '--email', 'x@example.test'], env);
+    assert.equal(missing.status, 2);
+
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query("select name, role from users where email = 'ops@example.test'");
+      assert.deepEqual(rows, [{ name: 'Ops', role: 'admin' }], 'created once, not overwritten');
+    } finally {
+      await client.end();
+    }
+  });
+});

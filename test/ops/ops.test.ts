@@ -5,7 +5,7 @@ import pg from 'pg';
 import { loggerOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { buildTestApp } from '../helpers/app.js';
-import { databaseBackends, hasPostgres, POSTGRES_URL } from '../helpers/services.js';
+import { databaseBackends, POSTGRES_URL, skipWithout } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser, PASSWORD, uniqueEmail } from '../helpers/users.js';
 
@@ -172,45 +172,43 @@ describe('logs', () => {
   });
 });
 
-if (await hasPostgres()) {
-  describe('Postgres down', () => {
-    test('/ready answers 503 UNAVAILABLE and the API answers 503, not 500, and both recover', async (t) => {
-      const { app, databaseUrl } = await buildTestApp(t, { backend: 'postgres' });
-      const patient = await makeUser(app, 'patient');
-      const name = new URL(databaseUrl as string).pathname.slice(1);
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      t.after(() => admin.end());
-      // Renaming the database away makes it unreachable (connections terminated, new ones refused) and lets
-      // the test bring it back.
-      await admin.query(`alter database "${name}" allow_connections false`);
-      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
-      await admin.query(`alter database "${name}" rename to "${name}_away"`);
-      try {
-        const ready = await app.inject({ url: '/ready' });
-        assert.equal(ready.statusCode, 503);
-        assert.equal(ready.json().code, 'UNAVAILABLE');
-        assert.equal(ready.json().details.postgres, false);
-        const me = await app.inject({ url: '/v1/me', headers: patient.auth });
-        assert.equal(me.statusCode, 503);
-        assert.equal(me.json().code, 'UNAVAILABLE');
-        const login = await app.inject({
-          method: 'POST',
-          url: '/v1/auth/login',
-          payload: { email: patient.email, password: PASSWORD },
-        });
-        assert.equal(login.statusCode, 503);
-        assert.doesNotMatch(login.body, /database|does not exist|cq_t_/i, 'no internals');
-        assert.equal((await app.inject({ url: '/health' })).statusCode, 200, 'alive, though not ready');
-      } finally {
-        await admin.query(`alter database "${name}_away" rename to "${name}"`);
-        await admin.query(`alter database "${name}" allow_connections true`);
-      }
-      assert.equal((await app.inject({ url: '/ready' })).statusCode, 200, 'back by itself');
-      assert.equal((await app.inject({ url: '/v1/me', headers: patient.auth })).statusCode, 200);
-    });
+describe('Postgres down', { skip: await skipWithout('postgres') }, () => {
+  test('/ready answers 503 UNAVAILABLE and the API answers 503, not 500, and both recover', async (t) => {
+    const { app, databaseUrl } = await buildTestApp(t, { backend: 'postgres' });
+    const patient = await makeUser(app, 'patient');
+    const name = new URL(databaseUrl as string).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    t.after(() => admin.end());
+    // Renaming the database away makes it unreachable (connections terminated, new ones refused) and lets
+    // the test bring it back.
+    await admin.query(`alter database "${name}" allow_connections false`);
+    await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+    await admin.query(`alter database "${name}" rename to "${name}_away"`);
+    try {
+      const ready = await app.inject({ url: '/ready' });
+      assert.equal(ready.statusCode, 503);
+      assert.equal(ready.json().code, 'UNAVAILABLE');
+      assert.equal(ready.json().details.postgres, false);
+      const me = await app.inject({ url: '/v1/me', headers: patient.auth });
+      assert.equal(me.statusCode, 503);
+      assert.equal(me.json().code, 'UNAVAILABLE');
+      const login = await app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: patient.email, password: PASSWORD },
+      });
+      assert.equal(login.statusCode, 503);
+      assert.doesNotMatch(login.body, /database|does not exist|cq_t_/i, 'no internals');
+      assert.equal((await app.inject({ url: '/health' })).statusCode, 200, 'alive, though not ready');
+    } finally {
+      await admin.query(`alter database "${name}_away" rename to "${name}"`);
+      await admin.query(`alter database "${name}" allow_connections true`);
+    }
+    assert.equal((await app.inject({ url: '/ready' })).statusCode, 200, 'back by itself');
+    assert.equal((await app.inject({ url: '/v1/me', headers: patient.auth })).statusCode, 200);
   });
-}
+});
 
 describe('Redis configured but unreachable', () => {
   test('/ready answers 503 naming redis, while sign-in still works', async (t) => {
