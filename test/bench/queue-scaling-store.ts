@@ -1,6 +1,7 @@
-// Benchmark: the cost of `call` (call-next) and a completing `remove` on a queue with 10 waiting entries
-// against one with 10,000, on each store. Prints the medians and the large/small ratio (target ≤ 1.5×).
-// Run: npx tsx test/bench/queue-scaling.ts   (bounded: a fixed number of rounds per store)
+// The store-only part of the queue-scaling bench (queue-scaling.ts runs it after the HTTP figures): the cost
+// of `call` (call-next) and a completing `remove` on a queue with 10 waiting entries against one with 10,000,
+// on each store. Prints the medians and the large/small ratio (target ≤ 1.5×).
+// Run alone: npx tsx test/bench/queue-scaling-store.ts   (bounded: a fixed number of rounds per store)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { QueueProjection, QueueStore } from '../../src/modules/queue/queue.store.js';
@@ -101,8 +102,8 @@ async function bench(name: string, store: QueueStore, rounds: number, warmup: nu
 }
 
 export async function runQueueScaling(): Promise<boolean> {
-  console.log(`queue scaling: median cost of one change at ${SMALL} vs ${LARGE} waiting entries`);
-  let ok = await bench('memory', new MemoryQueueStore(), 3000, 500);
+  console.log(`store only: median cost of one change at ${SMALL} vs ${LARGE} waiting entries`);
+  let ok = await bench('memory', new MemoryQueueStore(), 1000, 200);
   const redis = new Redis(REDIS_URL, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
@@ -117,7 +118,7 @@ export async function runQueueScaling(): Promise<boolean> {
   }
   try {
     const prefix = `cqbench:${randomBytes(4).toString('hex')}:`;
-    ok = (await bench('redis', new RedisQueueStore(redis, { prefix }), 1500, 200)) && ok;
+    ok = (await bench('redis', new RedisQueueStore(redis, { prefix }), 500, 100)) && ok;
   } finally {
     redis.disconnect();
   }
