@@ -1,6 +1,7 @@
 // At most one patient is being served per session day (design §2): call-next completes the visit in
 // progress, and the database refuses a second `called` entry on one day. Days that already hold several
-// keep the most recently called one; the others were seen and are marked completed.
+// keep the most recently called one; the others were seen and are marked completed. Also the index that
+// reads a day's last consults (the rolling average) without walking its other appointments.
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -12,9 +13,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     update session_days d set now_serving = (
       select a.serial from appointments a where a.queue_id = d.id and a.status = 'called');
     create unique index appointments_one_called_idx on appointments (queue_id) where status = 'called';
+    create index appointments_recent_consults_idx on appointments (queue_id, completed_at desc)
+      where status = 'completed';
   `.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop index appointments_one_called_idx;`.execute(db);
+  await sql`drop index appointments_recent_consults_idx; drop index appointments_one_called_idx;`.execute(db);
 }

@@ -12,6 +12,7 @@ import accountsRoutes from './modules/accounts/accounts.routes.js';
 import { AccountsService } from './modules/accounts/accounts.service.js';
 import appointmentsRoutes from './modules/appointments/appointments.routes.js';
 import { AppointmentsService } from './modules/appointments/appointments.service.js';
+import { DayBookings } from './modules/day/day.bookings.js';
 import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
@@ -173,7 +174,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log: app.log,
   });
   app.events.afterCommit('queue.changed', (change) => liveQueue.publish(change));
+  // The day ledger: queue operations, and places (bookings, cancellations, schedule changes).
   const ledger = new DayLedger({ clock: app.clock, live: liveQueue });
+  const dayBookings = new DayBookings({ clock: app.clock, live: liveQueue });
   app.decorate(
     'queue',
     new QueueService({ db: app.db, events: app.events, clock: app.clock, live: liveQueue, ledger }),
@@ -186,7 +189,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       db: app.db,
       clock: app.clock,
       events: app.events,
-      ledger,
+      ledger: dayBookings,
     }),
   );
   app.decorate(
@@ -196,7 +199,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       clock: app.clock,
       events: app.events,
       schedule: app.schedule,
-      ledger,
+      ledger: dayBookings,
       options: {
         cancelCutoffMinutes: config.CANCEL_CUTOFF_MINUTES,
         waitlistOfferMinutes: config.WAITLIST_OFFER_MINUTES,

@@ -10,7 +10,7 @@ import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import type { DomainEvents } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
-import type { Booked, BookRequest, DayLedger } from '../day/day.ledger.js';
+import type { Booked, BookRequest, DayBookings } from '../day/day.bookings.js';
 import { alreadyBooked, notBookable, Replay, sessionFull, uniqueViolation } from '../day/day.refusals.js';
 import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
@@ -27,7 +27,7 @@ import * as waitlistRepo from './appointments.waitlist.repository.js';
 export interface BookingDeps {
   db: DB;
   clock: Clock;
-  ledger: DayLedger;
+  ledger: DayBookings;
   events: DomainEvents;
   schedule: ScheduleService;
   /** Per session day; shared with reschedules into the same day. */

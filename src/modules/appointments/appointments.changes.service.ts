@@ -5,7 +5,7 @@ import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import type { DomainEvents } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
-import type { DayLedger } from '../day/day.ledger.js';
+import type { DayBookings } from '../day/day.bookings.js';
 import { notBookable } from '../day/day.refusals.js';
 import { ensureSessionDay } from '../day/day.repository.js';
 import * as scheduleRepo from '../schedule/schedule.repository.js';
@@ -19,7 +19,7 @@ export interface ChangesDeps {
   db: DB;
   clock: Clock;
   events: DomainEvents;
-  ledger: DayLedger;
+  ledger: DayBookings;
   /** Patients may cancel or reschedule until this many minutes before the session starts. */
   cancelCutoffMinutes: number;
   /** Per session day; a reschedule takes the target day's turn like a booking. */

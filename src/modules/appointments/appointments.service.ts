@@ -4,7 +4,7 @@
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import type { DomainEvents } from '../../events.js';
-import type { DayLedger } from '../day/day.ledger.js';
+import type { DayBookings } from '../day/day.bookings.js';
 import type { ScheduleService } from '../schedule/schedule.service.js';
 import { BookingService } from './appointments.booking.service.js';
 import { AppointmentChanges } from './appointments.changes.service.js';
@@ -26,7 +26,7 @@ export interface AppointmentsDeps {
   clock: Clock;
   events: DomainEvents;
   schedule: ScheduleService;
-  ledger: DayLedger;
+  ledger: DayBookings;
   options: AppointmentsOptions;
 }
 

@@ -7,7 +7,7 @@ import type { Database, DB, Executor } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import type { DomainEvents, Emit } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
-import type { DayLedger } from '../day/day.ledger.js';
+import type { DayBookings } from '../day/day.bookings.js';
 import { ScheduleAvailability } from './schedule.availability.js';
 import { affectedByEdit, validateSessionShape } from './schedule.edit-rules.js';
 import * as repo from './schedule.repository.js';
@@ -23,7 +23,7 @@ export interface ScheduleDeps {
   clock: Clock;
   events: DomainEvents;
   /** The day ledger cancels the bookings a schedule change takes away (one lock order, one write path). */
-  ledger: Pick<DayLedger, 'cancelMany' | 'reshape'>;
+  ledger: Pick<DayBookings, 'cancelMany' | 'reshape'>;
 }
 
 type SessionRow = repo.SessionRow;
