@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DateTime } from 'luxon';
 import { hashToken, newOpaqueToken } from '../../src/lib/tokens.js';
+import { insertHospital, insertSession, insertSessionDay } from '../helpers/clinic.js';
 import { makeUser, type TestUser } from '../helpers/users.js';
 
 export const ZONE = 'Asia/Dhaka';
@@ -28,15 +29,6 @@ export interface QueueFixture {
   patients: Patient[];
 }
 
-async function hospital(app: FastifyInstance, name: string): Promise<string> {
-  const row = await app.db
-    .insertInto('hospitals')
-    .values({ name, city: 'Dhaka', timezone: ZONE })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
 /** Creates a queue on `now`'s local date (or `dateOffsetDays` later) with `count` booked patients. */
 export async function queueFixture(
   app: FastifyInstance,
@@ -46,44 +38,41 @@ export async function queueFixture(
   const now = DateTime.fromJSDate(options.now ?? app.clock.now(), { zone: ZONE });
   const day = now.plus({ days: options.dateOffsetDays ?? 0 }).startOf('day');
   const date = day.toISODate()!;
-  const hospitalId = await hospital(app, `General ${randomBytes(3).toString('hex')}`);
-  const otherHospitalId = await hospital(app, `Other ${randomBytes(3).toString('hex')}`);
+  const hospitalId = await insertHospital(app, {
+    name: `General ${randomBytes(3).toString('hex')}`,
+    timezone: ZONE,
+  });
+  const otherHospitalId = await insertHospital(app, {
+    name: `Other ${randomBytes(3).toString('hex')}`,
+    timezone: ZONE,
+  });
   const doctor = await makeUser(app, 'doctor', { name: 'Dr. Queue' });
   const otherDoctor = await makeUser(app, 'doctor', { name: 'Dr. Other' });
   const staff = await makeUser(app, 'staff', { hospitalId });
   const otherStaff = await makeUser(app, 'staff', { hospitalId: otherHospitalId });
   const admin = await makeUser(app, 'admin');
-  const session = await app.db
-    .insertInto('sessions')
-    .values({
-      doctorId: doctor.doctorId!,
-      hospitalId,
-      weekday: day.weekday,
-      startTime: '00:00',
-      endTime: '23:00',
-      slotMinutes: 10,
-      capacity: 100,
-      room: '204',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const sessionId = await insertSession(app, {
+    doctorId: doctor.doctorId!,
+    hospitalId,
+    weekday: day.weekday,
+    start: '00:00',
+    end: '23:00',
+    slotMinutes: 10,
+    capacity: 100,
+    room: '204',
+  });
   const startsAt = day.toJSDate();
-  const queue = await app.db
-    .insertInto('sessionDays')
-    .values({
-      sessionId: session.id,
-      doctorId: doctor.doctorId!,
-      hospitalId,
-      date,
-      startsAt,
-      endsAt: day.plus({ hours: 23 }).toJSDate(),
-      capacity: 100,
-      slotMinutes: 10,
-      nextSerial: count + 1,
-      bookedCount: count,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const queueId = await insertSessionDay(app, {
+    sessionId,
+    doctorId: doctor.doctorId!,
+    hospitalId,
+    date,
+    startsAt,
+    endsAt: day.plus({ hours: 23 }).toJSDate(),
+    capacity: 100,
+    slotMinutes: 10,
+    bookedCount: count,
+  });
   const patients: Patient[] = [];
   for (let serial = 1; serial <= count; serial++) {
     const name = `Patient ${serial} ${randomBytes(2).toString('hex')}`;
@@ -92,7 +81,7 @@ export async function queueFixture(
     const appointment = await app.db
       .insertInto('appointments')
       .values({
-        queueId: queue.id,
+        queueId,
         doctorId: doctor.doctorId!,
         date,
         profileId: user.profileId!,
@@ -109,7 +98,7 @@ export async function queueFixture(
   return {
     hospitalId,
     otherHospitalId,
-    queueId: queue.id,
+    queueId,
     date,
     doctor,
     otherDoctor,
