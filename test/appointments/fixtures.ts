@@ -3,81 +3,34 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DUMMY_HASH } from '../../src/lib/password.js';
-import { makeUser, type TestUser } from '../helpers/users.js';
+import {
+  insertCatalog,
+  insertHospital,
+  insertSession,
+  makeDoctor as makeClinicDoctor,
+  type SessionValues,
+} from '../helpers/clinic.js';
+import type { TestUser } from '../helpers/users.js';
 
-export async function makeHospital(
-  app: FastifyInstance,
-  extra: { timezone?: string; city?: string; name?: string } = {},
-): Promise<string> {
-  const row = await app.db
-    .insertInto('hospitals')
-    .values({
-      name: extra.name ?? `Hospital ${randomBytes(3).toString('hex')}`,
-      city: extra.city ?? 'Dhaka',
-      timezone: extra.timezone ?? 'Asia/Dhaka',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
+export const makeHospital = insertHospital;
 
-export async function makeSpecialization(app: FastifyInstance, name: string): Promise<string> {
-  const row = await app.db
-    .insertInto('specializations')
-    .values({ name })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
+export const makeSpecialization = (app: FastifyInstance, name: string): Promise<string> =>
+  insertCatalog(app, 'specializations', name);
 
-export async function makeDoctor(
+export const makeDoctor = (
   app: FastifyInstance,
   extra: { specializationIds?: string[]; name?: string } = {},
-): Promise<TestUser & { doctorId: string }> {
-  const doctor = await makeUser(app, 'doctor', { name: extra.name ?? 'Dr. Test' });
-  const doctorId = doctor.doctorId as string;
-  for (const specializationId of extra.specializationIds ?? [])
-    await app.db.insertInto('doctorSpecializations').values({ doctorId, specializationId }).execute();
-  return { ...doctor, doctorId };
-}
+): Promise<TestUser & { doctorId: string }> => makeClinicDoctor(app, extra);
 
-export interface SessionSpec {
-  doctorId: string;
-  hospitalId: string;
-  weekday: number;
-  start?: string;
-  end?: string;
-  slotMinutes?: number;
-  capacity?: number;
-  fee?: number;
-  room?: string | null;
-  validFrom?: string | null;
-  validTo?: string | null;
-  bookingOpensDays?: number;
-  bookingClosesMinutes?: number;
-}
+export type SessionSpec = Omit<SessionValues, 'deleted'>;
 
-export async function makeSession(app: FastifyInstance, spec: SessionSpec): Promise<string> {
-  const row = await app.db
-    .insertInto('sessions')
-    .values({
-      doctorId: spec.doctorId,
-      hospitalId: spec.hospitalId,
-      weekday: spec.weekday,
-      startTime: spec.start ?? '09:00',
-      endTime: spec.end ?? '12:00',
-      slotMinutes: spec.slotMinutes ?? 10,
-      capacity: spec.capacity ?? 18,
-      fee: spec.fee ?? 500,
-      room: spec.room === undefined ? '101' : spec.room,
-      validFrom: spec.validFrom ?? null,
-      validTo: spec.validTo ?? null,
-      bookingOpensDays: spec.bookingOpensDays ?? 30,
-      bookingClosesMinutes: spec.bookingClosesMinutes ?? 0,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+/** A weekly session with the booking tests' defaults: a 500 fee in room 101. */
+export function makeSession(app: FastifyInstance, spec: SessionSpec): Promise<string> {
+  return insertSession(app, {
+    ...spec,
+    fee: spec.fee ?? 500,
+    room: spec.room === undefined ? '101' : spec.room,
+  });
 }
 
 export interface FastPatient {
