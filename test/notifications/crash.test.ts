@@ -9,7 +9,8 @@ import { describe, test } from 'node:test';
 import { openDatabase } from '../../src/db/connect.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { FAKE_FROM, FakeTwilio, twilioEnv } from '../helpers/fake-twilio.js';
-import { hasPostgres } from '../helpers/services.js';
+import { skipWithout } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 import { bdPhone } from './fixtures.js';
 import { type ServerProcess, startServer } from './server-process.js';
 
@@ -76,15 +77,7 @@ class ResponseGate {
   }
 }
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, limitMs: number) {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-describe('a sender killed mid-send [postgres]', { skip: !(await hasPostgres()) }, () => {
+describe('a sender killed mid-send [postgres]', { skip: await skipWithout('postgres') }, () => {
   test('a second process delivers everything; only the sends in flight at the kill can repeat', {
     timeout: 300_000,
   }, async (t) => {
@@ -138,7 +131,7 @@ describe('a sender killed mid-send [postgres]', { skip: !(await hasPostgres()) }
     const first = await startServer(env(FAKE_FROM));
     servers.push(first);
     // Every worker slot is then waiting on an answer Twilio will never give: the sends in flight.
-    await waitFor('sends in flight', () => gate.held.length === CONCURRENCY, STEP_LIMIT_MS);
+    await waitFor('sends in flight', () => gate.held.length === CONCURRENCY, STEP_LIMIT_MS, 100);
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     gate.open = true;
@@ -167,6 +160,7 @@ describe('a sender killed mid-send [postgres]', { skip: !(await hasPostgres()) }
         return !c.pending && !c.sending;
       },
       Math.max(STEP_LIMIT_MS, lease - Date.now() + TAKEOVER_SLACK_MS),
+      100,
     );
     const takenOver = fake.messages.filter((m) => m.from === SECOND_SENDER && claimedBodies.has(m.body));
     const takeoverMs = Math.max(...takenOver.map((m) => m.at)) - lease;

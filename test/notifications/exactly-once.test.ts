@@ -9,7 +9,7 @@ import { openDatabase } from '../../src/db/connect.js';
 import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { FAKE_FROM, FakeTwilio, twilioEnv } from '../helpers/fake-twilio.js';
-import { hasPostgres } from '../helpers/services.js';
+import { skipWithout } from '../helpers/services.js';
 import { bdPhone } from './fixtures.js';
 import { type ServerProcess, startServer } from './server-process.js';
 
@@ -27,7 +27,7 @@ after(async () => {
   await fake.stop();
 });
 
-describe('exactly once across instances [postgres]', { skip: !(await hasPostgres()) }, () => {
+describe('exactly once across instances [postgres]', { skip: await skipWithout('postgres') }, () => {
   test(`two instances draining ${MESSAGES} due messages send each exactly once`, async (t) => {
     const env = { ...twilioEnv(fake), NOTIFY_CRON: 'false', PUBLIC_URL: 'https://care.example' };
     const first = await buildTestApp(t, { backend: 'postgres', env });

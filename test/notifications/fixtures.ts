@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DateTime } from 'luxon';
 import { recordQueueEvent } from '../../src/modules/day/day.repository.js';
+import { insertHospital, insertSession, insertSessionDay } from '../helpers/clinic.js';
 import { makeUser, type TestUser } from '../helpers/users.js';
 
 export interface Clinic {
@@ -19,38 +20,24 @@ export async function seedClinic(
   opts: { timezone?: string; quietStart?: string; quietEnd?: string; doctorPhone?: string } = {},
 ): Promise<Clinic> {
   const timezone = opts.timezone ?? 'Asia/Dhaka';
-  const hospital = await app.db
-    .insertInto('hospitals')
-    .values({
-      name: 'Green Life Hospital',
-      city: 'Dhaka',
-      timezone,
-      ...(opts.quietStart ? { quietStart: opts.quietStart, quietEnd: opts.quietEnd } : {}),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const doctor = await makeUser(app, 'doctor', { name: 'Dr. Karim', phone: opts.doctorPhone });
-  const session = await app.db
-    .insertInto('sessions')
-    .values({
-      doctorId: doctor.doctorId as string,
-      hospitalId: hospital.id,
-      weekday: 1,
-      startTime: '09:00',
-      endTime: '17:00',
-      slotMinutes: 15,
-      capacity: 32,
-      room: '12',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return {
-    hospitalId: hospital.id,
-    doctorId: doctor.doctorId as string,
-    doctor,
-    sessionId: session.id,
+  const hospitalId = await insertHospital(app, {
+    name: 'Green Life Hospital',
     timezone,
-  };
+    quietStart: opts.quietStart,
+    quietEnd: opts.quietEnd,
+  });
+  const doctor = await makeUser(app, 'doctor', { name: 'Dr. Karim', phone: opts.doctorPhone });
+  const sessionId = await insertSession(app, {
+    doctorId: doctor.doctorId as string,
+    hospitalId,
+    weekday: 1,
+    start: '09:00',
+    end: '17:00',
+    slotMinutes: 15,
+    capacity: 32,
+    room: '12',
+  });
+  return { hospitalId, doctorId: doctor.doctorId as string, doctor, sessionId, timezone };
 }
 
 export async function queueDay(app: FastifyInstance, clinic: Clinic, date: string): Promise<string> {
@@ -62,21 +49,16 @@ export async function queueDay(app: FastifyInstance, clinic: Clinic, date: strin
     .executeTakeFirst();
   if (existing) return existing.id;
   const start = DateTime.fromISO(`${date}T09:00`, { zone: clinic.timezone });
-  const row = await app.db
-    .insertInto('sessionDays')
-    .values({
-      sessionId: clinic.sessionId,
-      doctorId: clinic.doctorId,
-      hospitalId: clinic.hospitalId,
-      date,
-      startsAt: start.toJSDate(),
-      endsAt: start.plus({ hours: 8 }).toJSDate(),
-      capacity: 32,
-      slotMinutes: 15,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  return insertSessionDay(app, {
+    sessionId: clinic.sessionId,
+    doctorId: clinic.doctorId,
+    hospitalId: clinic.hospitalId,
+    date,
+    startsAt: start.toJSDate(),
+    endsAt: start.plus({ hours: 8 }).toJSDate(),
+    capacity: 32,
+    slotMinutes: 15,
+  });
 }
 
 let serialCounter = 0;
