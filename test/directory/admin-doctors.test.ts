@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { insertCatalog } from '../helpers/clinic.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser, type TestUser } from '../helpers/users.js';
-import { insertCatalog, makeDoctor } from './fixtures.js';
+import { makeDoctor } from './fixtures.js';
 
 interface AdminDoctor {
   id: string;

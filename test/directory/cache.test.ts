@@ -6,9 +6,10 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { MemoryCache, RedisCache } from '../../src/plugins/cache.js';
 import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { insertCatalog, insertHospital } from '../helpers/clinic.js';
 import { databaseBackends, deleteRedisPrefix, REDIS_URL, skipWithout } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
-import { insertAppointment, insertCatalog, insertHospital, makeDoctor } from './fixtures.js';
+import { insertAppointment, makeDoctor } from './fixtures.js';
 
 function metric(text: string, name: string, family: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{cache="${family}"}`));

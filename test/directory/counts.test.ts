@@ -5,10 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { CompiledQuery, sql } from 'kysely';
 import { DomainEvents } from '../../src/events.js';
 import { searchQuery } from '../../src/modules/directory/doctors.repository.js';
+import { insertCatalog, insertHospital } from '../helpers/clinic.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
-import { insertAppointment, insertCatalog, insertHospital, insertSession, makeDoctor } from './fixtures.js';
+import { insertAppointment, insertSession, makeDoctor } from './fixtures.js';
 
 async function truth(app: FastifyInstance, doctorId: string): Promise<number> {
   const row = await app.db

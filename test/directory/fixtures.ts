@@ -2,33 +2,15 @@
 // (the schedule and booking modules own those flows; the directory only reads their rows).
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { makeUser, type TestUser } from '../helpers/users.js';
+import {
+  insertSession as insertClinicSession,
+  insertSessionDay as insertClinicSessionDay,
+  insertHospital,
+  makeDoctor as makeClinicDoctor,
+} from '../helpers/clinic.js';
+import type { TestUser } from '../helpers/users.js';
 
-export async function insertHospital(
-  app: FastifyInstance,
-  values: { name?: string; city?: string; timezone?: string } = {},
-): Promise<string> {
-  const row = await app.db
-    .insertInto('hospitals')
-    .values({
-      name: values.name ?? `Hospital ${randomBytes(3).toString('hex')}`,
-      city: values.city ?? 'Dhaka',
-      timezone: values.timezone ?? 'Asia/Dhaka',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
-export async function insertCatalog(
-  app: FastifyInstance,
-  table: 'specializations' | 'qualifications' | 'services',
-  name: string,
-): Promise<string> {
-  const row = await app.db.insertInto(table).values({ name }).returning('id').executeTakeFirstOrThrow();
-  return row.id;
-}
-
+/** An evening session (17:00–20:00 local unless told), 10-minute slots, 18 places. */
 export async function insertSession(
   app: FastifyInstance,
   values: {
@@ -45,25 +27,8 @@ export async function insertSession(
     bookingClosesMinutes?: number;
   },
 ): Promise<string> {
-  const row = await app.db
-    .insertInto('sessions')
-    .values({
-      doctorId: values.doctorId,
-      hospitalId: values.hospitalId,
-      weekday: values.weekday,
-      startTime: values.startTime ?? '17:00',
-      endTime: '20:00',
-      bookingOpensDays: values.bookingOpensDays,
-      bookingClosesMinutes: values.bookingClosesMinutes,
-      slotMinutes: 10,
-      capacity: values.capacity ?? 18,
-      validFrom: values.validFrom ?? null,
-      validTo: values.validTo ?? null,
-      deletedAt: values.deleted ? new Date() : null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  const { startTime, ...rest } = values;
+  return insertClinicSession(app, { ...rest, start: startTime ?? '17:00', end: '20:00', slotMinutes: 10 });
 }
 
 export async function insertSessionDay(
@@ -81,24 +46,18 @@ export async function insertSessionDay(
     .selectAll()
     .where('id', '=', values.sessionId)
     .executeTakeFirstOrThrow();
-  const row = await app.db
-    .insertInto('sessionDays')
-    .values({
-      sessionId: session.id,
-      doctorId: session.doctorId,
-      hospitalId: session.hospitalId,
-      date: values.date,
-      startsAt: `${values.date}T11:00:00Z`,
-      endsAt: `${values.date}T14:00:00Z`,
-      capacity: values.capacity ?? session.capacity,
-      slotMinutes: session.slotMinutes,
-      bookedCount: values.bookedCount ?? 0,
-      nextSerial: (values.bookedCount ?? 0) + 1,
-      status: values.status ?? 'open',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  return insertClinicSessionDay(app, {
+    sessionId: session.id,
+    doctorId: session.doctorId,
+    hospitalId: session.hospitalId,
+    date: values.date,
+    startsAt: `${values.date}T11:00:00Z`,
+    endsAt: `${values.date}T14:00:00Z`,
+    capacity: values.capacity ?? session.capacity,
+    slotMinutes: session.slotMinutes,
+    bookedCount: values.bookedCount,
+    status: values.status ?? 'open',
+  });
 }
 
 let serialSeq = 1;
@@ -154,9 +113,7 @@ export async function makeDoctor(
   name: string,
   extra: { licenseNo?: string; verified?: boolean } = {},
 ) {
-  const user = await makeUser(app, 'doctor', { name, ...extra });
-  if (!user.doctorId) throw new Error('doctor has no doctorId');
-  return { ...user, doctorId: user.doctorId };
+  return makeClinicDoctor(app, { name, ...extra });
 }
 
 /** A verified doctor written straight to the tables (no password hashing): for tests that need many. */

@@ -4,17 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
+import { insertCatalog, insertHospital } from '../helpers/clinic.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
-import {
-  insertAppointment,
-  insertCatalog,
-  insertHospital,
-  insertSession,
-  insertSessionDay,
-  makeDoctor,
-} from './fixtures.js';
+import { insertAppointment, insertSession, insertSessionDay, makeDoctor } from './fixtures.js';
 
 const NOW = '2026-03-02T06:00:00Z';
 

@@ -2,18 +2,11 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ManualClock } from '../../src/clock.js';
+import { insertCatalog, insertHospital } from '../helpers/clinic.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
-import {
-  insertAppointment,
-  insertCatalog,
-  insertDoctor,
-  insertHospital,
-  insertSession,
-  insertSessionDay,
-  makeDoctor,
-} from './fixtures.js';
+import { insertAppointment, insertDoctor, insertSession, insertSessionDay, makeDoctor } from './fixtures.js';
 
 // Monday 2 March 2026, 06:00 UTC (noon in Dhaka).
 const NOW = '2026-03-02T06:00:00Z';
