@@ -15,6 +15,9 @@ export const PRESSURE_RETRY_AFTER_SECONDS = 5;
 /** After a backing service failed or the pool wait ran out. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
+/** Two of under-pressure's one-second samples: the first may still cover the start. */
+const ARMING_MS = 2000;
+
 /** Liveness and metrics stay answerable under load: an orchestrator must not restart a busy instance. */
 const EXEMPT = /^\/(health|metrics)(\?|$)/;
 
@@ -51,11 +54,17 @@ async function overloadPlugin(app: FastifyInstance, opts: { config: Config }): P
   });
 
   if (MAX_EVENT_LOOP_DELAY_MS > 0) {
+    // The loop lags while the process starts (modules compiling, migrations): that is not load, so the check
+    // counts from the first full sample after the app is ready.
+    let armedAt = Number.POSITIVE_INFINITY;
+    app.addHook('onReady', async () => {
+      armedAt = Date.now() + ARMING_MS;
+    });
     await app.register(underPressure, {
       maxEventLoopDelay: MAX_EVENT_LOOP_DELAY_MS,
       retryAfter: PRESSURE_RETRY_AFTER_SECONDS,
       pressureHandler: async (request, reply) => {
-        if (EXEMPT.test(request.url)) return;
+        if (EXEMPT.test(request.url) || Date.now() < armedAt) return;
         reply.header('retry-after', String(PRESSURE_RETRY_AFTER_SECONDS));
         throw overloaded('The server is overloaded; try again shortly', PRESSURE_RETRY_AFTER_SECONDS);
       },

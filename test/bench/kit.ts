@@ -250,7 +250,8 @@ export interface Staff {
 export interface Clinic {
   hospitalId: string;
   staff: Staff;
-  doctors: { doctorId: string; sessionId: string; auth: string }[];
+  /** sessionId: today's session; sessions: each ISO weekday's (1 = Monday). */
+  doctors: { doctorId: string; sessionId: string; sessions: Record<number, string>; auth: string }[];
 }
 
 /**
@@ -292,7 +293,7 @@ export async function seedClinic(app: FastifyInstance, doctors: number, capacity
       .values({ userId: user.id, name: `Dr. Bench ${i}`, verifiedAt: new Date() })
       .returning('id')
       .executeTakeFirstOrThrow();
-    let sessionId = '';
+    const sessions: Record<number, string> = {};
     for (let weekday = 1; weekday <= 7; weekday++) {
       const session = await app.db
         .insertInto('sessions')
@@ -309,11 +310,14 @@ export async function seedClinic(app: FastifyInstance, doctors: number, capacity
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      if (weekday === todayWeekday()) sessionId = session.id;
+      sessions[weekday] = session.id;
     }
+    if (await sessionsNeedConfirming(app))
+      await sql`update sessions set confirmed_at = now() where doctor_id = ${doctor.id}`.execute(app.db);
     list.push({
       doctorId: doctor.id,
-      sessionId,
+      sessionId: sessions[isoWeekday(new Date())],
+      sessions,
       auth: `Bearer ${app.signAccessToken({ id: user.id, role: 'doctor' })}`,
     });
   }
@@ -326,9 +330,18 @@ export async function seedClinic(app: FastifyInstance, doctors: number, capacity
 
 export const todayUtc = (): string => new Date().toISOString().slice(0, 10);
 
-function todayWeekday(): number {
-  const day = new Date().getUTCDay();
+/** ISO weekday (1 = Monday) of an instant's UTC date. */
+export function isoWeekday(at: Date): number {
+  const day = at.getUTCDay();
   return day === 0 ? 7 : day;
+}
+
+/** Sessions entered straight into the database are pending where the schema has a confirmation step. */
+async function sessionsNeedConfirming(app: FastifyInstance): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from information_schema.columns
+    where table_name = 'sessions' and column_name = 'confirmed_at'`.execute(app.db);
+  return rows[0].n > 0;
 }
 
 /** `count` patients (account + own profile) in a few statements; returns their ids and bearer headers. */
@@ -337,7 +350,8 @@ export async function seedPatients(
   count: number,
 ): Promise<{ userId: string; profileId: string; auth: string }[]> {
   const tag = randomBytes(3).toString('hex');
-  const { rows } = await sql<{ user_id: string; profile_id: string }>`
+  // CamelCasePlugin renames the result columns: user_id → userId.
+  const { rows } = await sql<{ userId: string; profileId: string }>`
     with u as (
       insert into users (email, password_hash, role, name)
       select 'bench-' || ${tag} || '-' || g || '@example.test', ${DUMMY_HASH}, 'patient', 'Bench Patient ' || g
@@ -350,9 +364,9 @@ export async function seedPatients(
     )
     select account_id as user_id, id as profile_id from p`.execute(app.db);
   return rows.map((r) => ({
-    userId: r.user_id,
-    profileId: r.profile_id,
-    auth: `Bearer ${app.signAccessToken({ id: r.user_id, role: 'patient' })}`,
+    userId: r.userId,
+    profileId: r.profileId,
+    auth: `Bearer ${app.signAccessToken({ id: r.userId, role: 'patient' })}`,
   }));
 }
 
