@@ -176,6 +176,12 @@ for (const backend of await databaseBackends()) {
       const id = created.json().id as string;
       assert.deepEqual(await w.available(w.doctor.doctorId), [], 'a pending sitting is not offered');
       assert.equal(await w.listedOn(w.doctor.doctorId, TUESDAY), false, 'nor found as available that day');
+      const [patient] = await makePatients(w.app, 1);
+      const book = () => w.req('POST', '/v1/appointments', patient.auth, { sessionId: id, date: TUESDAY });
+      const refused = await book();
+      assert.equal(refused.statusCode, 422, refused.body);
+      assert.equal(refused.json().code, 'DATE_NOT_BOOKABLE');
+      assert.equal(refused.json().details.reason, 'session_pending');
       await refreshSoonest(w.app.db, w.clock.now(), { doctorIds: [w.doctor.doctorId] });
       const soonest = await w.app.db
         .selectFrom('doctorSoonest')
@@ -210,10 +216,14 @@ for (const backend of await databaseBackends()) {
       assert.equal(confirmed.json().confirmedAt, w.clock.now().toISOString());
       assert.deepEqual(await w.available(w.doctor.doctorId), [id]);
       assert.ok(await w.listedOn(w.doctor.doctorId, TUESDAY));
+      assert.equal((await book()).statusCode, 201);
       assert.deepEqual((await w.req('GET', '/v1/sessions/pending', lakeDesk.auth)).json().items, []);
 
       // Moving it to another hospital needs that hospital's confirmation again; an admin's sitting needs none.
-      const moved = await w.req('PATCH', `/v1/sessions/${id}`, w.doctor.auth, { hospitalId: w.river });
+      const moved = await w.req('PATCH', `/v1/sessions/${id}`, w.doctor.auth, {
+        hospitalId: w.river,
+        cancelAffected: true,
+      });
       assert.equal(moved.statusCode, 200, moved.body);
       assert.equal(moved.json().session.status, 'pending');
       assert.deepEqual(await w.available(w.doctor.doctorId), []);
@@ -251,6 +261,13 @@ for (const backend of await databaseBackends()) {
       );
       assert.equal(created.statusCode, 201, created.body);
       assert.deepEqual(await w.available(doctorId), []);
+      const [patient] = await makePatients(w.app, 1);
+      const refused = await w.req('POST', '/v1/appointments', patient.auth, {
+        sessionId: created.json().id,
+        date: TUESDAY,
+      });
+      assert.equal(refused.statusCode, 422, refused.body);
+      assert.equal(refused.json().details.reason, 'doctor_unverified');
       const calendar = await w.req('GET', `/v1/availability?date=${TUESDAY}`);
       assert.ok(!calendar.json().items.some((i: { doctorId: string }) => i.doctorId === doctorId));
       await w.app.db
