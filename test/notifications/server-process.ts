@@ -19,8 +19,9 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-export function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+/** @param entry the process entry, relative to the repository root @default 'src/server.ts' */
+export function startServer(env: Record<string, string>, entry = 'src/server.ts'): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
