@@ -116,6 +116,8 @@ export function attachQueueSockets(
   };
 
   const join = async (socket: QueueSocket, room: string) => {
+    // A socket that went away during an await must not be put back into a room (the adapter would keep it).
+    if (!socket.connected) throw new AppError('UNAVAILABLE', 'The connection closed');
     if (!socket.rooms.has(room) && watchCount(socket) >= maxRooms)
       throw new AppError('RATE_LIMITED', `At most ${maxRooms} watches per connection`);
     await socket.join(room);
@@ -125,6 +127,7 @@ export function attachQueueSockets(
   const demote = async (socket: QueueSocket, reason: AuthChanged['reason']) => {
     socket.data.userId = null;
     socket.data.expiresAt = null;
+    if (!socket.connected) return;
     const tracked = socket.data.trackedAppointmentId;
     for (const room of [...socket.rooms]) {
       const queueId = staffQueueOf(room);
@@ -145,6 +148,7 @@ export function attachQueueSockets(
     let dropped = false;
     const tracked = socket.data.trackedAppointmentId;
     for (const room of [...socket.rooms]) {
+      if (!socket.connected) return dropped;
       const queueId = staffQueueOf(room);
       if (queueId) {
         const context = await deps.queue.reads.context(queueId).catch(() => null);
@@ -281,7 +285,7 @@ export function attachQueueSockets(
           await demote(socket, 'changed');
         socket.data.userId = principal.id;
         socket.data.expiresAt = expiresAt;
-        await socket.join(rooms.user(principal.id));
+        await join(socket, rooms.user(principal.id));
         if (await review(socket, principal))
           socket.emit('auth:changed', { reason: 'changed', role: principal.role });
         return { ok: true, role: principal.role, expiresAt: new Date(expiresAt).toISOString() };
