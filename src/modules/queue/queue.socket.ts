@@ -285,7 +285,7 @@ export function attachQueueSockets(
           await demote(socket, 'changed');
         socket.data.userId = principal.id;
         socket.data.expiresAt = expiresAt;
-        await join(socket, rooms.user(principal.id));
+        if (socket.connected) await socket.join(rooms.user(principal.id));
         if (await review(socket, principal))
           socket.emit('auth:changed', { reason: 'changed', role: principal.role });
         return { ok: true, role: principal.role, expiresAt: new Date(expiresAt).toISOString() };
