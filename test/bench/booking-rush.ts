@@ -97,11 +97,11 @@ try {
             headers: { authorization: patients[i].auth, 'content-type': 'application/json' },
             body: JSON.stringify({ sessionId: sessionOf(doctor), date }),
           });
-          const body = (await res.json()) as { serial?: number; code?: string };
+          const body = (await res.json()) as { serial?: number; code?: string; message?: string };
           results.push({
             doctor,
             status: res.status,
-            code: body.code,
+            code: body.code && `${body.code}: ${body.message}`,
             serial: body.serial,
             ms: performance.now() - sent,
           });

@@ -40,8 +40,13 @@ try {
         headers: { authorization: clinic.staff.auth, 'content-type': 'application/json' },
         body: JSON.stringify({ name: `Walk In ${i}` }),
       });
-      const body = (await res.json()) as { serial?: number; code?: string };
-      return { status: res.status, code: body.code, serial: body.serial, ms: performance.now() - started };
+      const body = (await res.json()) as { serial?: number; code?: string; message?: string };
+      return {
+        status: res.status,
+        code: body.code && `${body.code}: ${body.message}`,
+        serial: body.serial,
+        ms: performance.now() - started,
+      };
     } catch (err) {
       return { status: 0, code: String(err), serial: undefined, ms: performance.now() - started };
     }
