@@ -93,7 +93,12 @@ export class QueueReads {
   readonly #contexts = new LRUCache<string, QueueContext>({ max: 5_000, ttl: 300_000 });
   readonly #versions = new Coalescer<number | null>();
   readonly #guestBuilds = new Coalescer<SerializedSnapshot>();
-  readonly #guest = new LRUCache<string, SerializedSnapshot>({ max: 5_000 });
+  /** Bounded by text size too: a 10,000-entry queue's snapshot is about half a megabyte. */
+  readonly #guest = new LRUCache<string, SerializedSnapshot>({
+    max: 5_000,
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (snapshot) => snapshot.body.length + 64,
+  });
   readonly #positionReads = new Coalescer<ResolvedPosition | null>();
   readonly #positions = new LRUCache<string, ResolvedPosition>({ max: 20_000 });
 
