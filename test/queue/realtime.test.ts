@@ -223,6 +223,9 @@ for (const setup of await setups()) {
       const steps: [string, () => Promise<{ version: number }>][] = [
         ['call-next', async () => (await post(app, f.staff.auth, `${q}/call-next`)).json()],
         ['check-in 3', async () => (await post(app, f.staff.auth, e(tracked[2], 'check-in'))).json()],
+        // Those ahead of the owner arrive: call-next passes over only absent patients who are late.
+        ['check-in 2', async () => (await post(app, f.staff.auth, e(tracked[1], 'check-in'))).json()],
+        ['check-in 5', async () => (await post(app, f.staff.auth, e(tracked[4], 'check-in'))).json()],
         ['complete 1', async () => (await post(app, f.doctor.auth, e(tracked[0], 'complete'))).json()],
         [
           'priority walk-in',

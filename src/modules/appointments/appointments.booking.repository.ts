@@ -54,6 +54,7 @@ export async function bookingOutline(
       q.id as queue_id, q.starts_at as day_starts_at, q.status as day_status,
       q.booked_count as day_booked_count, q.capacity as day_capacity,
       exists (select 1 from time_off t where t.doctor_id = s.doctor_id
+              and (t.hospital_id is null or t.hospital_id = s.hospital_id)
               and t.from_date <= ${q.date}::date and t.to_date >= ${q.date}::date) as on_time_off,
       (select a.id from appointments a where a.profile_id = ${q.profileId}::uuid and a.doctor_id = s.doctor_id
          and a.date = ${q.date}::date and a.status in (${sql.join([...ACTIVE])}) limit 1) as duplicate_id,

@@ -54,7 +54,13 @@ export class WaitlistService {
     if (!session) throw notFound('Queue');
     if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId) throw notFound('Queue');
     const now = this.deps.clock.now();
-    const timeOff = await scheduleRepo.timeOffOverlapping(this.deps.db, [day.doctorId], day.date, day.date);
+    const timeOff = await scheduleRepo.timeOffOverlapping(
+      this.deps.db,
+      [day.doctorId],
+      day.date,
+      day.date,
+      session.hospitalId,
+    );
     const refusal = bookingRefusal(session, day.date, now, timeOff.length > 0, day);
     if (refusal) throw new AppError('DATE_NOT_BOOKABLE', 'That date cannot be booked', { reason: refusal });
     return this.deps.events.transaction(this.deps.db, async (trx) => {

@@ -428,7 +428,7 @@ export async function placeBooking(trx: Executor, p: PlaceInput): Promise<PlaceR
     capacity: number | null;
   }>`${sql.raw(PREPARED)}
     with q as (
-      select id, capacity, booked_count, next_serial, status, starts_at, slot_minutes
+      select id, hospital_id, capacity, booked_count, next_serial, status, starts_at, slot_minutes
       from session_days where id = ${p.queueId}::uuid
     ),
     claim as (
@@ -443,6 +443,7 @@ export async function placeBooking(trx: Executor, p: PlaceInput): Promise<PlaceR
       select case
         when ${key}::text is not null and not exists (select 1 from claim) then 'replay'
         when exists (select 1 from time_off t where t.doctor_id = ${p.doctorId}::uuid
+                     and (t.hospital_id is null or t.hospital_id = q.hospital_id)
                      and t.from_date <= ${p.date}::date and t.to_date >= ${p.date}::date) then 'time_off'
         when q.status in ('closed', 'cancelled') then 'queue_closed'
         when q.booked_count + (

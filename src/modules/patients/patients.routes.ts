@@ -14,7 +14,11 @@ import { PatientsService } from './patients.service.js';
 export const PATIENT_LOOKUP_LIMIT = { max: 60, timeWindow: '1 minute' } as const;
 
 const patientsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const service = new PatientsService({ db: app.db, phoneRegion: app.config.DEFAULT_PHONE_REGION });
+  const service = new PatientsService({
+    db: app.db,
+    clock: app.clock,
+    phoneRegion: app.config.DEFAULT_PHONE_REGION,
+  });
   const security = [{ bearer: [] }];
 
   app.get(

@@ -1,10 +1,13 @@
 // Patient lookup for the front desk (by name, e-mail or phone) and registering a walk-in patient on the spot.
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { CountryCode } from 'libphonenumber-js';
+import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { hashPassword } from '../../lib/password.js';
+import { checkDateOfBirth } from '../../lib/people.js';
 import { toE164 } from '../../lib/phone.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
 import type { Principal } from '../../plugins/auth.js';
@@ -22,6 +25,7 @@ const MIN_PHONE_DIGITS = 4;
 
 export interface PatientsDeps {
   db: DB;
+  clock: Clock;
   phoneRegion: string;
 }
 
@@ -104,6 +108,7 @@ export class PatientsService {
    * messages reach their own phone or e-mail; they can take the account over later with the same e-mail.
    */
   async register(actor: Actor, body: Static<typeof PatientCreateSchema>) {
+    checkDateOfBirth(body.dateOfBirth, this.deps.clock.now(), 'body.dateOfBirth');
     const phone =
       body.phone === undefined
         ? null
