@@ -27,7 +27,7 @@ import type {
   Snapshot,
   TrackView,
 } from './queue.schema.js';
-import { consultRange, etaAt, type PositionView, seenOutOfOrder } from './queue.store.js';
+import { consultRange, etaAt, etaStart, type PositionView, seenOutOfOrder } from './queue.store.js';
 
 export interface QueueReadsDeps {
   db: DB;
@@ -318,7 +318,7 @@ function etaRangeOf(view: PositionView, now: Date): TrackView['etaRange'] {
   const range = consultRange(view.meta.consultSamples);
   if (!range) return null;
   const floor = view.entry?.estimatedAt ? Date.parse(view.entry.estimatedAt) : 0;
-  const start = Math.max(now.getTime(), view.meta.pausedUntil ? Date.parse(view.meta.pausedUntil) : 0);
+  const start = etaStart(view.meta, now);
   const from = Math.max(floor, start + position * range.low * 1000);
   const to = Math.max(floor, start + position * range.high * 1000);
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
