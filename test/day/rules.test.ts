@@ -166,15 +166,28 @@ describe('stageOf and passOverBefore', () => {
 describe('liveEstimate', () => {
   const now = new Date('2026-03-10T04:00:00Z');
   const min = (m: number) => new Date(now.getTime() + m * 60_000).toISOString();
-  const estimate = (over: Partial<Parameters<typeof liveEstimate>[0]>) =>
-    liveEstimate({
+  const estimate = (over: {
+    slotAt?: Date;
+    ahead?: number | null;
+    avgConsultSeconds?: number | null;
+    pausedUntil?: string | null;
+    pausedAt?: string | null;
+    status?: 'open' | 'paused';
+  }) => {
+    const avg = over.avgConsultSeconds === undefined ? 300 : over.avgConsultSeconds;
+    const pausedUntil = over.pausedUntil ?? null;
+    const status = over.status ?? (pausedUntil ? 'paused' : 'open');
+    return liveEstimate({
       now,
-      slotAt: now,
-      ahead: 0,
-      avgConsultSeconds: 300,
-      pausedUntil: null,
-      ...over,
+      slotAt: over.slotAt ?? now,
+      ahead: over.ahead === undefined ? 0 : over.ahead,
+      // No average means no projection to read.
+      meta:
+        avg === null
+          ? null
+          : { status, pausedUntil, pausedAt: over.pausedAt ?? null, avgConsultSeconds: avg },
     }).toISOString();
+  };
 
   test('everyone ahead times the average consult, from now', () => {
     assert.equal(estimate({ ahead: 3, avgConsultSeconds: 300 }), min(15));
@@ -191,9 +204,13 @@ describe('liveEstimate', () => {
     assert.equal(estimate({ slotAt: new Date(min(9)), ahead: 2, avgConsultSeconds: 300 }), min(10));
   });
 
-  test('a pause counts from its end; a pause already over changes nothing', () => {
+  test('a pause counts from its end, one of unknown length from now plus the time paused so far; a resumed queue from now', () => {
     assert.equal(estimate({ pausedUntil: min(30), ahead: 2, avgConsultSeconds: 300 }), min(40));
-    assert.equal(estimate({ pausedUntil: min(-30), ahead: 2, avgConsultSeconds: 300 }), min(10));
+    assert.equal(
+      estimate({ status: 'paused', pausedAt: min(-20), ahead: 2, avgConsultSeconds: 300 }),
+      min(30),
+    );
+    assert.equal(estimate({ status: 'open', ahead: 2, avgConsultSeconds: 300 }), min(10));
     assert.equal(estimate({ pausedUntil: min(30), slotAt: new Date(min(60)), ahead: 1 }), min(60));
   });
 

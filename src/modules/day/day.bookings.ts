@@ -158,8 +158,7 @@ export class DayBookings {
       now,
       slotAt: placed.estimatedAt,
       ahead,
-      avgConsultSeconds: meta?.avgConsultSeconds ?? null,
-      pausedUntil: meta?.pausedUntil ?? null,
+      meta,
     });
     await emit('appointment.booked', {
       appointmentId: id,

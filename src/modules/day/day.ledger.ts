@@ -289,8 +289,7 @@ export class DayLedger {
           now,
           slotAt: now,
           ahead: priority > 0 ? 0 : meta.waiting,
-          avgConsultSeconds: meta.avgConsultSeconds,
-          pausedUntil: meta.pausedUntil,
+          meta,
         }).toISOString()
       : null;
     await emit('appointment.booked', {
@@ -336,7 +335,17 @@ export class DayLedger {
       status: 'paused',
       data: { message, until: untilIso },
       notice: { message, until: untilIso, paused: true },
-      ops: [{ op: 'meta', patch: { status: 'paused', notice: message, pausedUntil: untilIso } }],
+      ops: [
+        {
+          op: 'meta',
+          patch: {
+            status: 'paused',
+            notice: message,
+            pausedUntil: untilIso,
+            pausedAt: this.#now().toISOString(),
+          },
+        },
+      ],
     });
   }
 

@@ -4,6 +4,7 @@
 import { DateTime } from 'luxon';
 import { AppError } from '../../errors.js';
 import type { AppointmentStatus } from '../appointments/appointments.table.js';
+import { etaStart, type QueueMeta } from '../queue/queue.store.js';
 import type { QueueStatus } from '../queue/queue.table.js';
 
 export const ENTRY_ACTIONS = ['check-in', 'call', 'complete', 'skip', 'no-show', 'recall'] as const;
@@ -109,19 +110,17 @@ export function passOverBefore(now: Date): Date {
 
 /**
  * The time a patient is told when they take a place: the live estimate (everyone ahead × the queue's
- * average consult, from now or the end of a pause, whichever is later), never before now and never before
- * the slot's own time. The same formula the tracking page uses (etaAt in queue.store.ts).
+ * average consult, from etaStart: now, or the end of a pause), never before now and never before the
+ * slot's own time. The same formula the tracking page uses (etaAt in queue.store.ts).
  */
 export function liveEstimate(input: {
   now: Date;
   slotAt: Date;
   ahead: number | null;
-  avgConsultSeconds: number | null;
-  pausedUntil: string | null;
+  meta: Pick<QueueMeta, 'status' | 'pausedUntil' | 'pausedAt' | 'avgConsultSeconds'> | null;
 }): Date {
-  let at = input.now.getTime();
-  if (input.pausedUntil) at = Math.max(at, Date.parse(input.pausedUntil));
-  if (input.ahead !== null && input.avgConsultSeconds !== null)
-    at += input.ahead * input.avgConsultSeconds * 1000;
-  return new Date(Math.max(at, input.slotAt.getTime()));
+  const { meta } = input;
+  let at = meta ? etaStart(meta, input.now) : input.now.getTime();
+  if (meta && input.ahead !== null) at += input.ahead * meta.avgConsultSeconds * 1000;
+  return new Date(Math.max(at, input.slotAt.getTime(), input.now.getTime()));
 }

@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { AppointmentStatus } from '../appointments/appointments.table.js';
+import { stageOf } from '../day/day.rules.js';
 import {
   CONSULT_SAMPLES,
   consultSeconds,
@@ -24,10 +25,6 @@ const iso = (value: Date | string | null): string | null =>
 
 function entryStatus(status: AppointmentStatus): EntryStatus {
   return status === 'called' ? 'called' : status === 'skipped' ? 'skipped' : 'waiting';
-}
-
-function stageOf(row: { checkedInAt: Date | null; confirmedAt: Date | null }): WaitingStage {
-  return row.checkedInAt ? 'checked_in' : row.confirmedAt ? 'confirmed' : 'booked';
 }
 
 /**
@@ -85,6 +82,16 @@ export async function loadProjection(db: Executor, queueId: string): Promise<Que
     estimatedAt: iso(row.estimatedAt),
     outOfOrderBase: fairness.bases.get(row.id) ?? fairness.count,
   }));
+  // A pause of unknown length pushes ETAs by the time paused so far: a rebuild mid-pause keeps its start.
+  const paused =
+    day.status === 'paused'
+      ? await db
+          .selectFrom('queueEvents')
+          .select(sql<Date | null>`max(at)`.as('at'))
+          .where('queueId', '=', queueId)
+          .where('type', '=', 'paused')
+          .executeTakeFirst()
+      : undefined;
   return {
     meta: {
       queueId,
@@ -94,6 +101,7 @@ export async function loadProjection(db: Executor, queueId: string): Promise<Que
       consultSamples: completed.reverse().map((r) => consultSeconds(r.calledAt!, r.completedAt!)),
       notice: day.notice,
       pausedUntil: iso(day.pausedUntil),
+      ...(paused?.at ? { pausedAt: iso(paused.at) } : {}),
       startsAt: iso(day.startsAt)!,
       slotMinutes: day.slotMinutes,
       doctorId: day.doctorId,
