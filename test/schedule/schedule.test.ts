@@ -32,7 +32,13 @@ async function world(t: TestContext, backend: 'postgres' | 'pglite') {
       headers: auth ?? {},
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
-  return { app, clock, hospitalId, doctor, req };
+  // A session the doctor enters is bookable once the hospital (its staff or an admin) confirms it.
+  const admin = await makeUser(app, 'admin');
+  const confirm = async (sessionId: string) => {
+    const res = await req('POST', `/v1/sessions/${sessionId}/confirm`, admin.auth);
+    assert.equal(res.statusCode, 200, res.body);
+  };
+  return { app, clock, hospitalId, doctor, req, confirm };
 }
 
 const tuesdayMorning = (hospitalId: string) => ({
@@ -154,12 +160,14 @@ for (const backend of await databaseBackends()) {
           tuesdayMorning(w.hospitalId),
         )
       ).json();
+      await w.confirm(s.id);
       const patients = await makePatients(w.app, 3);
       const ids = [];
-      for (const p of patients)
-        ids.push(
-          (await w.req('POST', '/v1/appointments', p.auth, { sessionId: s.id, date: TUESDAY })).json().id,
-        );
+      for (const p of patients) {
+        const booked = await w.req('POST', '/v1/appointments', p.auth, { sessionId: s.id, date: TUESDAY });
+        assert.equal(booked.statusCode, 201, booked.body);
+        ids.push(booked.json().id);
+      }
       const harmless = await w.req('PATCH', `/v1/sessions/${s.id}`, w.doctor.auth, {
         fee: 900,
         room: '3C',
