@@ -3,8 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { errors, Page } from '../../lib/schema.js';
 import { identify, principalOf, requireRole } from '../../plugins/auth.js';
+import { ENTRY_ACTIONS } from '../day/day.rules.js';
 import {
   AppointmentParamsSchema,
+  CallNextBodySchema,
   CloseBodySchema,
   EntryParamsSchema,
   IfMatchHeadersSchema,
@@ -21,7 +23,6 @@ import {
   WalkInBodySchema,
   WalkInResultSchema,
 } from './queue.schema.js';
-import { ENTRY_ACTIONS } from './queue.transitions.js';
 
 /** `If-Match: 12` (or the ETag form `"12"` / `W/"12"`) → 12; absent → undefined; anything else → 400. */
 export function parseIfMatch(header: string | undefined): number | undefined {
@@ -92,13 +93,16 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/queues/:queueId/call-next',
     {
+      preValidation: emptyBody,
       preHandler: requireRole('staff', 'doctor', 'admin'),
       schema: {
         tags: ['queues'],
-        summary: 'Call the first waiting entry',
+        summary:
+          'Call the next patient: the visit in progress ends first (completed unless `previous` says otherwise), then the first in line who is checked in or not yet late is called',
         security,
         params: QueueParamsSchema,
         headers: IfMatchHeadersSchema,
+        body: CallNextBodySchema,
         response: operation,
       },
     },
@@ -109,6 +113,7 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
           principalOf(request),
           request.params.queueId,
           parseIfMatch(request.headers['if-match']),
+          request.body?.previous,
         ),
       ),
   );
@@ -242,7 +247,11 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
             request.params.queueId,
             request.params.appointmentId,
             action,
-            { ifMatch: parseIfMatch(request.headers['if-match']), reason: request.body?.reason },
+            {
+              ifMatch: parseIfMatch(request.headers['if-match']),
+              reason: request.body?.reason,
+              previous: request.body?.previous,
+            },
           ),
         ),
     );
