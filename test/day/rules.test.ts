@@ -166,58 +166,68 @@ describe('stageOf and passOverBefore', () => {
 describe('liveEstimate', () => {
   const now = new Date('2026-03-10T04:00:00Z');
   const min = (m: number) => new Date(now.getTime() + m * 60_000).toISOString();
-  const estimate = (over: {
-    slotAt?: Date;
-    ahead?: number | null;
-    avgConsultSeconds?: number | null;
-    pausedUntil?: string | null;
-    pausedAt?: string | null;
-    status?: 'open' | 'paused';
-  }) => {
-    const avg = over.avgConsultSeconds === undefined ? 300 : over.avgConsultSeconds;
-    const pausedUntil = over.pausedUntil ?? null;
-    const status = over.status ?? (pausedUntil ? 'paused' : 'open');
-    return liveEstimate({
+  type Meta = NonNullable<Parameters<typeof liveEstimate>[0]['meta']>;
+  const open: Meta = { status: 'open', pausedUntil: null, pausedAt: null, avgConsultSeconds: 300 };
+  const estimate = (over: Partial<Parameters<typeof liveEstimate>[0]>, meta: Partial<Meta> | null = {}) =>
+    liveEstimate({
       now,
-      slotAt: over.slotAt ?? now,
-      ahead: over.ahead === undefined ? 0 : over.ahead,
-      // No average means no projection to read.
-      meta:
-        avg === null
-          ? null
-          : { status, pausedUntil, pausedAt: over.pausedAt ?? null, avgConsultSeconds: avg },
+      slotAt: now,
+      ahead: 0,
+      ...over,
+      meta: meta === null ? null : { ...open, ...meta },
     }).toISOString();
-  };
 
   test('everyone ahead times the average consult, from now', () => {
-    assert.equal(estimate({ ahead: 3, avgConsultSeconds: 300 }), min(15));
+    assert.equal(estimate({ ahead: 3 }), min(15));
+    assert.equal(estimate({ ahead: 3 }, { avgConsultSeconds: 600 }), min(30));
     assert.equal(estimate({ ahead: 0 }), min(0));
   });
 
   test('never before now: a slot long past (the queue running late) is told from now', () => {
     assert.equal(estimate({ slotAt: new Date(min(-120)), ahead: 0 }), min(0));
-    assert.equal(estimate({ slotAt: new Date(min(-120)), ahead: 4, avgConsultSeconds: 600 }), min(40));
+    assert.equal(estimate({ slotAt: new Date(min(-120)), ahead: 4 }, { avgConsultSeconds: 600 }), min(40));
   });
 
   test('never before the slot: a short line does not bring a later slot forward', () => {
-    assert.equal(estimate({ slotAt: new Date(min(90)), ahead: 2, avgConsultSeconds: 300 }), min(90));
-    assert.equal(estimate({ slotAt: new Date(min(9)), ahead: 2, avgConsultSeconds: 300 }), min(10));
+    assert.equal(estimate({ slotAt: new Date(min(90)), ahead: 2 }), min(90));
+    assert.equal(estimate({ slotAt: new Date(min(9)), ahead: 2 }), min(10));
   });
 
-  test('a pause counts from its end, one of unknown length from now plus the time paused so far; a resumed queue from now', () => {
-    assert.equal(estimate({ pausedUntil: min(30), ahead: 2, avgConsultSeconds: 300 }), min(40));
+  test('a pause with an announced end counts from that end', () => {
     assert.equal(
-      estimate({ status: 'paused', pausedAt: min(-20), ahead: 2, avgConsultSeconds: 300 }),
-      min(30),
+      estimate({ ahead: 2 }, { status: 'paused', pausedUntil: min(30), pausedAt: min(-5) }),
+      min(40),
     );
-    assert.equal(estimate({ status: 'open', ahead: 2, avgConsultSeconds: 300 }), min(10));
-    assert.equal(estimate({ pausedUntil: min(30), slotAt: new Date(min(60)), ahead: 1 }), min(60));
+    assert.equal(
+      estimate({ ahead: 1, slotAt: new Date(min(60)) }, { status: 'paused', pausedUntil: min(30) }),
+      min(60),
+    );
   });
 
-  test('with no projection (ahead or average unknown) the later of now and the slot', () => {
+  test('a pause of unknown length, or past its announced end, is expected to last as long again', () => {
+    // Paused 20 minutes ago with no end given: about 20 more minutes.
+    assert.equal(estimate({ ahead: 2 }, { status: 'paused', pausedAt: min(-20) }), min(30));
+    // Announced to end 15 minutes ago and still paused: about 15 more minutes from now.
+    assert.equal(
+      estimate({ ahead: 2 }, { status: 'paused', pausedUntil: min(-15), pausedAt: min(-40) }),
+      min(25),
+    );
+    // Nothing known about the pause: from now.
+    assert.equal(estimate({ ahead: 2 }, { status: 'paused' }), min(10));
+  });
+
+  test('a pause that has ended (the queue open again) changes nothing', () => {
+    assert.equal(
+      estimate({ ahead: 2 }, { status: 'open', pausedUntil: min(30), pausedAt: min(-5) }),
+      min(10),
+    );
+  });
+
+  test('with no projection, or no count ahead, the later of now, the pause end and the slot', () => {
+    assert.equal(estimate({ ahead: 5, slotAt: new Date(min(20)) }, null), min(20));
+    assert.equal(estimate({ ahead: 5, slotAt: new Date(min(-20)) }, null), min(0));
     assert.equal(estimate({ ahead: null, slotAt: new Date(min(20)) }), min(20));
-    assert.equal(estimate({ avgConsultSeconds: null, ahead: 5, slotAt: new Date(min(-20)) }), min(0));
-    assert.equal(estimate({ ahead: null, pausedUntil: min(25) }), min(25));
+    assert.equal(estimate({ ahead: null }, { status: 'paused', pausedUntil: min(25) }), min(25));
   });
 });
 
