@@ -1,7 +1,8 @@
 // At most one patient is being served per session day (design §2): call-next completes the visit in
 // progress, and the database refuses a second `called` entry on one day. Days that already hold several
-// keep the most recently called one; the others were seen and are marked completed. Also the index that
-// reads a day's last consults (the rolling average) without walking its other appointments.
+// keep the most recently called one; the others were seen and are marked completed. Also the indexes that
+// keep a change's reads independent of the queue's length: a day's last consults (the rolling average),
+// and whom call-next calls past absent, late patients (day.repository firstCallable).
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -15,9 +16,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create unique index appointments_one_called_idx on appointments (queue_id) where status = 'called';
     create index appointments_recent_consults_idx on appointments (queue_id, completed_at desc)
       where status = 'completed';
+    create index appointments_checked_in_line_idx on appointments (queue_id, priority desc, position_key, id)
+      where status = 'checked_in';
+    create index appointments_booked_time_idx on appointments (queue_id, estimated_at, position_key)
+      where status in ('booked', 'confirmed');
   `.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop index appointments_recent_consults_idx; drop index appointments_one_called_idx;`.execute(db);
+  await sql`
+    drop index appointments_booked_time_idx;
+    drop index appointments_checked_in_line_idx;
+    drop index appointments_recent_consults_idx;
+    drop index appointments_one_called_idx;
+  `.execute(db);
 }

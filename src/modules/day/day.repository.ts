@@ -227,23 +227,40 @@ export function firstWaitingQuery(trx: Executor, queueId: string) {
 }
 
 /**
- * Whom call-next calls: the first in line who is checked in or whose time (plus the grace) has not passed
- * yet, so an absent patient is passed over once late and keeps their place. Walks the same index as
- * firstWaiting; absent patients at the head are the only entries it steps over.
+ * Whom call-next calls when the front of the line is absent and late: the first in line who is checked in,
+ * or whose time (plus the grace) has not passed yet; an absent patient is passed over and keeps their place.
+ * Two index probes, however many absent patients are ahead: the first checked-in entry in queue order
+ * (appointments_checked_in_line_idx), and the first booked or confirmed entry not yet late by its scheduled
+ * time (appointments_booked_time_idx; booked entries are priority 0 in serial order, so time order is their
+ * queue order). The earlier of the two in queue order is locked and returned.
  */
-export function firstCallable(trx: Executor, queueId: string, lateBefore: Date) {
-  return trx
-    .selectFrom('appointments')
-    .selectAll()
-    .where('queueId', '=', queueId)
-    .where(IN_WAITING_LINE)
-    .where((eb) => eb.or([eb('status', '=', 'checked_in'), eb('estimatedAt', '>', lateBefore)]))
-    .orderBy('priority', 'desc')
-    .orderBy('positionKey', 'asc')
-    .orderBy('id', 'asc')
-    .limit(1)
-    .forUpdate()
-    .executeTakeFirst();
+export async function firstCallable(trx: Executor, queueId: string, lateBefore: Date) {
+  const [checkedIn, onTime] = await Promise.all([
+    trx
+      .selectFrom('appointments')
+      .select(['id', 'priority', 'positionKey'])
+      .where('queueId', '=', queueId)
+      .where(sql<boolean>`status = 'checked_in'`)
+      .orderBy('priority', 'desc')
+      .orderBy('positionKey', 'asc')
+      .orderBy('id', 'asc')
+      .limit(1)
+      .executeTakeFirst(),
+    trx
+      .selectFrom('appointments')
+      .select(['id', 'priority', 'positionKey'])
+      .where('queueId', '=', queueId)
+      .where(sql<boolean>`status in ('booked', 'confirmed')`)
+      .where('estimatedAt', '>', lateBefore)
+      .orderBy('estimatedAt', 'asc')
+      .orderBy('positionKey', 'asc')
+      .limit(1)
+      .executeTakeFirst(),
+  ]);
+  const first = [checkedIn, onTime]
+    .filter((c) => c !== undefined)
+    .sort((a, b) => b.priority - a.priority || a.positionKey - b.positionKey || (a.id < b.id ? -1 : 1))[0];
+  return first ? lockAppointment(trx, queueId, first.id) : undefined;
 }
 
 /** The patient being served (status `called`), at most one per day by the partial unique index. */
