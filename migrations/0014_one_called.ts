@@ -16,6 +16,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create unique index appointments_one_called_idx on appointments (queue_id) where status = 'called';
     create index appointments_recent_consults_idx on appointments (queue_id, completed_at desc)
       where status = 'completed';
+    -- The waiting line's order ends in the id (the projection's tie order): with it in the index, the front of
+    -- a line of 10,000 is read without sorting the line.
+    drop index appointments_waiting_line_idx;
+    create index appointments_waiting_line_idx on appointments (queue_id, priority desc, position_key, id)
+      where status in ('booked','confirmed','checked_in');
     create index appointments_checked_in_line_idx on appointments (queue_id, priority desc, position_key, id)
       where status = 'checked_in';
     create index appointments_booked_time_idx on appointments (queue_id, estimated_at, position_key)
@@ -25,6 +30,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`
+    drop index appointments_waiting_line_idx;
+    create index appointments_waiting_line_idx on appointments (queue_id, priority desc, position_key)
+      where status in ('booked','confirmed','checked_in');
     drop index appointments_booked_time_idx;
     drop index appointments_checked_in_line_idx;
     drop index appointments_recent_consults_idx;

@@ -205,7 +205,7 @@ const IN_WAITING_LINE = sql<boolean>`status in ('booked', 'confirmed', 'checked_
 
 /**
  * The head of the waiting line, locked: highest priority first, then the position key, then the id (the
- * projection's tie order). Shaped for appointments_waiting_line_idx (queue_id, priority desc, position_key)
+ * projection's tie order). Shaped for appointments_waiting_line_idx (queue_id, priority desc, position_key, id)
  * so call-next reads one index entry however long the line is.
  */
 export function firstWaiting(trx: Executor, queueId: string) {
