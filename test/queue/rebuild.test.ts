@@ -148,7 +148,14 @@ async function writeToPostgres(db: DB, model: ModelState, doctorId: string, vers
         continue;
       }
       if (op.op === 'meta') {
-        await trx.updateTable('sessionDays').set(op.patch).where('id', '=', model.queueId).execute();
+        // pausedAt is not a column: a rebuild reads it from the day's latest paused event.
+        const { pausedAt, ...columns } = op.patch;
+        await trx.updateTable('sessionDays').set(columns).where('id', '=', model.queueId).execute();
+        if (pausedAt)
+          await trx
+            .insertInto('queueEvents')
+            .values({ queueId: model.queueId, version, type: 'paused', at: new Date(pausedAt) })
+            .execute();
         continue;
       }
       const where = trx.updateTable('appointments').where('queueId', '=', model.queueId);

@@ -130,7 +130,13 @@ interface Expected {
 function step(m: Model, action: Action, now: number): Expected {
   if (action.t === 'call-next') {
     const waiting = line(m);
-    if (waiting.length === 0) return { valid: false };
+    if (waiting.length === 0) {
+      // Nobody left to call: the visit in progress still ends (the last patient of the day).
+      const served = current(m);
+      if (!served) return { valid: false };
+      finishCurrent(m, action.previous);
+      return { valid: true, entry: served, status: served.status, versions: 1 };
+    }
     const late = now - PASS_OVER_GRACE_MINUTES * 60_000;
     const callable = (e: Entry) => e.status === 'checked_in' || e.estimatedAt > late;
     const head = waiting.find(callable) ?? waiting[0];

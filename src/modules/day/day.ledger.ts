@@ -30,6 +30,8 @@ import {
 
 type Trx = Transaction<Database>;
 
+export type { LockedDay } from './day.repository.js';
+
 export class DayLedger {
   constructor(private readonly deps: LedgerDeps) {}
 
@@ -75,7 +77,12 @@ export class DayLedger {
     previous: PreviousOutcome = 'complete',
   ): Promise<OperationResult> {
     const front = await repo.firstWaiting(trx, day.id);
-    if (!front) throw new AppError('INVALID_TRANSITION', 'Nobody is waiting in this queue');
+    if (!front) {
+      // The last patient of the day: call-next still ends their visit; with nobody being seen it is refused.
+      const ended = await this.#finishCurrent(trx, emit, day, actor, previous);
+      if (ended) return ended;
+      throw new AppError('INVALID_TRANSITION', 'Nobody is waiting in this queue');
+    }
     const now = this.#now();
     const late = passOverBefore(now);
     const callable = front.status === 'checked_in' || front.estimatedAt > late;
@@ -121,10 +128,10 @@ export class DayLedger {
 
   async #finishCurrent(trx: Trx, emit: Emit, day: repo.LockedDay, actor: DayActor, outcome: PreviousOutcome) {
     const current = await repo.currentlyCalled(trx, day.id);
-    if (!current) return;
-    if (outcome === 'skip') await this.#skip(trx, emit, day, actor, current);
-    else if (outcome === 'no-show') await this.#noShow(trx, emit, day, actor, current);
-    else await this.#complete(trx, emit, day, actor, current);
+    if (!current) return undefined;
+    if (outcome === 'skip') return this.#skip(trx, emit, day, actor, current);
+    if (outcome === 'no-show') return this.#noShow(trx, emit, day, actor, current);
+    return this.#complete(trx, emit, day, actor, current);
   }
 
   async #call(

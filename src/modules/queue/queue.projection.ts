@@ -101,7 +101,7 @@ export async function loadProjection(db: Executor, queueId: string): Promise<Que
       consultSamples: completed.reverse().map((r) => consultSeconds(r.calledAt!, r.completedAt!)),
       notice: day.notice,
       pausedUntil: iso(day.pausedUntil),
-      ...(paused?.at ? { pausedAt: iso(paused.at) } : {}),
+      pausedAt: paused?.at ? iso(paused.at) : null,
       startsAt: iso(day.startsAt)!,
       slotMinutes: day.slotMinutes,
       doctorId: day.doctorId,

@@ -98,7 +98,7 @@ const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['queues'],
         summary:
-          'Call the next patient: the visit in progress ends first (completed unless `previous` says otherwise), then the first in line who is checked in or not yet late is called',
+          'Call the next patient: the visit in progress ends first (completed unless `previous` says otherwise), then the first in line who is checked in or not yet late is called; with nobody left in line it only ends the visit in progress',
         security,
         params: QueueParamsSchema,
         headers: IfMatchHeadersSchema,
