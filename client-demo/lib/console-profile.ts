@@ -20,6 +20,8 @@ interface SessionRow {
   capacity: number;
   room: string | null;
   fee: number;
+  /** `pending` until the hospital (its staff or an admin) confirms the doctor sits there; not bookable till then. */
+  status?: 'pending' | 'confirmed';
 }
 
 /** Sends a change the doctor made; a toast says it is done, or why not. */
@@ -278,7 +280,18 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
                   { 'data-session-id': s.id },
                   h('td', {}, WEEKDAYS[s.weekday]),
                   h('td', {}, `${s.start}–${s.end}`),
-                  h('td', {}, s.hospital.name),
+                  h(
+                    'td',
+                    {},
+                    s.hospital.name,
+                    s.status === 'pending'
+                      ? h(
+                          'span',
+                          { class: 'muted' },
+                          ' · waiting for the hospital to confirm (not bookable yet)',
+                        )
+                      : '',
+                  ),
                   h('td', {}, s.room ? `room ${s.room}` : ''),
                   h('td', {}, `${s.capacity} × ${s.slotMinutes} min`),
                   h('td', {}, money(s.fee)),

@@ -1,5 +1,5 @@
 // Front desk: the hospital's queues today, check-in, walk-ins (with priority), recall, booking on behalf,
-// and notifications that failed and need a phone call.
+// doctors' sessions waiting for the hospital's confirmation, and notifications that failed and need a call.
 import { api, type PageOf, qs, requireUser } from '../lib/api.js';
 import { mountChrome } from '../lib/chrome.js';
 import { formatTime, formValues, h, main, render, toast } from '../lib/dom.js';
@@ -16,6 +16,17 @@ import {
 } from '../lib/queues.js';
 import { dataTable } from '../lib/table.js';
 import { field, select } from '../lib/widgets.js';
+
+interface PendingSession {
+  id: string;
+  weekday: number;
+  start: string;
+  end: string;
+  room: string | null;
+  doctor: { id: string; name: string };
+}
+
+const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
 interface Notification {
   id: string;
@@ -40,6 +51,7 @@ const live = new Live({
 });
 const queuesEl = h('div', { class: 'stack' });
 const failuresEl = h('div', {});
+const pendingEl = h('div', { 'data-testid': 'pending-sessions' });
 const linksEl = h('div', { class: 'stack', 'data-testid': 'walk-in-links' });
 const cards = new Map<string, HTMLElement>();
 let hospitalInfo: Hospital | null = null;
@@ -206,6 +218,51 @@ async function loadQueues(hospitalId: string) {
   }
 }
 
+/** A session a doctor entered at this hospital is bookable once the desk confirms the doctor sits here. */
+async function loadPending(hospitalId: string) {
+  try {
+    const page = await api.get<PageOf<PendingSession>>(`/sessions/pending${qs({ hospitalId })}`);
+    const confirm = (s: PendingSession) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          'aria-label': `Confirm ${s.doctor.name}, ${WEEKDAYS[s.weekday]} ${s.start}–${s.end}`,
+          onclick: async () => {
+            try {
+              await api.post(`/sessions/${s.id}/confirm`);
+              toast(`${s.doctor.name}'s ${WEEKDAYS[s.weekday]} session is confirmed and open for booking.`);
+              await loadPending(hospitalId);
+            } catch (err) {
+              toast(errorText(err), 'error');
+            }
+          },
+        },
+        'Confirm',
+      );
+    render(
+      pendingEl,
+      page.items.length
+        ? dataTable(
+            ['Doctor', 'Day', 'Time', 'Room', ''],
+            page.items.map((s) => [
+              s.doctor.name,
+              WEEKDAYS[s.weekday],
+              `${s.start}–${s.end}`,
+              s.room ?? '—',
+              confirm(s),
+            ]),
+          )
+        : h('p', { class: 'muted' }, 'No sessions are waiting for confirmation.'),
+    );
+  } catch (err) {
+    render(
+      pendingEl,
+      h('p', { class: 'muted' }, `Sessions waiting for confirmation are not available: ${errorText(err)}`),
+    );
+  }
+}
+
 async function loadFailures() {
   try {
     const page = await api.get<PageOf<Notification>>(`/notifications${qs({ status: 'failed', limit: 20 })}`);
@@ -264,11 +321,13 @@ async function start() {
     picker,
     linksEl,
     queuesEl,
+    h('h2', {}, 'Sessions waiting for confirmation'),
+    h('section', { class: 'card' }, pendingEl),
     h('h2', {}, 'Messages that failed'),
     h('section', { class: 'card' }, failuresEl),
   );
   const id = hospitalId;
-  await Promise.all([loadQueues(id), loadFailures()]);
+  await Promise.all([loadQueues(id), loadPending(id), loadFailures()]);
   live.socket.on('connect', () => void loadFailures());
 }
 

@@ -409,7 +409,13 @@ test('sign-in, register a doctor and verify them on /admin, edit a session, the 
     'GET',
     `/doctors/${doctorId}/availability?from=${today}&to=${addDays(today, 6)}`,
   );
-  const opening = openings.items.find((o) => o.date > today && o.remaining > 0);
+  // A later day of a weekly session that does not also sit on the demo clinic's today (its zone may be a
+  // day ahead of this test's): the demo bookings of today would be moved too.
+  const weekdayOf = (date: string) => new Date(`${date}T12:00:00Z`).getUTCDay();
+  const busy = new Set([weekdayOf(today), weekdayOf(addDays(today, 1))]);
+  const opening = openings.items
+    .filter((o) => o.date > addDays(today, 1) && o.remaining > 0 && !busy.has(weekdayOf(o.date)))
+    .sort((a, b) => a.date.localeCompare(b.date))[0];
   assert.ok(opening, 'the demo doctor has an open sitting this week');
   const booker = await call<{ accessToken: string }>(server.url, 'POST', '/auth/register', {
     email: `edit-${stamp}@example.com`,

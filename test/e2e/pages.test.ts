@@ -611,3 +611,65 @@ test('a doctor edits specialization, qualifications and photo, awaiting verifica
   assert.deepEqual(consoleWatch.errors.splice(0), []);
   assert.deepEqual(a11yProblems.splice(0), []);
 });
+
+test('a session the doctor adds waits for the hospital: marked in the console, confirmed from the desk', async () => {
+  const doctor = await login(server.url, DOCTOR);
+  const body = {
+    hospitalId,
+    weekday: ((zone.weekday + 2) % 7) + 1,
+    start: '21:00',
+    end: '22:00',
+    slotMinutes: 15,
+    room: '7',
+    fee: 500,
+  };
+  let pending: { id: string; status: string } | undefined;
+  for (let attempt = 0; !pending; attempt++) {
+    try {
+      pending = await call(server.url, 'POST', `/doctors/${doctorId}/sessions`, body, doctor.accessToken);
+    } catch (err) {
+      const overlap = /→ 409 .*"sessionId":"([0-9a-f-]{36})"/.exec(String(err));
+      if (!overlap || attempt > 5) throw err;
+      await call(
+        server.url,
+        'DELETE',
+        `/sessions/${overlap[1]}?cancelAffected=true`,
+        undefined,
+        doctor.accessToken,
+      );
+    }
+  }
+  assert.equal(pending.status, 'pending');
+
+  const console_ = await newPage('doctor pending session');
+  await signIn(console_, DOCTOR);
+  await console_.goto(`${server.url}/doctor`);
+  await console_.getByRole('tab', { name: 'Profile & sessions' }).click();
+  const row = console_.locator(`[data-session-id="${pending.id}"]`);
+  await row.getByText('waiting for the hospital to confirm').waitFor();
+
+  const desk = await newPage('desk pending sessions');
+  await signIn(desk, ADMIN);
+  await desk.goto(`${server.url}/desk?hospitalId=${hospitalId}`);
+  const list = desk.getByTestId('pending-sessions');
+  const confirm = list.getByRole('button', { name: /^Confirm / });
+  await confirm.first().waitFor();
+  await audit(desk, 'desk pending sessions');
+  await confirm.first().click();
+  await list.getByText('No sessions are waiting for confirmation.').waitFor();
+  const sessions = await call<{ items: { id: string; status: string }[] }>(
+    server.url,
+    'GET',
+    `/doctors/${doctorId}/sessions`,
+    undefined,
+    doctor.accessToken,
+  );
+  assert.equal(sessions.items.find((s) => s.id === pending.id)?.status, 'confirmed');
+  await console_.reload();
+  await console_.getByRole('tab', { name: 'Profile & sessions' }).click();
+  await console_.locator(`[data-session-id="${pending.id}"]`).waitFor();
+  assert.equal(await row.getByText('waiting for the hospital to confirm').count(), 0);
+  for (const page of [console_, desk]) await page.close();
+  assert.deepEqual(consoleWatch.errors.splice(0), []);
+  assert.deepEqual(a11yProblems.splice(0), []);
+});
