@@ -1,6 +1,3 @@
-// Appointment reads: the detail, the role-scoped list, a profile's active booking. Changes to appointment
-// rows are the day ledger's (src/modules/day/).
-import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { AppointmentStatus } from './appointments.table.js';
 

@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import { AppError, forbidden, invalidField, notFound } from '../../errors.js';
-import type { DomainEvents, QueueEventType } from '../../events.js';
+import type { DomainEvents } from '../../events.js';
 import { decodeCursor, encodeCursor, UUID_PATTERN } from '../../lib/schema.js';
 import type { Cache } from '../../plugins/cache.js';
 import type { Role } from '../accounts/accounts.table.js';

@@ -13,7 +13,6 @@ import {
   keyBetween,
   type QueueEntry,
   type QueueProjection,
-  type WaitingStage,
 } from './queue.store.js';
 
 /** Appointment statuses that are in the live queue. */
