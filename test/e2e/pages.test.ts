@@ -178,6 +178,8 @@ before(async () => {
         slotMinutes: 10,
         room: '5',
         fee: 700,
+        // Bookable all day whatever the hour the suite runs at (by default booking closes at the start).
+        bookingClosesMinutes: -600,
       },
       admin.accessToken,
     )
