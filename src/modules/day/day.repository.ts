@@ -226,16 +226,19 @@ export function firstWaitingQuery(trx: Executor, queueId: string) {
     .forUpdate();
 }
 
+/** How far into the line call-next looks, in queue order, for a booked patient not yet late. @default 200 */
+const CALLABLE_SCAN = 200;
+
 /**
  * Whom call-next calls when the front of the line is absent and late: the first in line who is checked in,
  * or whose time (plus the grace) has not passed yet; an absent patient is passed over and keeps their place.
- * Two index probes, however many absent patients are ahead: the first checked-in entry in queue order
- * (appointments_checked_in_line_idx), and the first booked or confirmed entry not yet late by its scheduled
- * time (appointments_booked_time_idx; booked entries are priority 0 in serial order, so time order is their
- * queue order). The earlier of the two in queue order is locked and returned.
+ * Bounded however many absent patients are ahead: the first checked-in entry in queue order is one index
+ * probe (appointments_checked_in_line_idx); the first booked patient not yet late is looked for in queue
+ * order among the first CALLABLE_SCAN of the line, and past that by scheduled time
+ * (appointments_booked_time_idx). The earlier of the two in queue order is locked and returned.
  */
 export async function firstCallable(trx: Executor, queueId: string, lateBefore: Date) {
-  const [checkedIn, onTime] = await Promise.all([
+  const [checkedIn, front] = await Promise.all([
     trx
       .selectFrom('appointments')
       .select(['id', 'priority', 'positionKey'])
@@ -248,15 +251,29 @@ export async function firstCallable(trx: Executor, queueId: string, lateBefore: 
       .executeTakeFirst(),
     trx
       .selectFrom('appointments')
-      .select(['id', 'priority', 'positionKey'])
+      .select(['id', 'priority', 'positionKey', 'status', 'estimatedAt'])
       .where('queueId', '=', queueId)
-      .where(sql<boolean>`status in ('booked', 'confirmed')`)
-      .where('estimatedAt', '>', lateBefore)
-      .orderBy('estimatedAt', 'asc')
+      .where(IN_WAITING_LINE)
+      .orderBy('priority', 'desc')
       .orderBy('positionKey', 'asc')
-      .limit(1)
-      .executeTakeFirst(),
+      .orderBy('id', 'asc')
+      .limit(CALLABLE_SCAN)
+      .execute(),
   ]);
+  const onTime =
+    front.find((e) => e.status !== 'checked_in' && e.estimatedAt > lateBefore) ??
+    (front.length < CALLABLE_SCAN
+      ? undefined
+      : await trx
+          .selectFrom('appointments')
+          .select(['id', 'priority', 'positionKey'])
+          .where('queueId', '=', queueId)
+          .where(sql<boolean>`status in ('booked', 'confirmed')`)
+          .where('estimatedAt', '>', lateBefore)
+          .orderBy('estimatedAt', 'asc')
+          .orderBy('positionKey', 'asc')
+          .limit(1)
+          .executeTakeFirst());
   const first = [checkedIn, onTime]
     .filter((c) => c !== undefined)
     .sort((a, b) => b.priority - a.priority || a.positionKey - b.positionKey || (a.id < b.id ? -1 : 1))[0];
