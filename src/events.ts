@@ -97,6 +97,48 @@ export interface EventMap {
   };
 }
 
+/**
+ * A booking about to be placed by one statement outside any transaction (day_book_place): what the handlers
+ * of `appointment.booked` and `queue.changed` see before it runs, so they can draft what they would write.
+ */
+export interface BookingPreview {
+  appointmentId: string;
+  queueId: string;
+  profileId: string;
+  serviceId: string | null;
+  actorId: string;
+  trackingToken: string;
+  now: Date;
+  /** The scheduled times the serial can get: from the first slot to the last, inclusive. */
+  slots: { first: Date; last: Date };
+}
+
+/** An outbox row drafted before the booking's statement, which fills in `serial` and `estimatedAt`. */
+export interface DraftedMessage {
+  dedupe_key: string;
+  kind: string;
+  channel: string;
+  recipient: string;
+  user_id: string | null;
+  hospital_id: string | null;
+  language: string;
+  payload: Record<string, unknown>;
+  urgent: boolean;
+  send_after: string;
+}
+
+/** What a transactional handler would write for a booking: its rows, and the slots it could not draft for. */
+export interface BookingDraft {
+  messages: DraftedMessage[];
+  undraftedSlots: [Date, Date][];
+}
+
+/** Drafts a handler's writes for a booking; null when it cannot (the booking then takes the full path). */
+export type BookingDrafter = (db: DB, preview: BookingPreview) => Promise<BookingDraft | null>;
+
+/** A handler that writes nothing for a booking. */
+export const writesNothingForBookings: BookingDrafter = async () => ({ messages: [], undraftedSlots: [] });
+
 export type EventName = keyof EventMap;
 type TxHandler<K extends EventName> = (
   trx: Transaction<Database>,
@@ -106,15 +148,44 @@ type TxHandler<K extends EventName> = (
 type CommitHandler<K extends EventName> = (payload: EventMap[K]) => Promise<void> | void;
 export type Emit = <K extends EventName>(name: K, payload: EventMap[K]) => Promise<void>;
 
+/** The events a booking emits; a booking by one statement needs every transactional handler of them drafted. */
+const BOOKING_EVENTS: EventName[] = ['appointment.booked', 'queue.changed'];
+
 export class DomainEvents {
   #tx = new Map<EventName, TxHandler<never>[]>();
+  #drafters = new Map<EventName, (BookingDrafter | undefined)[]>();
   #commit = new Map<EventName, CommitHandler<never>[]>();
 
   constructor(private readonly log: FastifyBaseLogger) {}
 
-  /** Runs inside the causing transaction (and may emit further events in it); a throw rolls the change back. */
-  inTransaction<K extends EventName>(name: K, handler: TxHandler<K>): void {
+  /**
+   * Runs inside the causing transaction (and may emit further events in it); a throw rolls the change back.
+   * A handler of a booking's events that can say beforehand what it would write for a booking passes
+   * `draftsBooking`; without it, bookings keep the full transaction (the handler runs in it).
+   */
+  inTransaction<K extends EventName>(
+    name: K,
+    handler: TxHandler<K>,
+    opts: { draftsBooking?: BookingDrafter } = {},
+  ): void {
     this.#tx.set(name, [...(this.#tx.get(name) ?? []), handler as TxHandler<never>]);
+    this.#drafters.set(name, [...(this.#drafters.get(name) ?? []), opts.draftsBooking]);
+  }
+
+  /**
+   * Every transactional handler's draft for a booking placed by one statement, merged; null when a handler
+   * has no drafter or declines (the booking then runs in a transaction, with the handlers in it).
+   */
+  async draftBooking(db: DB, preview: BookingPreview): Promise<BookingDraft | null> {
+    const drafters = BOOKING_EVENTS.flatMap((name) => this.#drafters.get(name) ?? []);
+    const merged: BookingDraft = { messages: [], undraftedSlots: [] };
+    for (const drafter of drafters) {
+      const draft = drafter ? await drafter(db, preview) : null;
+      if (!draft) return null;
+      merged.messages.push(...draft.messages);
+      merged.undraftedSlots.push(...draft.undraftedSlots);
+    }
+    return merged;
   }
 
   /** Runs after the causing transaction committed, in order of emission. */

@@ -8,10 +8,11 @@
 // Run: npm run bench -- booking-rush   (bounded: BENCH_TIMEOUT_SECONDS, default 300; pgbench BENCH_SECONDS, 10)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   backing,
+  cpuDuring,
   isoWeekday,
   load,
   machine,
@@ -69,7 +70,7 @@ await requireServices('booking-rush', true);
 const run = new Run('booking-rush', Number(process.env.BENCH_TIMEOUT_SECONDS ?? 300));
 let ok = false;
 try {
-  const { env } = await backing(run);
+  const { env, scratch } = await backing(run);
   const app = await seeder(run, env.DATABASE_URL);
   const clinic = await seedClinic(app, DOCTORS, PLACES);
   const patients = await seedPatients(app, PATIENTS);
@@ -85,31 +86,36 @@ try {
   const results: { doctor: number; status: number; code?: string; serial?: number; ms: number }[] = [];
   let next = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < PATIENTS) {
-        const i = next++;
-        const doctor = i % DOCTORS;
-        const sent = performance.now();
-        try {
-          const res = await fetch(`${servers[i % 2].url}/v1/appointments`, {
-            method: 'POST',
-            headers: { authorization: patients[i].auth, 'content-type': 'application/json' },
-            body: JSON.stringify({ sessionId: sessionOf(doctor), date }),
-          });
-          const body = (await res.json()) as { serial?: number; code?: string; message?: string };
-          results.push({
-            doctor,
-            status: res.status,
-            code: body.code && `${body.code}: ${body.message}`,
-            serial: body.serial,
-            ms: performance.now() - sent,
-          });
-        } catch (err) {
-          results.push({ doctor, status: 0, code: String(err), ms: performance.now() - sent });
-        }
-      }
-    }),
+  const cpu = await cpuDuring(
+    servers.map((s) => s.child.pid ?? 0),
+    scratch.name,
+    () =>
+      Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (next < PATIENTS) {
+            const i = next++;
+            const doctor = i % DOCTORS;
+            const sent = performance.now();
+            try {
+              const res = await fetch(`${servers[i % 2].url}/v1/appointments`, {
+                method: 'POST',
+                headers: { authorization: patients[i].auth, 'content-type': 'application/json' },
+                body: JSON.stringify({ sessionId: sessionOf(doctor), date }),
+              });
+              const body = (await res.json()) as { serial?: number; code?: string; message?: string };
+              results.push({
+                doctor,
+                status: res.status,
+                code: body.code && `${body.code}: ${body.message}`,
+                serial: body.serial,
+                ms: performance.now() - sent,
+              });
+            } catch (err) {
+              results.push({ doctor, status: 0, code: String(err), ms: performance.now() - sent });
+            }
+          }
+        }),
+      ),
   );
   const seconds = (performance.now() - started) / 1000;
   const booked = results.filter((r) => r.status === 201);
@@ -147,6 +153,10 @@ try {
   console.log(
     `  ${seconds.toFixed(1)} s = ${bookingsPerSecond.toFixed(0)} bookings/s; latency p50 ${ms(percentile(latencies, 50))}, ` +
       `p90 ${ms(percentile(latencies, 90))}, p99 ${ms(percentile(latencies, 99))}`,
+  );
+  console.log(
+    `  CPU per booking: servers ${(cpu.serversMs / PATIENTS).toFixed(2)} ms, Postgres backends ${(cpu.postgresMs / PATIENTS).toFixed(2)} ms` +
+      ` (what the machine's ${cpus().length} cores pay per booking, however crowded they are)`,
   );
   const loadBefore = load();
   const tps = await pgbenchHotRows(run);

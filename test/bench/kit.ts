@@ -3,6 +3,7 @@
 // that writes a clinic straight to the database, and the numbers every bench prints (load, percentiles).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -79,6 +80,44 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await client.end();
   }
+}
+
+/** CPU time (user + system, ms) a process has used so far; 0 when it is gone (Linux /proc). */
+export function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU used by the server processes and by the Postgres backends serving a database while `work` runs: what
+ * a request costs the machine, whatever else shares it (the load average only says how crowded it was).
+ */
+export async function cpuDuring<T>(
+  pids: number[],
+  database: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; serversMs: number; postgresMs: number }> {
+  const backends = () =>
+    admin(async (client) =>
+      (
+        await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database])
+      ).rows.map((r) => r.pid),
+    );
+  const sum = (list: number[]) => list.reduce((total, pid) => total + processCpuMs(pid), 0);
+  const before = new Map((await backends()).map((pid) => [pid, processCpuMs(pid)]));
+  const serversBefore = sum(pids);
+  const result = await work();
+  const serversMs = sum(pids) - serversBefore;
+  const postgresMs = (await backends()).reduce(
+    (total, pid) => total + processCpuMs(pid) - (before.get(pid) ?? 0),
+    0,
+  );
+  return { result, serversMs, postgresMs };
 }
 
 export interface Scratch {

@@ -11,6 +11,8 @@ export interface BookingOutline {
   session: BookingSession | null;
   /** The day's queue row as it stood, when it exists. */
   day: { id: string; startsAt: Date; status: string; bookedCount: number; capacity: number } | null;
+  /** The session's rules as read (day_session_rules_tag): a booking by one statement checks them unchanged. */
+  rulesTag: string | null;
   onTimeOff: boolean;
   duplicateId: string | null;
   profile: { name: string; accountId: string } | null;
@@ -48,6 +50,7 @@ export async function bookingOutline(
       serviceOk: boolean;
       idemHash: string | null;
       idemResponse: unknown;
+      rulesTag: string | null;
     }
   >`${sql.raw(PREPARED)}
     select ${SESSION_RULE_COLUMNS},
@@ -61,7 +64,8 @@ export async function bookingOutline(
       p.name as profile_name, p.account_id as profile_account_id,
       (${q.serviceId}::uuid is null or exists (select 1 from services sv where sv.id = ${q.serviceId}::uuid))
         as service_ok,
-      k.request_hash as idem_hash, k.response as idem_response
+      k.request_hash as idem_hash, k.response as idem_response,
+      case when s.id is not null then day_session_rules_tag(s.id) end as rules_tag
     from (select 1) as one
     left join sessions s on s.id = ${q.sessionId}::uuid and s.deleted_at is null
     left join hospitals h on h.id = s.hospital_id
@@ -83,6 +87,7 @@ export async function bookingOutline(
             capacity: Number(r.dayCapacity),
           }
         : null,
+    rulesTag: r.rulesTag,
     onTimeOff: r.onTimeOff === true,
     duplicateId: r.duplicateId,
     profile:

@@ -10,7 +10,7 @@ import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
 import type { DomainEvents } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
-import type { Booked, BookRequest, DayBookings } from '../day/day.bookings.js';
+import type { Booked, BookingSession, BookRequest, DayBookings } from '../day/day.bookings.js';
 import { alreadyBooked, notBookable, Replay, sessionFull, uniqueViolation } from '../day/day.refusals.js';
 import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
@@ -116,31 +116,39 @@ export class BookingService {
       const prior = await this.replayOf(outline.idempotency, requestHash);
       if (prior) return prior;
     }
+    const who = {
+      profileId,
+      serviceId: req.serviceId,
+      bookedBy: principal.id,
+      profileName: outline.profile?.name ?? null,
+    };
     try {
-      this.precheck(req, outline);
+      const session = this.precheck(req, outline);
+      const { day, rulesTag } = outline;
+      const liveMeta = day ? await this.deps.ledger.peekMeta(day.id) : null;
+      const read = { ...req, profileName: who.profileName, liveMeta };
+      // A day that exists: the whole booking in one statement, unless a handler cannot draft its writes.
+      if (day && rulesTag) {
+        const placed = await this.deps.ledger.bookAtOnce(this.db, this.deps.events, read, {
+          session,
+          day,
+          rulesTag,
+        });
+        if (placed) return bookedView(placed, who);
+      }
       const key = `${req.sessionId}|${req.date}`;
       const turn = await this.deps.queueTurns.acquire(key);
       try {
         // A holder ahead of us saw the day fill after we looked: refused without a transaction.
         if (turn.note) throw sessionFull(turn.note.queueId);
-        const liveMeta = outline.day ? await this.deps.ledger.peekMeta(outline.day.id) : null;
         const placed = await this.deps.events.transaction(this.db, async (trx, emit) => {
-          const result = await this.deps.ledger.book(trx, emit, {
-            ...req,
-            profileName: outline.profile?.name ?? null,
-            liveMeta,
-          });
+          const result = await this.deps.ledger.book(trx, emit, read);
           // The commit is next: the following holder may open its transaction and wait on the row lock.
           if (!result.filled) turn.release();
           return result;
         });
         if (placed.filled) this.deps.queueTurns.note(key, { queueId: placed.queueId });
-        return bookedView(placed, {
-          profileId,
-          serviceId: req.serviceId,
-          bookedBy: principal.id,
-          profileName: outline.profile?.name ?? null,
-        });
+        return bookedView(placed, who);
       } catch (err) {
         if (err instanceof AppError && err.code === 'SESSION_FULL') {
           const queueId = (err.details as { queueId?: string } | undefined)?.queueId;
@@ -215,7 +223,7 @@ export class BookingService {
    * again under the locks (a stale "room" here is harmless; a stale "full" is the same as arriving a moment
    * later).
    */
-  private precheck(req: BookRequest, outline: bookingRepo.BookingOutline): void {
+  private precheck(req: BookRequest, outline: bookingRepo.BookingOutline): BookingSession {
     const { session, day } = outline;
     if (!session) throw notFound('Session');
     if (req.actor.role === 'staff' && session.hospitalId !== req.actor.hospitalId)
@@ -230,6 +238,7 @@ export class BookingService {
     if (refusal) throw notBookable(refusal);
     if (outline.duplicateId) throw alreadyBooked(outline.duplicateId);
     if (day && day.bookedCount >= day.capacity) throw sessionFull(day.id);
+    return session;
   }
 
   /** Takes up a waitlist offer: books the held place for the entry's profile. */

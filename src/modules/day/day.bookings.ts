@@ -3,20 +3,22 @@
 // booking uses (doctors and session key-share, then the days in id order); the commit point is day.record.ts.
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { Database } from '../../db/database.js';
+import type { Database, DB, Executor } from '../../db/database.js';
 import { AppError, forbidden, notFound } from '../../errors.js';
-import type { Emit, EventMap } from '../../events.js';
+import type { DomainEvents, Emit, EventMap, EventName } from '../../events.js';
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import type { Appointment } from '../appointments/appointments.table.js';
 import type { OperationResult } from '../queue/queue.schema.js';
 import type { QueueMeta } from '../queue/queue.store.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
-import { type Change, type DayActor, type LedgerDeps, recordChange } from './day.record.js';
+import { type DayActor, type LedgerDeps, recordChange } from './day.record.js';
 import { notBookable, Replay, sessionFull } from './day.refusals.js';
 import * as repo from './day.repository.js';
 import { assertEntryTransition, liveEstimate, stageOf } from './day.rules.js';
 
 type Trx = Transaction<Database>;
+
+export type { BookingSession } from './day.repository.js';
 
 export type CancelKind = NonNullable<EventMap['appointment.cancelled']['kind']>;
 
@@ -72,10 +74,6 @@ export class DayBookings {
     return this.deps.clock.now();
   }
 
-  #record(trx: Trx, emit: Emit, day: { id: string; hospitalId: string }, actor: DayActor, c: Change) {
-    return recordChange(trx, emit, day, actor, c);
-  }
-
   /** The day's projection meta without a rebuild; null when the store has none or cannot be reached. */
   peekMeta(queueId: string): Promise<QueueMeta | null> {
     return this.deps.live.peekMeta(queueId).catch(() => null);
@@ -83,10 +81,11 @@ export class DayBookings {
 
   /**
    * Takes a place in a session day: the doctor's and the session's key-share locks and the day's row lock
-   * in one statement (creating the day's row on its first booking), the date rules, then one statement
-   * that checks time off, status, capacity (held offers included) and an explicit serial, claims the
-   * Idempotency-Key, takes the serial, inserts the appointment, bumps the version and appends the event.
-   * Anything refused throws before commit, so no serial is used.
+   * in one statement (creating the day's row on its first booking), the date rules, then the booking
+   * statement (day_book_place), which checks time off, status, capacity (held offers included) and an
+   * explicit serial, claims the Idempotency-Key, takes the serial, inserts the appointment, bumps the version
+   * and appends the event; the transactional handlers then write the messages. Anything refused throws
+   * before commit, so no serial is used.
    */
   async book(trx: Trx, emit: Emit, req: BookRequest): Promise<Booked> {
     const now = this.#now();
@@ -108,67 +107,136 @@ export class DayBookings {
     if (refusal) throw notBookable(refusal);
     const id = randomUUID();
     const token = req.rescheduledFrom ? null : newOpaqueToken();
-    const trackingTokenHash = req.rescheduledFrom?.trackingTokenHash ?? hashToken(token as string);
     const meta = req.liveMeta !== undefined ? req.liveMeta : await this.peekMeta(day.id);
-    const placed = await repo.placeBooking(trx, {
-      id,
+    const placed = refused(
+      await repo.placeBooking(trx, this.#placeInput(req, session, day.id, id, token, now)),
+      req,
+      day.id,
+    );
+    const estimatedAt = liveEstimate({ now, slotAt: placed.slotAt, ahead: aheadOf(meta, req, placed), meta });
+    await this.#announce(trx, emit, req, session, day.id, id, token, placed, estimatedAt);
+    return booked(req, session, day, id, token, now, placed, estimatedAt);
+  }
+
+  /**
+   * The whole booking as one statement outside any transaction, so that the day's row lock is held only
+   * while it runs: for a day whose row and session rules the caller read just before (`read`), when every
+   * transactional handler of the booking's events drafts its writes beforehand (DomainEvents.draftBooking).
+   * The statement refuses as 'stale' when the session's rules changed since they were read. The answer, the
+   * events and the messages are the full path's. Null when the booking cannot be taken this way (the caller
+   * then takes the full path); refusals throw as there.
+   */
+  async bookAtOnce(
+    db: DB,
+    events: DomainEvents,
+    req: BookRequest,
+    read: {
+      session: repo.BookingSession;
+      day: { id: string; startsAt: Date; status: string; capacity: number };
+      rulesTag: string;
+    },
+  ): Promise<Booked | null> {
+    if (req.offerEntryId || req.rescheduledFrom) return null;
+    const { session, day } = read;
+    this.#assertStaffScope(req.actor, session.hospitalId);
+    const now = this.#now();
+    const id = randomUUID();
+    const token = newOpaqueToken();
+    const draft = await events.draftBooking(db, {
+      appointmentId: id,
       queueId: day.id,
+      profileId: req.profileId,
+      serviceId: req.serviceId,
+      actorId: req.actor.id,
+      trackingToken: token,
+      now,
+      slots: { first: day.startsAt, last: slotTime(day.startsAt, day.capacity, session.slotMinutes) },
+    });
+    if (!draft) return null;
+    const meta = req.liveMeta !== undefined ? req.liveMeta : await this.peekMeta(day.id);
+    // The estimate before the slot is known; an explicit serial's place in line is known already.
+    const ahead = aheadOf(meta, req, req.serial === undefined ? null : { serial: req.serial });
+    let placement: repo.PlaceResult;
+    try {
+      placement = await repo.placeBooking(db, {
+        ...this.#placeInput(req, session, day.id, id, token, now),
+        rulesTag: read.rulesTag,
+        estimateFloor: liveEstimate({ now, slotAt: now, ahead, meta }),
+        messages: draft.messages,
+        undraftedSlots: draft.undraftedSlots,
+      });
+    } catch (err) {
+      // A schedule change locking in the other order: nothing was written, the full path queues behind it.
+      if ((err as { code?: string }).code === DEADLOCK) return null;
+      throw err;
+    }
+    if (placement.refusal === 'stale' || placement.refusal === 'undrafted') return null;
+    const placed = refused(placement, req, day.id);
+    const emitted: { name: EventName; payload: unknown }[] = [];
+    const collect: Emit = async (name, payload) => {
+      emitted.push({ name, payload });
+    };
+    await this.#announce(db, collect, req, session, day.id, id, token, placed, placed.estimatedAt);
+    for (const e of emitted) await events.dispatchCommitted(e.name, e.payload as never);
+    return booked(req, session, day, id, token, now, placed, placed.estimatedAt);
+  }
+
+  #placeInput(
+    req: BookRequest,
+    session: repo.BookingSession,
+    queueId: string,
+    id: string,
+    token: string | null,
+    now: Date,
+  ): repo.PlaceInput {
+    return {
+      id,
+      sessionId: session.id,
+      queueId,
       doctorId: session.doctorId,
       date: req.date,
       profileId: req.profileId,
-      bookedBy: actor.id,
+      bookedBy: req.actor.id,
       serviceId: req.serviceId,
       serial: req.serial ?? null,
-      trackingTokenHash,
+      trackingTokenHash: req.rescheduledFrom?.trackingTokenHash ?? hashToken(token as string),
       fee: session.fee,
       now,
       offerEntryId: req.offerEntryId ?? null,
       idempotency:
         req.idempotency && token
           ? {
-              userId: actor.id,
+              userId: req.actor.id,
               key: req.idempotency.key,
               requestHash: req.idempotency.requestHash,
               response: req.idempotency.response(id, token),
             }
           : null,
-    });
-    switch (placed.refusal) {
-      case null:
-        break;
-      case 'replay':
-        throw new Replay(req.idempotency?.key ?? '');
-      case 'full':
-        throw sessionFull(day.id);
-      case 'serial_taken':
-        throw new AppError('CONFLICT', `Serial ${req.serial} is not free in this session`, {
-          reason: 'serial_taken',
-        });
-      default:
-        throw notBookable(placed.refusal);
-    }
-    // Everyone still waiting is ahead of a new place at the end; an explicit serial inside the line is
-    // ahead of those with lower serials still waiting, which the projection's count bounds.
-    const ahead = meta
-      ? req.serial === undefined
-        ? meta.waiting
-        : Math.min(meta.waiting, Math.max(0, placed.serial - 1 - (meta.nowServing ?? 0)))
-      : null;
-    const estimatedAt = liveEstimate({
-      now,
-      slotAt: placed.estimatedAt,
-      ahead,
-      meta,
-    });
+    };
+  }
+
+  /** The booking's events: `appointment.booked`, then the day's change with the projection's new entry. */
+  async #announce(
+    db: Executor,
+    emit: Emit,
+    req: BookRequest,
+    session: repo.BookingSession,
+    queueId: string,
+    id: string,
+    token: string | null,
+    placed: Placed,
+    estimatedAt: Date,
+  ): Promise<void> {
     await emit('appointment.booked', {
       appointmentId: id,
-      queueId: day.id,
-      actorId: actor.id,
+      queueId,
+      actorId: req.actor.id,
       estimatedAt: estimatedAt.toISOString(),
       ...(token ? { trackingToken: token } : {}),
       ...(req.rescheduledFrom ? { rescheduledFrom: req.rescheduledFrom.id } : {}),
     });
-    await this.#record(trx, emit, { id: day.id, hospitalId: session.hospitalId }, actor, {
+    // The booking statement bumped the version and appended the event: recordChange only emits.
+    await recordChange(db, emit, { id: queueId, hospitalId: session.hospitalId }, req.actor, {
       type: 'booked',
       version: placed.version,
       appointment: { id, serial: placed.serial },
@@ -186,26 +254,11 @@ export class DayBookings {
             positionKey: placed.serial,
             kind: 'booked',
             label: req.profileName || null,
-            estimatedAt: placed.estimatedAt.toISOString(),
+            estimatedAt: placed.slotAt.toISOString(),
           },
         },
       ],
     });
-    return {
-      appointmentId: id,
-      queueId: day.id,
-      date: req.date,
-      bookedAt: now,
-      serial: placed.serial,
-      version: placed.version,
-      slotAt: placed.estimatedAt,
-      estimatedAt,
-      fee: placed.fee,
-      trackingToken: token,
-      filled: placed.bookedCount >= placed.capacity,
-      session,
-      day,
-    };
   }
 
   #assertStaffScope(actor: BookRequest['actor'], hospitalId: string): void {
@@ -219,7 +272,7 @@ export class DayBookings {
     assertEntryTransition('confirm', row.status);
     await repo.updateAppointment(trx, row.id, { status: 'confirmed', confirmedAt: this.#now() });
     await emit('appointment.confirmed', { appointmentId: row.id, actorId: actor.id });
-    return this.#record(trx, emit, day, actor, {
+    return recordChange(trx, emit, day, actor, {
       type: 'confirmed',
       appointment: row,
       status: 'confirmed',
@@ -291,7 +344,7 @@ export class DayBookings {
       actorRole: cause.actor.role ?? null,
       freedPlace: row.kind === 'booked',
     });
-    await this.#record(trx, emit, day, cause.actor, {
+    await recordChange(trx, emit, day, cause.actor, {
       type: 'cancelled',
       appointment: row,
       status: 'cancelled',
@@ -324,7 +377,7 @@ export class DayBookings {
     for (const day of days.values()) {
       const next = shape(day.date);
       await repo.updateDay(trx, day.id, { ...next, updatedAt: new Date() });
-      await this.#record(trx, emit, { id: day.id, hospitalId: next.hospitalId }, actor, {
+      await recordChange(trx, emit, { id: day.id, hospitalId: next.hospitalId }, actor, {
         type: 'rebuilt',
         status: day.status,
         ops: [],
@@ -388,4 +441,73 @@ export class DayBookings {
 
 function invalidCancel(status: string): AppError {
   return new AppError('INVALID_TRANSITION', `A ${status} appointment cannot be cancelled`, { status });
+}
+
+type Placed = Extract<repo.PlaceResult, { refusal: null }>;
+
+/** Postgres's deadlock_detected. */
+const DEADLOCK = '40P01';
+
+/** The placement, or the refusal it stands for thrown as the API answers it. */
+function refused(result: repo.PlaceResult, req: BookRequest, queueId: string): Placed {
+  switch (result.refusal) {
+    case null:
+      return result;
+    case 'replay':
+      throw new Replay(req.idempotency?.key ?? '');
+    case 'full':
+      throw sessionFull(queueId);
+    case 'serial_taken':
+      throw new AppError('CONFLICT', `Serial ${req.serial} is not free in this session`, {
+        reason: 'serial_taken',
+      });
+    case 'stale':
+    case 'undrafted':
+      throw new Error(`booking statement refused '${result.refusal}' under the locks`);
+    default:
+      throw notBookable(result.refusal);
+  }
+}
+
+/**
+ * How many are ahead of a new place: everyone still waiting when it is at the end; an explicit serial inside
+ * the line is ahead of those with lower serials still waiting, which the projection's count bounds.
+ */
+function aheadOf(meta: QueueMeta | null, req: BookRequest, placed: { serial: number } | null): number | null {
+  if (!meta) return null;
+  if (req.serial === undefined) return meta.waiting;
+  const serial = placed?.serial ?? req.serial;
+  return Math.min(meta.waiting, Math.max(0, serial - 1 - (meta.nowServing ?? 0)));
+}
+
+/** A serial's scheduled time: start + (serial − 1) × slot. */
+function slotTime(startsAt: Date, serial: number, slotMinutes: number): Date {
+  return new Date(startsAt.getTime() + (serial - 1) * slotMinutes * 60_000);
+}
+
+function booked(
+  req: BookRequest,
+  session: repo.BookingSession,
+  day: { id: string; startsAt: Date; status: string },
+  id: string,
+  token: string | null,
+  now: Date,
+  placed: Placed,
+  estimatedAt: Date,
+): Booked {
+  return {
+    appointmentId: id,
+    queueId: day.id,
+    date: req.date,
+    bookedAt: now,
+    serial: placed.serial,
+    version: placed.version,
+    slotAt: placed.slotAt,
+    estimatedAt,
+    fee: session.fee,
+    trackingToken: token,
+    filled: placed.bookedCount >= placed.capacity,
+    session,
+    day: { id: day.id, startsAt: day.startsAt, status: day.status },
+  };
 }

@@ -4,7 +4,7 @@
 import { type Insertable, type RawBuilder, sql, type Updateable } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { PREPARED } from '../../db/prepared-pool.js';
-import type { QueueEventType } from '../../events.js';
+import type { DraftedMessage, QueueEventType } from '../../events.js';
 import type { AppointmentsTable } from '../appointments/appointments.table.js';
 import type { SessionDaysTable } from '../queue/queue.table.js';
 import { localInstant } from '../schedule/schedule.time.js';
@@ -120,18 +120,12 @@ export async function recordQueueEvent(trx: Executor, e: DayEventInput): Promise
 }
 
 /**
- * The next unused serial of day `q` (a table alias): next_serial when free, else the first gap after it.
- * Serials picked explicitly ahead of next_serial are skipped, and a serial is never handed out twice, even
- * after a cancel. The only serial picker: booking's statement and takeSerial both use it.
+ * The next unused serial of day `q` (a table alias): the one serial picker, `day_next_free_serial` (migration
+ * 0019), which day_book_place uses too — next_serial when free, else the first gap after it, so serials picked
+ * explicitly ahead of next_serial are skipped and a serial is never handed out twice, even after a cancel.
  */
 export function nextFreeSerial(q: RawBuilder<unknown>) {
-  return sql<number>`case
-    when not exists (select 1 from appointments a where a.queue_id = ${q}.id and a.serial = ${q}.next_serial)
-      then ${q}.next_serial
-    else (select min(a.serial) + 1 from appointments a
-          where a.queue_id = ${q}.id and a.serial >= ${q}.next_serial
-            and not exists (select 1 from appointments b where b.queue_id = ${q}.id and b.serial = a.serial + 1))
-    end`;
+  return sql<number>`day_next_free_serial(${q}.id, ${q}.next_serial)`;
 }
 
 /** Takes the next unused serial of a day whose row the caller holds locked. */
@@ -409,10 +403,20 @@ export async function lockSessionForBooking(trx: Executor, sessionId: string) {
   return rows[0] ? pickSession(rows[0]) : undefined;
 }
 
-export type PlaceRefusal = 'replay' | 'time_off' | 'queue_closed' | 'full' | 'serial_taken';
+export type PlaceRefusal =
+  | 'replay'
+  | 'time_off'
+  | 'queue_closed'
+  | 'full'
+  | 'serial_taken'
+  /** The session's rules changed (or the day's row went) since the caller read them: book on the full path. */
+  | 'stale'
+  /** The slot's messages could not be drafted before the statement: book on the full path. */
+  | 'undrafted';
 
 export interface PlaceInput {
   id: string;
+  sessionId: string;
   queueId: string;
   doctorId: string;
   date: string;
@@ -428,6 +432,14 @@ export interface PlaceInput {
   offerEntryId: string | null;
   /** Claims the key with the final answer; a key already claimed refuses with 'replay'. */
   idempotency: { userId: string; key: string; requestHash: string; response: unknown } | null;
+  /** The session's rules tag as the caller read them (outside the locks); refused as 'stale' if changed. */
+  rulesTag?: string;
+  /** The live estimate before the slot is known: the patient is told the later of this and the slot. */
+  estimateFloor?: Date;
+  /** The booking's messages, drafted before the statement (DomainEvents.draftBooking). */
+  messages?: DraftedMessage[];
+  /** Slot ranges whose messages the drafts do not cover: refused as 'undrafted'. */
+  undraftedSlots?: [Date, Date][];
 }
 
 export type PlaceResult =
@@ -435,107 +447,73 @@ export type PlaceResult =
   | {
       refusal: null;
       serial: number;
+      /** The serial's scheduled time (the appointment's estimated_at). */
+      slotAt: Date;
+      /** The later of the slot and the estimate floor: what the drafted messages say. */
       estimatedAt: Date;
-      fee: string;
       version: number;
       bookedCount: number;
       capacity: number;
     };
 
 /**
- * One statement, run while the caller holds the queue row lock (so it sees every committed serial, offer and
- * time off): checks time off, the queue's status, capacity with held waitlist offers, an explicit serial;
- * claims the Idempotency-Key (stamped with the clock's `now`, by which its cleanup measures age); then takes
- * the serial, inserts the appointment, counts it, bumps the queue's version and appends the `booked` queue
- * event. A refusal writes nothing the caller's rollback must not undo.
- * The one-per-day rule is the partial unique index: a duplicate fails the statement.
+ * Places a booking with the one statement `day_book_place` (migration 0019): the locks, the checks that need
+ * them, the serial, the appointment, the count, the version, the `booked` event and the drafted outbox rows.
+ * Inside a transaction that already holds the locks it is the full path's booking step; on its own
+ * (`db` outside any transaction) it is the whole booking in one round trip. A refusal writes nothing; the
+ * one-per-day rule is the partial unique index, so a duplicate fails the statement.
  */
-export async function placeBooking(trx: Executor, p: PlaceInput): Promise<PlaceResult> {
-  const key = p.idempotency?.key ?? null;
-  const { rows } = await sql<{
-    refusal: PlaceRefusal | null;
-    serial: number | null;
-    estimatedAt: Date | null;
-    fee: string | null;
-    version: number | null;
-    bookedCount: number | null;
-    capacity: number | null;
-  }>`${sql.raw(PREPARED)}
-    with q as (
-      select id, hospital_id, capacity, booked_count, next_serial, status, starts_at, slot_minutes
-      from session_days where id = ${p.queueId}::uuid
-    ),
-    claim as (
-      insert into idempotency_keys (user_id, key, request_hash, status_code, response, created_at)
-      select ${p.idempotency?.userId ?? null}::uuid, ${key}::text, ${p.idempotency?.requestHash ?? null}::text,
-        201, ${p.idempotency ? JSON.stringify(p.idempotency.response) : null}::jsonb, ${p.now}::timestamptz
-      where ${key}::text is not null
-      on conflict (user_id, key) do nothing
-      returning 1
-    ),
-    verdict as (
-      select case
-        when ${key}::text is not null and not exists (select 1 from claim) then 'replay'
-        when exists (select 1 from time_off t where t.doctor_id = ${p.doctorId}::uuid
-                     and (t.hospital_id is null or t.hospital_id = q.hospital_id)
-                     and t.from_date <= ${p.date}::date and t.to_date >= ${p.date}::date) then 'time_off'
-        when q.status in ('closed', 'cancelled') then 'queue_closed'
-        when q.booked_count + (
-          select count(*) from waitlist_entries w
-          where w.queue_id = q.id and w.status = 'offered' and w.offer_expires_at > ${p.now}::timestamptz
-            and w.id is distinct from ${p.offerEntryId}::uuid) >= q.capacity then 'full'
-        when ${p.serial}::int is not null and (${p.serial}::int > q.capacity or exists (
-          select 1 from appointments a where a.queue_id = q.id and a.serial = ${p.serial}::int)) then 'serial_taken'
-        end as refusal
-      from q
-    ),
-    pick as (
-      select coalesce(${p.serial}::int, ${nextFreeSerial(sql.raw('q'))}) as serial
-      from q, verdict where verdict.refusal is null
-    ),
-    ins as (
-      insert into appointments (id, queue_id, doctor_id, date, profile_id, booked_by, service_id, serial,
-        position_key, estimated_at, tracking_token_hash, fee, booked_at)
-      select ${p.id}::uuid, q.id, ${p.doctorId}::uuid, ${p.date}::date, ${p.profileId}::uuid,
-        ${p.bookedBy}::uuid, ${p.serviceId}::uuid, pick.serial, pick.serial,
-        q.starts_at + make_interval(mins => (pick.serial - 1) * q.slot_minutes),
-        ${p.trackingTokenHash}, ${p.fee}::numeric, ${p.now}::timestamptz
-      from q, pick
-      returning id, serial, estimated_at, fee
-    ),
-    upd as (
-      update session_days d set
-        booked_count = d.booked_count + 1,
-        next_serial = case when ${p.serial}::int is null then pick.serial + 1 else d.next_serial end,
-        version = d.version + 1,
-        updated_at = now()
-      from pick where d.id = ${p.queueId}::uuid
-      returning d.version, d.booked_count, d.capacity
-    ),
-    ev as (
-      insert into queue_events (queue_id, version, type, appointment_id, serial, actor_id)
-      select ${p.queueId}::uuid, upd.version, 'booked', ins.id, ins.serial, ${p.bookedBy}::uuid
-      from upd, ins
-      returning version
-    )
-    select verdict.refusal, ins.serial, ins.estimated_at, ins.fee, ev.version, upd.booked_count, upd.capacity
-    from verdict
-    left join ins on true
-    left join upd on true
-    left join ev on true
-  `.execute(trx);
-  const r = rows[0];
-  if (!r) throw new Error('queue row missing while locked');
+export async function placeBooking(db: Executor, p: PlaceInput): Promise<PlaceResult> {
+  const args = {
+    id: p.id,
+    sessionId: p.sessionId,
+    queueId: p.queueId,
+    doctorId: p.doctorId,
+    date: p.date,
+    profileId: p.profileId,
+    bookedBy: p.bookedBy,
+    serviceId: p.serviceId,
+    serial: p.serial,
+    trackingTokenHash: p.trackingTokenHash,
+    fee: p.fee,
+    now: p.now.toISOString(),
+    offerEntryId: p.offerEntryId,
+    ...(p.idempotency
+      ? {
+          idempotencyKey: p.idempotency.key,
+          requestHash: p.idempotency.requestHash,
+          response: p.idempotency.response,
+        }
+      : {}),
+    ...(p.rulesTag !== undefined ? { rulesTag: p.rulesTag } : {}),
+    ...(p.estimateFloor ? { estimateFloor: p.estimateFloor.toISOString() } : {}),
+    ...(p.messages?.length ? { outbox: p.messages } : {}),
+    ...(p.undraftedSlots?.length
+      ? { undraftedSlots: p.undraftedSlots.map(([a, b]) => [a.toISOString(), b.toISOString()]) }
+      : {}),
+  };
+  const { rows } = await sql<{ r: PlaceJson }>`${sql.raw(PREPARED)}
+    select day_book_place(${JSON.stringify(args)}::jsonb) as r`.execute(db);
+  const r = rows[0]?.r;
+  if (!r) throw new Error('day_book_place answered nothing');
   if (r.refusal) return { refusal: r.refusal };
-  if (r.serial === null || r.estimatedAt === null || r.version === null)
-    throw new Error('booking statement wrote nothing without a refusal');
   return {
     refusal: null,
-    serial: Number(r.serial),
-    estimatedAt: r.estimatedAt,
-    fee: String(r.fee),
-    version: Number(r.version),
-    bookedCount: Number(r.bookedCount),
-    capacity: Number(r.capacity),
+    serial: r.serial,
+    slotAt: new Date(r.slotAt),
+    estimatedAt: new Date(r.estimatedAt),
+    version: r.version,
+    bookedCount: r.bookedCount,
+    capacity: r.capacity,
   };
+}
+
+interface PlaceJson {
+  refusal: PlaceRefusal | null;
+  serial: number;
+  slotAt: string;
+  estimatedAt: string;
+  version: number;
+  bookedCount: number;
+  capacity: number;
 }

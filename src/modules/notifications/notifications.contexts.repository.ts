@@ -1,8 +1,8 @@
 // Kysely queries for what messages are built from (appointment and offer contexts, queue order and timing,
 // what a patient was last told). No rules here; nothing here writes.
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
-import { executePrepared } from '../../db/prepared-pool.js';
+import { executePrepared, PREPARED } from '../../db/prepared-pool.js';
 
 /**
  * Everything a message about an appointment needs, in one read: a ten-table join that every booking runs, so it
@@ -68,6 +68,65 @@ export async function loadAppointmentContexts(db: Executor, ids: string[]) {
 }
 
 export type AppointmentContext = Awaited<ReturnType<typeof loadAppointmentContexts>>[number];
+
+/** The columns of a booking's context that come from the day, the session, the people and the service. */
+type BookingContextRow = Omit<
+  AppointmentContext,
+  | 'id'
+  | 'queueId'
+  | 'serial'
+  | 'status'
+  | 'kind'
+  | 'estimatedAt'
+  | 'walkInName'
+  | 'walkInPhone'
+  | 'trackingUrl'
+>;
+
+const BOOKING_CONTEXT_SQL = `${PREPARED}
+  select q.date, s.fee, q.hospital_id, q.notice, q.paused_until, s.room,
+    h.name as hospital_name, h.timezone, h.quiet_start as hospital_quiet_start, h.quiet_end as hospital_quiet_end,
+    d.name as doctor_name, d.user_id as doctor_user_id, du.email as doctor_email, du.phone as doctor_phone,
+    sv.name as service_name, pp.name as patient_name, pp.phone as profile_phone,
+    u.id as user_id, u.email as user_email, u.phone as user_phone,
+    np.channels, np.reminder_offsets, np.quiet_start, np.quiet_end, np.language
+  from session_days q
+  join sessions s on s.id = q.session_id
+  join hospitals h on h.id = q.hospital_id
+  join doctors d on d.id = q.doctor_id
+  join users du on du.id = d.user_id
+  join patient_profiles pp on pp.id = $2::uuid
+  left join users u on u.id = pp.account_id
+  left join notification_preferences np on np.user_id = u.id
+  left join services sv on sv.id = $3::uuid
+  where q.id = $1::uuid`;
+
+/**
+ * The context of a booking not placed yet (its statement drafts the messages): the appointment's fields as
+ * they will be, from the day, the session, the profile and the service; the serial and the estimate are the
+ * statement's, so they are placeholders here. Undefined when the day or the profile is gone.
+ */
+export async function loadBookingContext(
+  db: Executor,
+  b: { appointmentId: string; queueId: string; profileId: string; serviceId: string | null; at: Date },
+): Promise<AppointmentContext | undefined> {
+  // Compiled once: every booking runs it, and building it anew costs more CPU than Postgres spends on it.
+  const query = CompiledQuery.raw(BOOKING_CONTEXT_SQL, [b.queueId, b.profileId, b.serviceId]);
+  const row = (await db.executeQuery<BookingContextRow>(query)).rows[0];
+  if (!row) return undefined;
+  return {
+    ...row,
+    id: b.appointmentId,
+    queueId: b.queueId,
+    serial: 0,
+    status: 'booked',
+    kind: 'booked',
+    estimatedAt: b.at,
+    walkInName: null,
+    walkInPhone: null,
+    trackingUrl: null,
+  };
+}
 
 /** Ids of the appointments still waiting in a queue, in queue order. */
 export async function waitingAppointments(db: Executor, queueId: string, limit?: number) {

@@ -5,10 +5,19 @@
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
 import type { Database, DB, Executor } from '../../db/database.js';
-import type { DomainEvents, EventMap, QueueEventType } from '../../events.js';
+import {
+  type BookingDraft,
+  type BookingPreview,
+  type DomainEvents,
+  type DraftedMessage,
+  type EventMap,
+  type QueueEventType,
+  writesNothingForBookings,
+} from '../../events.js';
 import { TURN_NEAR_POSITION } from '../day/day.rules.js';
 import { arriveByRows } from './notifications.arrive-by.js';
 import * as contextsRepo from './notifications.contexts.repository.js';
+import type { NewOutboxRow } from './notifications.repository.js';
 import * as repo from './notifications.repository.js';
 import {
   basePayload,
@@ -20,7 +29,7 @@ import {
   reminderSpec,
   trackingUrl,
 } from './notifications.rules.js';
-import { reminderTime } from './notifications.time.js';
+import { estimatesWithReminderIn, reminderTime } from './notifications.time.js';
 
 /** How far ahead the reminder scanner enqueues; a booking enqueues its own reminders due this soon. */
 export const SCAN_WINDOW_MS = 5 * 60_000;
@@ -36,11 +45,16 @@ export class NotificationsService {
 
   /** Subscribes to the domain events that cause messages. Called once at start-up. */
   subscribe(events: DomainEvents = this.deps.events): void {
-    events.inTransaction('appointment.booked', (trx, e) => this.onBooked(trx, e));
+    events.inTransaction('appointment.booked', (trx, e) => this.onBooked(trx, e), {
+      draftsBooking: (db, b) => this.draftBooked(db, b),
+    });
     events.inTransaction('appointment.cancelled', (trx, e) => this.onCancelled(trx, e));
     events.inTransaction('appointment.rescheduled', (trx, e) => this.onRescheduled(trx, e));
     events.inTransaction('waitlist.offered', (trx, e) => this.onWaitlistOffered(trx, e));
-    events.inTransaction('queue.changed', (trx, e) => this.onQueueChanged(trx, e));
+    // A booking makes nothing due in onQueueChanged (it takes a place at the back or a free serial).
+    events.inTransaction('queue.changed', (trx, e) => this.onQueueChanged(trx, e), {
+      draftsBooking: writesNothingForBookings,
+    });
   }
 
   private now(): Date {
@@ -71,6 +85,25 @@ export class NotificationsService {
       );
     if (ctx.kind === 'booked') rows.push(...this.imminentReminders(ctx, payload, now));
     await repo.insertOutbox(trx, rows);
+  }
+
+  /**
+   * What onBooked writes for a booking placed by one statement, drafted before it runs: the confirmation,
+   * whose serial and estimate the statement fills in. Reminders due at once are not drafted: the slots that
+   * would have one are handed back, and a booking given one of them takes the full path.
+   */
+  async draftBooked(db: Executor, b: BookingPreview): Promise<BookingDraft | null> {
+    const ctx = await contextsRepo.loadBookingContext(db, { ...b, at: b.slots.first });
+    if (!ctx) return null;
+    const payload = basePayload(ctx, trackingUrl(this.deps.publicUrl, b.trackingToken));
+    const spec = { kind: 'confirmation' as const, dedupeKey: `confirmation:${ctx.id}`, sendAt: b.now };
+    const soon = new Date(b.now.getTime() + SCAN_WINDOW_MS);
+    return {
+      messages: patientRows(ctx, spec, payload, this.deps).map((row) => drafted(row, b.now)),
+      undraftedSlots: offsetsFor(ctx)
+        .map((offset) => estimatesWithReminderIn(b.now, soon, offset, ctx.timezone))
+        .filter(([from, to]) => from <= b.slots.last && to >= b.slots.first),
+    };
   }
 
   /** Reminders due before the scanner's next window reaches them (it has already looked that far). */
@@ -260,3 +293,19 @@ const MOVES_THE_FRONT: ReadonlySet<QueueEventType> = new Set([
   'no_show',
   'recalled',
 ]);
+
+/** An outbox row as the booking statement takes it (day_book_place fills in the serial and the estimate). */
+function drafted(row: NewOutboxRow, now: Date): DraftedMessage {
+  return {
+    dedupe_key: row.dedupeKey,
+    kind: row.kind,
+    channel: row.channel,
+    recipient: row.recipient,
+    user_id: row.userId ?? null,
+    hospital_id: row.hospitalId ?? null,
+    language: row.language ?? 'en',
+    payload: JSON.parse(row.payload as string),
+    urgent: row.urgent ?? false,
+    send_after: new Date(row.sendAfter ?? now).toISOString(),
+  };
+}

@@ -51,6 +51,25 @@ export function reminderTime(estimatedAt: Date, offsetMinutes: number, zone: str
   return new Date(estimatedAt.getTime() - offsetMinutes * 60_000);
 }
 
+/**
+ * The estimated times whose `offsetMinutes` reminder falls due in (from, to]: the inverse of reminderTime
+ * (monotonic in the estimate), widened by a minute on each side.
+ */
+export function estimatesWithReminderIn(
+  from: Date,
+  to: Date,
+  offsetMinutes: number,
+  zone: string,
+): [Date, Date] {
+  const later = (t: Date) =>
+    offsetMinutes % MINUTES_PER_DAY === 0
+      ? DateTime.fromJSDate(t, { zone })
+          .plus({ days: offsetMinutes / MINUTES_PER_DAY })
+          .toJSDate()
+      : new Date(t.getTime() + offsetMinutes * 60_000);
+  return [new Date(later(from).getTime() - 60_000), new Date(later(to).getTime() + 60_000)];
+}
+
 /** A short label for an offset: 1440 → '24h', 90 → '90m'. */
 export function offsetLabel(offsetMinutes: number): string {
   return offsetMinutes % 60 === 0 ? `${offsetMinutes / 60}h` : `${offsetMinutes}m`;

@@ -10,6 +10,7 @@
 //   1. Postgres transaction: status change, `version` bump (recordQueueEvent), queue_events row, outbox.
 //   2. After commit: `applyOrRebuild(store, queueId, change, () => loadProjection(db, queueId))`.
 //   3. One broadcast built from the returned effects (or a `rebuilt` broadcast when it says so).
+import { setTimeout } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { MemoryQueueStore } from './queue.store.memory.js';
 import { RedisQueueStore } from './queue.store.redis.js';
@@ -298,6 +299,9 @@ export function createQueueStore(options: QueueStoreOptions = {}): QueueStore {
  * that already includes the change answers 'stale'). `rebuilt: true` means clients must resync
  * (broadcast type `rebuilt`); `result` is then the final apply's result, often 'stale'.
  */
+/** How long a change that found a version gap waits for the missing one before rebuilding (ms, in turn). */
+const GAP_WAITS_MS = [1, 3, 6, 10, 20];
+
 export async function applyOrRebuild(
   store: QueueStore,
   queueId: string,
@@ -305,6 +309,14 @@ export async function applyOrRebuild(
   load: ProjectionLoader,
 ): Promise<{ result: ApplyResult; rebuilt: boolean }> {
   let result = await store.apply(queueId, change);
+  // A version ahead of the projection: usually the change before it committed a moment earlier and is being
+  // applied now (by another instance, or by this one's next tick); wait for it briefly before paying for a
+  // rebuild, which reads the whole day from Postgres.
+  for (const ms of GAP_WAITS_MS) {
+    if (result.status !== 'gap') break;
+    await setTimeout(ms);
+    result = await store.apply(queueId, change);
+  }
   if (result.status === 'applied' || result.status === 'stale') return { result, rebuilt: false };
   for (let attempt = 0; attempt < 3; attempt++) {
     const rebuilt = await store.rebuild(queueId, load);
