@@ -27,8 +27,6 @@ const KNOWN_IMPORTS = [
   'src/modules/appointments/appointments.changes.service.ts imports src/modules/schedule/schedule.repository.ts',
   'src/modules/appointments/appointments.waitlist.ts imports src/modules/day/day.repository.ts',
   'src/modules/appointments/appointments.waitlist.ts imports src/modules/schedule/schedule.repository.ts',
-  'src/modules/directory/doctors.repository.ts imports src/modules/schedule/schedule.repository.ts',
-  'src/modules/directory/soonest.repository.ts imports src/modules/schedule/schedule.repository.ts',
   'src/modules/queue/queue.service.ts imports src/modules/day/day.repository.ts',
 ];
 
@@ -42,7 +40,6 @@ const KNOWN_WRITES = [
   'src/modules/patients/patients.repository.ts inserts patient_profiles, owned by accounts',
   'src/modules/patients/patients.repository.ts inserts notification_preferences, owned by notifications',
   'src/modules/patients/patients.repository.ts inserts audit_log, owned by accounts',
-  'src/modules/schedule/schedule.repository.ts inserts session_days, owned by day',
   'src/modules/schedule/schedule.seed.ts inserts users, owned by accounts',
   'src/modules/schedule/schedule.seed.ts inserts patient_profiles, owned by accounts',
 ];

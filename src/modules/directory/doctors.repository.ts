@@ -4,7 +4,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { PREPARED } from '../../db/prepared-pool.js';
 import { UUID_PATTERN } from '../../lib/schema.js';
-import { timeOffCovers } from '../schedule/schedule.repository.js';
+import { timeOffCovers } from '../schedule/schedule.queries.js';
 import type { DoctorSort } from './directory.schema.js';
 
 /** Sort key for doctors with nothing to rank by (unrated, no free day): after everyone else. */
