@@ -71,7 +71,7 @@ export async function seedDemo(app: FastifyInstance): Promise<boolean> {
 async function seedEmpty(app: FastifyInstance): Promise<boolean> {
   if (!(await isEmpty(app))) return false;
   const admin = { id: '' };
-  await app.accounts.ensureAdmin(DEMO_LOGINS[0].email, DEMO_PASSWORD, 'Demo Admin');
+  await app.accounts.admin.ensureAdmin(DEMO_LOGINS[0].email, DEMO_PASSWORD, 'Demo Admin');
   admin.id = (
     await app.db
       .selectFrom('users')
@@ -91,14 +91,14 @@ async function seedEmpty(app: FastifyInstance): Promise<boolean> {
     .returning('id')
     .executeTakeFirstOrThrow();
   const actor = { id: admin.id };
-  await app.accounts.createUser(actor, {
+  await app.accounts.admin.createUser(actor, {
     email: DEMO_LOGINS[1].email,
     password: DEMO_PASSWORD,
     name: 'Front Desk',
     role: 'staff',
     hospitalId: hospital.id,
   });
-  const doctor = await app.accounts.createUser(actor, {
+  const doctor = await app.accounts.admin.createUser(actor, {
     email: DEMO_LOGINS[2].email,
     password: DEMO_PASSWORD,
     name: 'Dr. Ayesha Rahman',
@@ -110,7 +110,7 @@ async function seedEmpty(app: FastifyInstance): Promise<boolean> {
     .set({ verifiedAt: new Date() })
     .where('userId', '=', doctor.id)
     .execute();
-  await app.accounts.register({
+  await app.accounts.auth.register({
     email: DEMO_LOGINS[3].email,
     password: DEMO_PASSWORD,
     name: 'Karim Hossain',

@@ -225,7 +225,7 @@ export async function seedDirectory(app: FastifyInstance, options: { adminId: st
     const email = emailOf(d);
     let user = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
     if (!user) {
-      user = await app.accounts.createUser(
+      user = await app.accounts.admin.createUser(
         { id: options.adminId },
         { email, password: options.password, name: d.name, role: 'doctor', licenseNo: d.licenseNo },
       );
