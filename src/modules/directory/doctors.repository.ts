@@ -244,6 +244,25 @@ export function findDoctorByLicense(db: Executor, licenseNo: string) {
   return db.selectFrom('doctors').select('id').where('licenseNo', '=', licenseNo).executeTakeFirst();
 }
 
+export function findDoctorOfUser(db: Executor, userId: string) {
+  return db.selectFrom('doctors').select('id').where('userId', '=', userId).executeTakeFirst();
+}
+
+export async function insertDoctor(
+  db: Executor,
+  values: { userId: string; name: string; licenseNo: string | null },
+): Promise<void> {
+  await db.insertInto('doctors').values(values).execute();
+}
+
+export async function renameDoctorOfUser(db: Executor, userId: string, name: string): Promise<void> {
+  await db
+    .updateTable('doctors')
+    .set({ name, updatedAt: sql<Date>`now()` })
+    .where('userId', '=', userId)
+    .execute();
+}
+
 export function doctorSpecializations(db: Executor, doctorId: string) {
   return db
     .selectFrom('doctorSpecializations as ds')
