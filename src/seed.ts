@@ -98,18 +98,14 @@ async function seedEmpty(app: FastifyInstance): Promise<boolean> {
     role: 'staff',
     hospitalId: hospital.id,
   });
-  const doctor = await app.accounts.admin.createUser(actor, {
+  // Verified with the other demo doctors by the directory seed.
+  await app.accounts.admin.createUser(actor, {
     email: DEMO_LOGINS[2].email,
     password: DEMO_PASSWORD,
     name: 'Dr. Ayesha Rahman',
     role: 'doctor',
     licenseNo: 'BMDC-A-10234',
   });
-  await app.db
-    .updateTable('doctors')
-    .set({ verifiedAt: new Date() })
-    .where('userId', '=', doctor.id)
-    .execute();
   await app.accounts.auth.register({
     email: DEMO_LOGINS[3].email,
     password: DEMO_PASSWORD,
@@ -117,7 +113,7 @@ async function seedEmpty(app: FastifyInstance): Promise<boolean> {
     phone: '+8801711000001',
     role: 'patient',
   });
-  await seedDirectory(app, { adminId: admin.id, password: DEMO_PASSWORD });
-  await seedSchedule(app, { password: DEMO_PASSWORD });
+  const sittings = await seedDirectory(app, { adminId: admin.id, password: DEMO_PASSWORD });
+  await seedSchedule(app, { password: DEMO_PASSWORD, sittings });
   return true;
 }

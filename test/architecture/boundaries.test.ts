@@ -33,9 +33,6 @@ const KNOWN_IMPORTS = [
 /** Writes to another module's table present when the check landed. */
 const KNOWN_WRITES = [
   'src/modules/day/day.repository.ts inserts idempotency_keys, owned by appointments',
-  'src/modules/directory/directory.seed.ts inserts sessions, owned by schedule',
-  'src/modules/schedule/schedule.seed.ts inserts users, owned by accounts',
-  'src/modules/schedule/schedule.seed.ts inserts patient_profiles, owned by accounts',
 ];
 
 const files = moduleFiles();
