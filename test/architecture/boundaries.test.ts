@@ -31,9 +31,7 @@ const KNOWN_IMPORTS = [
 ];
 
 /** Writes to another module's table present when the check landed. */
-const KNOWN_WRITES = [
-  'src/modules/day/day.repository.ts inserts idempotency_keys, owned by appointments',
-];
+const KNOWN_WRITES = ['src/modules/day/day.repository.ts inserts idempotency_keys, owned by appointments'];
 
 const files = moduleFiles();
 const owners = tableOwners(files);
