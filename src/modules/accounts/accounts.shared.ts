@@ -78,7 +78,7 @@ export async function checkNewPassword(
  * Accounts the desk opens without an e-mail address get a unique address in the reserved `.invalid` domain
  * (users.email is required and unique); it never receives mail and is shown as null.
  */
-export const NO_EMAIL_DOMAIN = 'no-email.invalid';
+const NO_EMAIL_DOMAIN = 'no-email.invalid';
 
 /** The address to show for an account: null for the placeholder of an account without one. */
 export function shownEmail(email: string): string | null {
