@@ -8,8 +8,12 @@ import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { DomainEvents } from './events.js';
 import { validatorCompiler } from './lib/validator.js';
+import { AccountAdmin } from './modules/accounts/accounts.admin.service.js';
+import { AccountAuth } from './modules/accounts/accounts.auth.service.js';
+import { AccountProfiles } from './modules/accounts/accounts.profiles.service.js';
+import { AccountPasswordReset } from './modules/accounts/accounts.reset.service.js';
 import accountsRoutes from './modules/accounts/accounts.routes.js';
-import { AccountsService } from './modules/accounts/accounts.service.js';
+import type { AccountsDeps } from './modules/accounts/accounts.shared.js';
 import appointmentsRoutes from './modules/appointments/appointments.routes.js';
 import { AppointmentsService } from './modules/appointments/appointments.service.js';
 import { DayBookings } from './modules/day/day.bookings.js';
@@ -46,7 +50,13 @@ declare module 'fastify' {
     config: Config;
     clock: Clock;
     events: DomainEvents;
-    accounts: AccountsService;
+    /** The accounts module's services, each called for its own part: there is no facade over them. */
+    accounts: {
+      auth: AccountAuth;
+      profiles: AccountProfiles;
+      admin: AccountAdmin;
+      reset: AccountPasswordReset;
+    };
     schedule: ScheduleService;
     appointments: AppointmentsService;
     directory: DirectoryService;
@@ -141,17 +151,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(cachePlugin);
   await app.register(docsPlugin);
 
-  app.decorate(
-    'accounts',
-    new AccountsService({
-      db: app.db,
-      clock: app.clock,
-      phoneRegion: config.DEFAULT_PHONE_REGION,
-      events: app.events,
-      signAccessToken: app.signAccessToken,
-      accessTokenSeconds: ACCESS_TOKEN_SECONDS,
-    }),
-  );
+  const accountsDeps: AccountsDeps = {
+    db: app.db,
+    clock: app.clock,
+    phoneRegion: config.DEFAULT_PHONE_REGION,
+    events: app.events,
+    signAccessToken: app.signAccessToken,
+    accessTokenSeconds: ACCESS_TOKEN_SECONDS,
+  };
+  const profiles = new AccountProfiles(accountsDeps);
+  app.decorate('accounts', {
+    auth: new AccountAuth(accountsDeps),
+    profiles,
+    admin: new AccountAdmin(accountsDeps, profiles),
+    reset: new AccountPasswordReset(accountsDeps),
+  });
 
   app.decorate(
     'directory',
@@ -226,7 +240,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
 
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-    const outcome = await app.accounts.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    const outcome = await app.accounts.admin.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
     if (outcome === 'created') app.log.info('created the admin account from ADMIN_EMAIL');
   }
   return app;

@@ -35,7 +35,7 @@ async function main(): Promise<number> {
     }
     const app = await buildApp(config, { logger: false });
     try {
-      const outcome = await app.accounts.ensureAdmin(values.email, values.password, values.name);
+      const outcome = await app.accounts.admin.ensureAdmin(values.email, values.password, values.name);
       console.log(outcome === 'created' ? `admin ${values.email} created` : `${values.email} already exists`);
     } finally {
       await app.close();

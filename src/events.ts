@@ -70,6 +70,26 @@ export interface EventMap {
   };
   /** A registration named an e-mail that already has an account: the owner is told, the caller is not. */
   'account.registration_repeated': { userId: string; email: string };
+  /**
+   * A patient account was opened with its own profile: by the patient (POST /auth/register) or at a hospital's
+   * desk (POST /patients), both through one accounts function. Notifications sets the channels in the same
+   * transaction: SMS only for an account without an e-mail address.
+   */
+  'account.patient_registered': {
+    userId: string;
+    profileId: string;
+    /** Null for an account the desk opened without an address (it holds a placeholder that gets no mail). */
+    email: string | null;
+    /** The desk's staff member or admin; null when the patient registered themselves. */
+    actorId: string | null;
+  };
+  /**
+   * An account became a doctor's (self-registration, an admin creating it or changing its role): the directory
+   * writes its doctors row in the same transaction, and refuses (409) a licence number another doctor holds.
+   */
+  'account.doctor_registered': { userId: string; name: string; licenseNo: string | null };
+  /** An account's name changed: a doctor's listed name follows in the same transaction. */
+  'account.renamed': { userId: string; name: string };
   /** A doctor's weekly sessions or time off changed (what their profile and search results show). */
   'schedule.changed': { doctorId: string };
   /** An admin changed an account (role, hospital, disabled): open sockets of it re-check their rights. */

@@ -71,7 +71,7 @@ export async function seedDemo(app: FastifyInstance): Promise<boolean> {
 async function seedEmpty(app: FastifyInstance): Promise<boolean> {
   if (!(await isEmpty(app))) return false;
   const admin = { id: '' };
-  await app.accounts.ensureAdmin(DEMO_LOGINS[0].email, DEMO_PASSWORD, 'Demo Admin');
+  await app.accounts.admin.ensureAdmin(DEMO_LOGINS[0].email, DEMO_PASSWORD, 'Demo Admin');
   admin.id = (
     await app.db
       .selectFrom('users')
@@ -91,33 +91,29 @@ async function seedEmpty(app: FastifyInstance): Promise<boolean> {
     .returning('id')
     .executeTakeFirstOrThrow();
   const actor = { id: admin.id };
-  await app.accounts.createUser(actor, {
+  await app.accounts.admin.createUser(actor, {
     email: DEMO_LOGINS[1].email,
     password: DEMO_PASSWORD,
     name: 'Front Desk',
     role: 'staff',
     hospitalId: hospital.id,
   });
-  const doctor = await app.accounts.createUser(actor, {
+  // Verified with the other demo doctors by the directory seed.
+  await app.accounts.admin.createUser(actor, {
     email: DEMO_LOGINS[2].email,
     password: DEMO_PASSWORD,
     name: 'Dr. Ayesha Rahman',
     role: 'doctor',
     licenseNo: 'BMDC-A-10234',
   });
-  await app.db
-    .updateTable('doctors')
-    .set({ verifiedAt: new Date() })
-    .where('userId', '=', doctor.id)
-    .execute();
-  await app.accounts.register({
+  await app.accounts.auth.register({
     email: DEMO_LOGINS[3].email,
     password: DEMO_PASSWORD,
     name: 'Karim Hossain',
     phone: '+8801711000001',
     role: 'patient',
   });
-  await seedDirectory(app, { adminId: admin.id, password: DEMO_PASSWORD });
-  await seedSchedule(app, { password: DEMO_PASSWORD });
+  const sittings = await seedDirectory(app, { adminId: admin.id, password: DEMO_PASSWORD });
+  await seedSchedule(app, { password: DEMO_PASSWORD, sittings });
   return true;
 }

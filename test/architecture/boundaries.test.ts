@@ -27,25 +27,11 @@ const KNOWN_IMPORTS = [
   'src/modules/appointments/appointments.changes.service.ts imports src/modules/schedule/schedule.repository.ts',
   'src/modules/appointments/appointments.waitlist.ts imports src/modules/day/day.repository.ts',
   'src/modules/appointments/appointments.waitlist.ts imports src/modules/schedule/schedule.repository.ts',
-  'src/modules/directory/doctors.repository.ts imports src/modules/schedule/schedule.repository.ts',
-  'src/modules/directory/soonest.repository.ts imports src/modules/schedule/schedule.repository.ts',
   'src/modules/queue/queue.service.ts imports src/modules/day/day.repository.ts',
 ];
 
 /** Writes to another module's table present when the check landed. */
-const KNOWN_WRITES = [
-  'src/modules/accounts/accounts.profiles.service.ts updates doctors, owned by directory',
-  'src/modules/accounts/accounts.shared.ts inserts doctors, owned by directory',
-  'src/modules/day/day.repository.ts inserts idempotency_keys, owned by appointments',
-  'src/modules/directory/directory.seed.ts inserts sessions, owned by schedule',
-  'src/modules/patients/patients.repository.ts inserts users, owned by accounts',
-  'src/modules/patients/patients.repository.ts inserts patient_profiles, owned by accounts',
-  'src/modules/patients/patients.repository.ts inserts notification_preferences, owned by notifications',
-  'src/modules/patients/patients.repository.ts inserts audit_log, owned by accounts',
-  'src/modules/schedule/schedule.repository.ts inserts session_days, owned by day',
-  'src/modules/schedule/schedule.seed.ts inserts users, owned by accounts',
-  'src/modules/schedule/schedule.seed.ts inserts patient_profiles, owned by accounts',
-];
+const KNOWN_WRITES = ['src/modules/day/day.repository.ts inserts idempotency_keys, owned by appointments'];
 
 const files = moduleFiles();
 const owners = tableOwners(files);

@@ -63,7 +63,7 @@ for (const backend of await databaseBackends()) {
       const { app } = shared.current;
       const doctor = await makeDoctor(app, 'Family Doctor');
       const parent = await makeUser(app, 'patient', { name: 'Nadia' });
-      const child = await app.accounts.addDependent(parent.id, { name: 'Rafi', relation: 'child' });
+      const child = await app.accounts.profiles.addDependent(parent.id, { name: 'Rafi', relation: 'child' });
       const id = await insertAppointment(app, {
         doctorId: doctor.doctorId,
         patient: { ...parent, profileId: child.id },

@@ -30,7 +30,7 @@ export async function makeUser(
   const email = uniqueEmail(role);
   const name = extra.name ?? `Test ${role}`;
   if (role === 'patient' || role === 'doctor') {
-    await app.accounts.register({
+    await app.accounts.auth.register({
       email,
       password: PASSWORD,
       name,
@@ -39,7 +39,7 @@ export async function makeUser(
       licenseNo: role === 'doctor' ? (extra.licenseNo ?? `LIC-${randomBytes(4).toString('hex')}`) : undefined,
     });
   } else {
-    await app.accounts.ensureAdmin(email, PASSWORD, name);
+    await app.accounts.admin.ensureAdmin(email, PASSWORD, name);
     if (role === 'staff') {
       const user = await app.db
         .selectFrom('users')
@@ -60,7 +60,7 @@ export async function makeUser(
       .where('userId', '=', app.db.selectFrom('users').select('id').where('email', '=', email))
       .execute();
   }
-  const tokens = await app.accounts.login(email, PASSWORD);
+  const tokens = await app.accounts.auth.login(email, PASSWORD);
   const user: { profileId?: string | null; doctorId?: string | null; hospitalId?: string | null } =
     tokens.user;
   return {

@@ -8,7 +8,7 @@ import { type PatientFilter, patientSearchQuery } from '../../src/modules/patien
 import { makeDoctor, makeHospital, makeSession } from '../appointments/fixtures.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
-import { makeUser, type TestUser, uniqueEmail } from '../helpers/users.js';
+import { makeUser, PASSWORD, type TestUser, uniqueEmail } from '../helpers/users.js';
 
 /** A surname no other test uses, so searches see only this test's patients. */
 const surname = () => `Zq${randomBytes(4).toString('hex')}`;
@@ -402,6 +402,64 @@ for (const backend of await databaseBackends()) {
       assert.equal(again.statusCode, 409);
       assert.equal(again.json().code, 'CONFLICT');
       assert.deepEqual(await counts(app), before);
+    });
+
+    test('a desk registration gives the same account rows as a self-registration, plus its audit entry', async () => {
+      const { app } = shared.current;
+      const admin = await makeUser(app, 'admin');
+      const name = `Same ${surname()}`;
+      const self = await app.inject({
+        method: 'POST',
+        url: '/v1/auth/register',
+        payload: {
+          email: uniqueEmail('self'),
+          password: PASSWORD,
+          name,
+          phone: '01711000222',
+          role: 'patient',
+        },
+      });
+      assert.equal(self.statusCode, 201, self.body);
+      const desk = await register(app, admin, { name, email: uniqueEmail('desk'), phone: '01711000222' });
+      assert.equal(desk.statusCode, 201, desk.body);
+      const rowsOf = async (userId: string) => ({
+        user: await app.db
+          .selectFrom('users')
+          .select(['role', 'name', 'phone', 'hospitalId', 'disabledAt'])
+          .where('id', '=', userId)
+          .executeTakeFirstOrThrow(),
+        profiles: await app.db
+          .selectFrom('patientProfiles')
+          .select(['isSelf', 'relation', 'name', 'phone', 'dateOfBirth', 'sex', 'deletedAt'])
+          .where('accountId', '=', userId)
+          .execute(),
+        preferences: await app.db
+          .selectFrom('notificationPreferences')
+          .select('channels')
+          .where('userId', '=', userId)
+          .execute(),
+        audit: await app.db
+          .selectFrom('auditLog')
+          .select(['actorId', 'action'])
+          .where('targetId', '=', userId)
+          .execute(),
+      });
+      const selfRows = await rowsOf(self.json().user.id);
+      const deskRows = await rowsOf(desk.json().accountId);
+      assert.deepEqual(selfRows.user, {
+        role: 'patient',
+        name,
+        phone: '+8801711000222',
+        hospitalId: null,
+        disabledAt: null,
+      });
+      assert.deepEqual(deskRows.user, selfRows.user);
+      assert.equal(selfRows.profiles.length, 1);
+      assert.deepEqual(deskRows.profiles, selfRows.profiles);
+      assert.deepEqual(selfRows.preferences, [], 'an account with an e-mail keeps the default channels');
+      assert.deepEqual(deskRows.preferences, selfRows.preferences);
+      assert.deepEqual(selfRows.audit, []);
+      assert.deepEqual(deskRows.audit, [{ actorId: admin.id, action: 'patient.registered_at_desk' }]);
     });
 
     test('registration without a phone or an e-mail, or with a bad phone, is 400 and adds nothing', async () => {

@@ -1,5 +1,6 @@
-// Admin user management: creating and changing accounts (each change audited), the user and audit lists,
-// and the bootstrap admin.
+// Admin user management: creating and changing accounts (each change audited), patient accounts opened at a
+// hospital's desk, the user and audit lists, and the bootstrap admin.
+import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { AppError, notFound } from '../../errors.js';
 import { hashPassword } from '../../lib/password.js';
@@ -11,8 +12,8 @@ import {
   type AccountsDeps,
   type Actor,
   checkNewPassword,
-  createDoctorRecord,
   normalisePhone,
+  openPatientAccount,
   toUserView,
 } from './accounts.shared.js';
 import type { Role } from './accounts.table.js';
@@ -47,7 +48,7 @@ export class AccountAdmin {
     }
     await checkNewPassword(body.password, body);
     const passwordHash = await hashPassword(body.password);
-    const id = await this.deps.db.transaction().execute(async (trx) => {
+    const id = await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
       if (await repo.emailTaken(trx, body.email)) {
         throw new AppError('CONFLICT', 'An account with this e-mail already exists', [
           { field: 'body.email', message: 'is already registered' },
@@ -62,7 +63,13 @@ export class AccountAdmin {
         role: body.role,
         hospitalId: body.role === 'staff' ? (body.hospitalId ?? null) : null,
       });
-      if (body.role === 'doctor') await createDoctorRecord(trx, user.id, body.name, body.licenseNo ?? null);
+      if (body.role === 'doctor') {
+        await emit('account.doctor_registered', {
+          userId: user.id,
+          name: body.name,
+          licenseNo: body.licenseNo ?? null,
+        });
+      }
       await repo.insertAudit(trx, {
         actorId: actor.id,
         action: 'user.create',
@@ -92,7 +99,7 @@ export class AccountAdmin {
 
   async updateUser(actor: Actor, id: string, body: Static<typeof AdminUserUpdateSchema>) {
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
+    await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
       const user = await repo.findUserById(trx, id);
       if (!user) throw notFound('User');
       if (id === actor.id && (body.disabled === true || (body.role && body.role !== 'admin'))) {
@@ -107,7 +114,12 @@ export class AccountAdmin {
       }
       if (body.hospitalId) await this.requireHospital(trx, body.hospitalId);
       if (role === 'doctor' && !user.doctorId)
-        await createDoctorRecord(trx, id, body.name ?? user.name, null);
+        await emit('account.doctor_registered', {
+          userId: id,
+          name: body.name ?? user.name,
+          licenseNo: null,
+        });
+      else if (body.name) await emit('account.renamed', { userId: id, name: body.name });
       await repo.updateUser(trx, id, {
         ...(body.role ? { role } : {}),
         ...(body.name ? { name: body.name } : {}),
@@ -123,9 +135,44 @@ export class AccountAdmin {
         details: body,
         ip: actor.ip,
       });
+      await emit('account.changed', { userId: id });
     });
-    await this.deps.events.dispatchCommitted('account.changed', { userId: id });
     return this.profiles.me(id);
+  }
+
+  /**
+   * A patient account opened at a hospital's desk, with a random password: the patient owns their bookings
+   * and messages reach their own phone or e-mail, and they can take the account over later with the same
+   * e-mail (password reset). Audited; the same account rows as self-registration (openPatientAccount).
+   */
+  async registerPatient(
+    actor: Actor,
+    values: {
+      email: string | null;
+      name: string;
+      /** E.164, already normalised by the caller. */
+      phone: string | null;
+      dateOfBirth: string | null;
+      sex: 'female' | 'male' | 'other' | null;
+    },
+  ) {
+    const passwordHash = await hashPassword(randomBytes(24).toString('base64url'));
+    return this.deps.events.transaction(this.deps.db, async (trx, emit) => {
+      if (values.email !== null && (await repo.emailTaken(trx, values.email))) {
+        throw new AppError('CONFLICT', 'An account with this e-mail already exists; search for it instead', [
+          { field: 'body.email', message: 'is already registered' },
+        ]);
+      }
+      const opened = await openPatientAccount(trx, emit, { ...values, passwordHash, actorId: actor.id });
+      await repo.insertAudit(trx, {
+        actorId: actor.id,
+        action: 'patient.registered_at_desk',
+        targetType: 'user',
+        targetId: opened.user.id,
+        ip: actor.ip,
+      });
+      return opened;
+    });
   }
 
   async listUsers(filter: { role?: Role; q?: string; limit?: number; cursor?: string }) {

@@ -10,8 +10,8 @@ import type { RegisterBodySchema } from './accounts.schema.js';
 import {
   type AccountsDeps,
   checkNewPassword,
-  createDoctorRecord,
   normalisePhone,
+  openPatientAccount,
   toUserView,
 } from './accounts.shared.js';
 
@@ -56,6 +56,16 @@ export class AccountAuth {
         await emit('account.registration_repeated', { userId: existing.id, email: existing.email });
         return { repeated: true as const };
       }
+      if (body.role === 'patient') {
+        const { user } = await openPatientAccount(trx, emit, {
+          email: body.email,
+          passwordHash,
+          name: body.name,
+          phone,
+          actorId: null,
+        });
+        return { id: user.id };
+      }
       const user = await repo.insertUser(trx, {
         email: body.email,
         passwordHash,
@@ -63,17 +73,11 @@ export class AccountAuth {
         phone,
         role: body.role,
       });
-      if (body.role === 'patient') {
-        await repo.insertProfile(trx, {
-          accountId: user.id,
-          isSelf: true,
-          name: body.name,
-          relation: 'self',
-          phone,
-        });
-      } else {
-        await createDoctorRecord(trx, user.id, body.name, body.licenseNo ?? null);
-      }
+      await emit('account.doctor_registered', {
+        userId: user.id,
+        name: body.name,
+        licenseNo: body.licenseNo ?? null,
+      });
       return { id: user.id };
     });
   }

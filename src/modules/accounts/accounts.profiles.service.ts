@@ -42,7 +42,7 @@ export class AccountProfiles {
       await checkNewPassword(body.password, { email: user.email, name: body.name ?? user.name });
       changes.passwordHash = await hashPassword(body.password);
     }
-    await this.deps.db.transaction().execute(async (trx) => {
+    await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
       await repo.updateUser(trx, userId, changes);
       if (user.profileId && (changes.name !== undefined || changes.phone !== undefined)) {
         await repo.updateProfile(trx, user.profileId, {
@@ -50,9 +50,7 @@ export class AccountProfiles {
           ...(changes.phone !== undefined ? { phone: changes.phone } : {}),
         });
       }
-      if (user.role === 'doctor' && changes.name !== undefined) {
-        await trx.updateTable('doctors').set({ name: changes.name }).where('userId', '=', userId).execute();
-      }
+      if (changes.name !== undefined) await emit('account.renamed', { userId, name: changes.name });
       if (changes.passwordHash) await repo.revokeUserTokens(trx, userId, this.deps.clock.now());
     });
     return this.me(userId);

@@ -28,7 +28,7 @@ export const WRONG_PASSWORD_LIMIT = 5;
 export const WRONG_PASSWORD_WINDOW = '15 minutes';
 
 const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = async (app, opts) => {
-  const service = app.accounts;
+  const { auth, profiles, admin, reset } = app.accounts;
   // One budget per address for every route that takes credentials or sends a message to an account, so
   // trying passwords through sign-in, registration, refresh and reset all counts together.
   const authBudget = app.rateLimit({
@@ -57,7 +57,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
         response: { 201: TokensSchema, ...errors(409, 429) },
       },
     },
-    async (request, reply) => reply.status(201).send(await service.register(request.body)),
+    async (request, reply) => reply.status(201).send(await auth.register(request.body)),
   );
 
   app.post(
@@ -66,7 +66,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       onRequest: authBudget,
       schema: { tags: ['auth'], body: LoginBodySchema, response: { 200: TokensSchema, ...errors(401, 429) } },
     },
-    async (request) => service.login(request.body.email, request.body.password),
+    async (request) => auth.login(request.body.email, request.body.password),
   );
 
   app.post(
@@ -80,7 +80,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
         response: { 200: TokensSchema, ...errors(401, 429) },
       },
     },
-    async (request) => service.refresh(request.body.refreshToken),
+    async (request) => auth.refresh(request.body.refreshToken),
   );
 
   app.post(
@@ -96,7 +96,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       },
     },
     async (request, reply) => {
-      await service.reset.request(request.body);
+      await reset.request(request.body);
       return reply.status(202).send({
         message: 'If an account matches, a reset link or code is on its way.',
       });
@@ -116,7 +116,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       },
     },
     async (request, reply) => {
-      await service.reset.confirm(request.body);
+      await reset.confirm(request.body);
       return reply.status(204).send(null);
     },
   );
@@ -130,7 +130,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       schema: { tags: ['auth'], body: RefreshBodySchema, response: { 204: Type.Null(), ...errors(429) } },
     },
     async (request, reply) => {
-      await service.logout(request.body.refreshToken);
+      await auth.logout(request.body.refreshToken);
       return reply.status(204).send(null);
     },
   );
@@ -141,7 +141,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       preHandler: requireRole(),
       schema: { tags: ['me'], security, response: { 200: UserSchema, ...errors(401) } },
     },
-    async (request) => service.me(principalOf(request).id),
+    async (request) => profiles.me(principalOf(request).id),
   );
 
   app.patch(
@@ -157,7 +157,8 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
     },
     async (request, reply) => {
       // A wrong current password is a guess at it: counted per account, like sign-in per address.
-      if (request.body.password === undefined) return service.updateMe(principalOf(request).id, request.body);
+      if (request.body.password === undefined)
+        return profiles.updateMe(principalOf(request).id, request.body);
       const budget = await wrongPasswords(request, { increment: false });
       if (!budget.isAllowed && budget.remaining <= 0) {
         reply.header('retry-after', budget.ttlInSeconds);
@@ -170,7 +171,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
         );
       }
       try {
-        return await service.updateMe(principalOf(request).id, request.body);
+        return await profiles.updateMe(principalOf(request).id, request.body);
       } catch (err) {
         if (err instanceof AppError && err.code === 'FORBIDDEN') await wrongPasswords(request);
         throw err;
@@ -184,7 +185,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       preHandler: requireRole('patient'),
       schema: { tags: ['me'], security, response: { 200: Page(DependentSchema), ...errors(401, 403) } },
     },
-    async (request) => ({ items: await service.listDependents(principalOf(request).id), nextCursor: null }),
+    async (request) => ({ items: await profiles.listDependents(principalOf(request).id), nextCursor: null }),
   );
 
   app.post(
@@ -199,7 +200,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       },
     },
     async (request, reply) =>
-      reply.status(201).send(await service.addDependent(principalOf(request).id, request.body)),
+      reply.status(201).send(await profiles.addDependent(principalOf(request).id, request.body)),
   );
 
   app.patch(
@@ -214,7 +215,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
         response: { 200: DependentSchema, ...errors(401, 403, 404) },
       },
     },
-    async (request) => service.updateDependent(principalOf(request).id, request.params.id, request.body),
+    async (request) => profiles.updateDependent(principalOf(request).id, request.params.id, request.body),
   );
 
   app.delete(
@@ -229,7 +230,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
       },
     },
     async (request, reply) => {
-      await service.removeDependent(principalOf(request).id, request.params.id);
+      await profiles.removeDependent(principalOf(request).id, request.params.id);
       return reply.status(204).send(null);
     },
   );
@@ -245,7 +246,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
         response: { 200: Page(UserSchema), ...errors(401, 403) },
       },
     },
-    async (request) => service.listUsers(request.query),
+    async (request) => admin.listUsers(request.query),
   );
 
   app.post(
@@ -262,7 +263,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
     },
     async (request, reply) => {
       const actor = { id: principalOf(request).id, ip: request.ip };
-      return reply.status(201).send(await service.createUser(actor, request.body));
+      return reply.status(201).send(await admin.createUser(actor, request.body));
     },
   );
 
@@ -281,7 +282,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
     },
     async (request) => {
       const actor = { id: principalOf(request).id, ip: request.ip };
-      return service.updateUser(actor, request.params.id, request.body);
+      return admin.updateUser(actor, request.params.id, request.body);
     },
   );
 
@@ -302,7 +303,7 @@ const accountsRoutes: FastifyPluginAsyncTypebox<{ authRateLimit: number }> = asy
         response: { 200: Page(AuditEntrySchema), ...errors(401, 403) },
       },
     },
-    async (request) => service.listAudit(request.query),
+    async (request) => admin.listAudit(request.query),
   );
 };
 

@@ -1,13 +1,15 @@
 // What the accounts services share: their dependencies, the caller of an admin action, the API shapes of a
-// user and a dependent, phone normalising, the new-password check and the doctor record a doctor account needs.
+// user and a dependent, phone normalising, the new-password check and opening a patient account.
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Clock } from '../../clock.js';
-import type { DB } from '../../db/database.js';
-import { AppError, invalidField } from '../../errors.js';
-import type { DomainEvents } from '../../events.js';
+import type { Database, DB } from '../../db/database.js';
+import { invalidField } from '../../errors.js';
+import type { DomainEvents, Emit } from '../../events.js';
 import { passwordProblem } from '../../lib/password.js';
 import { toE164 } from '../../lib/phone.js';
-import type * as repo from './accounts.repository.js';
+import * as repo from './accounts.repository.js';
 import type { PatientProfile, Role } from './accounts.table.js';
 
 export interface AccountsDeps {
@@ -72,24 +74,60 @@ export async function checkNewPassword(
   if (problem) throw invalidField(field, problem);
 }
 
-/** The doctors row a doctor account needs; a licence number belongs to one doctor. */
-export async function createDoctorRecord(
-  trx: Parameters<typeof repo.insertUser>[0],
-  userId: string,
-  name: string,
-  licenseNo: string | null,
+/**
+ * Accounts the desk opens without an e-mail address get a unique address in the reserved `.invalid` domain
+ * (users.email is required and unique); it never receives mail and is shown as null.
+ */
+const NO_EMAIL_DOMAIN = 'no-email.invalid';
+
+/** The address to show for an account: null for the placeholder of an account without one. */
+export function shownEmail(email: string): string | null {
+  return email.endsWith(`@${NO_EMAIL_DOMAIN}`) ? null : email;
+}
+
+/**
+ * Opens a patient account with its own (self) profile, inside the caller's transaction: the one way a patient
+ * account comes to be, whether the patient registers or a desk does it for them, so both give the same rows
+ * and the same `account.patient_registered` event (notifications sets the channels from it). Without an
+ * e-mail address the account gets a placeholder one.
+ */
+export async function openPatientAccount(
+  trx: Transaction<Database>,
+  emit: Emit,
+  values: {
+    email: string | null;
+    passwordHash: string;
+    name: string;
+    /** E.164, already normalised by the caller. */
+    phone: string | null;
+    dateOfBirth?: string | null;
+    sex?: 'female' | 'male' | 'other' | null;
+    actorId: string | null;
+  },
 ) {
-  if (licenseNo) {
-    const taken = await trx
-      .selectFrom('doctors')
-      .select('id')
-      .where('licenseNo', '=', licenseNo)
-      .executeTakeFirst();
-    if (taken) {
-      throw new AppError('CONFLICT', 'This licence number is already registered', [
-        { field: 'body.licenseNo', message: 'is already registered' },
-      ]);
-    }
-  }
-  await trx.insertInto('doctors').values({ userId, name, licenseNo }).execute();
+  const email = values.email ?? `desk-${randomUUID()}@${NO_EMAIL_DOMAIN}`;
+  const { name, phone } = values;
+  const user = await repo.insertUser(trx, {
+    email,
+    passwordHash: values.passwordHash,
+    name,
+    phone,
+    role: 'patient',
+  });
+  const profile = await repo.insertProfile(trx, {
+    accountId: user.id,
+    isSelf: true,
+    name,
+    relation: 'self',
+    phone,
+    dateOfBirth: values.dateOfBirth ?? null,
+    sex: values.sex ?? null,
+  });
+  await emit('account.patient_registered', {
+    userId: user.id,
+    profileId: profile.id,
+    email: values.email,
+    actorId: values.actorId,
+  });
+  return { user: { id: user.id, email, name, phone }, profile };
 }

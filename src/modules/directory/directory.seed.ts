@@ -1,6 +1,7 @@
 // Demo directory: hospitals in Dhaka, Chattogram and Berlin, catalogs, and verified doctors with generated
 // avatars, bios, qualifications and weekly sessions, so search and filters have something to find.
 import type { FastifyInstance } from 'fastify';
+import type { DemoSitting } from '../schedule/schedule.seed.js';
 import { initialsAvatar, photoUrl } from './photo.storage.js';
 
 const HOSPITALS = [
@@ -182,8 +183,14 @@ const emailOf = (d: DemoDoctor) =>
     .toLowerCase()
     .replace(/\s+/g, '.')}@demo.carequeue.local`;
 
-/** Adds the demo directory. Expects seedDemo's admin, first hospital and dr.rahman to exist already. */
-export async function seedDirectory(app: FastifyInstance, options: { adminId: string; password: string }) {
+/**
+ * Adds the demo directory. Expects seedDemo's admin, first hospital and dr.rahman to exist already. Returns the
+ * doctors' weekly sittings for the schedule seed to add: sessions are the schedule module's rows.
+ */
+export async function seedDirectory(
+  app: FastifyInstance,
+  options: { adminId: string; password: string },
+): Promise<DemoSitting[]> {
   const db = app.db;
   const hospitalIds: string[] = [];
   for (const h of HOSPITALS) {
@@ -221,11 +228,12 @@ export async function seedDirectory(app: FastifyInstance, options: { adminId: st
     .execute();
   const services = new Map(serviceRows.map((r) => [r.name, r.id]));
 
+  const sittings: DemoSitting[] = [];
   for (const [index, d] of DOCTORS.entries()) {
     const email = emailOf(d);
     let user = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
     if (!user) {
-      user = await app.accounts.createUser(
+      user = await app.accounts.admin.createUser(
         { id: options.adminId },
         { email, password: options.password, name: d.name, role: 'doctor', licenseNo: d.licenseNo },
       );
@@ -270,23 +278,16 @@ export async function seedDirectory(app: FastifyInstance, options: { adminId: st
       .insertInto('doctorServices')
       .values(d.services.map((s) => ({ doctorId: doctor.id, serviceId: services.get(s) as string })))
       .execute();
-    // Weekly sittings, written directly: the schedule module owns editing them, the demo only needs rows.
     for (const [hospital, weekday, start, end] of d.sessions) {
-      const minutes = (Number(end.slice(0, 2)) - Number(start.slice(0, 2))) * 60;
-      await db
-        .insertInto('sessions')
-        .values({
-          doctorId: doctor.id,
-          hospitalId: hospitalIds[hospital],
-          weekday,
-          startTime: start,
-          endTime: end,
-          slotMinutes: 10,
-          capacity: minutes / 10,
-          fee: 800,
-          room: `${100 + index}`,
-        })
-        .execute();
+      sittings.push({
+        doctorId: doctor.id,
+        hospitalId: hospitalIds[hospital],
+        weekday,
+        start,
+        end,
+        room: `${100 + index}`,
+      });
     }
   }
+  return sittings;
 }

@@ -4,7 +4,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { PREPARED } from '../../db/prepared-pool.js';
 import { UUID_PATTERN } from '../../lib/schema.js';
-import { timeOffCovers } from '../schedule/schedule.repository.js';
+import { timeOffCovers } from '../schedule/schedule.queries.js';
 import type { DoctorSort } from './directory.schema.js';
 
 /** Sort key for doctors with nothing to rank by (unrated, no free day): after everyone else. */
@@ -242,6 +242,25 @@ export function doctorOfAppointment(db: Executor, appointmentId: string) {
 
 export function findDoctorByLicense(db: Executor, licenseNo: string) {
   return db.selectFrom('doctors').select('id').where('licenseNo', '=', licenseNo).executeTakeFirst();
+}
+
+export function findDoctorOfUser(db: Executor, userId: string) {
+  return db.selectFrom('doctors').select('id').where('userId', '=', userId).executeTakeFirst();
+}
+
+export async function insertDoctor(
+  db: Executor,
+  values: { userId: string; name: string; licenseNo: string | null },
+): Promise<void> {
+  await db.insertInto('doctors').values(values).execute();
+}
+
+export async function renameDoctorOfUser(db: Executor, userId: string, name: string): Promise<void> {
+  await db
+    .updateTable('doctors')
+    .set({ name, updatedAt: sql<Date>`now()` })
+    .where('userId', '=', userId)
+    .execute();
 }
 
 export function doctorSpecializations(db: Executor, doctorId: string) {

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor, UUID_PATTERN } from '../../lib/schema.js';
 import type { Cache } from '../../plugins/cache.js';
 import type { Role } from '../accounts/accounts.table.js';
 import type { DoctorQuerySchema, DoctorSort, DoctorUpdateSchema } from './directory.schema.js';
+import { subscribeDoctorAccounts } from './doctors.accounts.js';
 import * as repo from './doctors.repository.js';
 import type { AdminDoctorQuerySchema } from './doctors-admin.schema.js';
 import { listDoctorsForAdmin } from './doctors-admin.service.js';
@@ -223,9 +224,11 @@ export class DoctorsService {
    * once it commits. Search pages carry the count too and show it within SEARCH_TTL_SECONDS. A schedule change
    * (sessions, time off) changes the hospitals and cities shown: drop the profile and the search pages. Both,
    * and a queue day filling (its last place booked), freeing up or closing, move the doctor's stored soonest
-   * day: recompute it.
+   * day: recompute it. The doctors row of a doctor account, and its name, follow the account
+   * (doctors.accounts.ts).
    */
   subscribe(events: DomainEvents): void {
+    subscribeDoctorAccounts(events, { db: this.deps.db, invalidate: (...ids) => this.invalidate(...ids) });
     events.afterCommit('queue.changed', async (change) => {
       // Only a day filling, freeing up or closing moves a doctor's soonest day: not every booking.
       if (change.room || change.type === 'closed') await this.refreshSoonest({ queueIds: [change.queueId] });

@@ -2,7 +2,7 @@
 // recomputed set-based for some doctors or all of them.
 import { type RawBuilder, sql } from 'kysely';
 import type { DB, Executor } from '../../db/database.js';
-import { SESSION_LISTED, timeOffCovers } from '../schedule/schedule.repository.js';
+import { SESSION_LISTED, timeOffCovers } from '../schedule/schedule.queries.js';
 
 /** Which doctors to recompute: these, the doctors of these queue days, or (neither) every doctor. */
 export interface SoonestScope {

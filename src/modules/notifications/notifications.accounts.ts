@@ -1,5 +1,6 @@
 // Account messages: a password reset's link or code, and the note to an owner whose e-mail someone tried to
-// register again. Written to the outbox inside the accounts transaction that causes them, like every message.
+// register again. Written to the outbox inside the accounts transaction that causes them, like every message;
+// in the same way, a new patient account without an e-mail address gets SMS-only preferences.
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
 import type { Database } from '../../db/database.js';
@@ -44,6 +45,11 @@ export function subscribeAccountMessages(deps: AccountMessagesDeps): void {
         sendAfter: clock.now(),
       },
     ]);
+  });
+
+  // However the account was opened (by the patient or at a desk): one rule for its channels.
+  events.inTransaction('account.patient_registered', async (trx, e) => {
+    if (e.email === null) await preferencesRepo.preferSmsOnly(trx, e.userId);
   });
 
   events.inTransaction('account.registration_repeated', async (trx, e) => {

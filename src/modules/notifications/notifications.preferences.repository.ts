@@ -20,6 +20,15 @@ export async function optedOut(db: Executor, phones: string[]): Promise<Set<stri
   return new Set(rows.map((r) => r.phone));
 }
 
+/** Messages to this account go by SMS only (it has no e-mail address). */
+export async function preferSmsOnly(db: Executor, userId: string): Promise<void> {
+  await db
+    .insertInto('notificationPreferences')
+    .values({ userId, channels: ['sms'] })
+    .onConflict((oc) => oc.column('userId').doUpdateSet({ channels: ['sms'] }))
+    .execute();
+}
+
 export function findPreferences(db: Executor, userId: string) {
   return db.selectFrom('notificationPreferences').selectAll().where('userId', '=', userId).executeTakeFirst();
 }

@@ -1,4 +1,4 @@
-// Kysely queries of the patient lookup: profiles joined to their accounts, and on-the-spot accounts.
+// Kysely queries of the patient lookup: profiles joined to their accounts (read only: accounts owns the rows).
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 
@@ -131,55 +131,4 @@ export function patientSearchQuery(db: Executor, filter: PatientFilter) {
     );
   }
   return query.orderBy('p.name').orderBy('p.id').limit(filter.limit);
-}
-
-export function emailTaken(db: Executor, email: string) {
-  return db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-}
-
-export function insertPatientAccount(
-  db: Executor,
-  values: { email: string; passwordHash: string; name: string; phone: string | null },
-) {
-  return db
-    .insertInto('users')
-    .values({ ...values, role: 'patient' })
-    .returning(['id', 'name', 'email', 'phone'])
-    .executeTakeFirstOrThrow();
-}
-
-export function insertSelfProfile(
-  db: Executor,
-  values: {
-    accountId: string;
-    name: string;
-    phone: string | null;
-    dateOfBirth: string | null;
-    sex: 'female' | 'male' | 'other' | null;
-  },
-) {
-  return db
-    .insertInto('patientProfiles')
-    .values({ ...values, isSelf: true, relation: 'self' })
-    .returning(['id', 'name', 'phone', 'dateOfBirth', 'relation'])
-    .executeTakeFirstOrThrow();
-}
-
-/** Messages to an account without a real e-mail address go by SMS only. */
-export function preferSmsOnly(db: Executor, userId: string) {
-  return db
-    .insertInto('notificationPreferences')
-    .values({ userId, channels: ['sms'] })
-    .onConflict((oc) => oc.column('userId').doUpdateSet({ channels: ['sms'] }))
-    .execute();
-}
-
-export function insertAudit(
-  db: Executor,
-  entry: { actorId: string; action: string; targetType: string; targetId: string; ip?: string },
-) {
-  return db
-    .insertInto('auditLog')
-    .values({ ...entry, details: null })
-    .execute();
 }

@@ -18,6 +18,7 @@ const patientsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     db: app.db,
     clock: app.clock,
     phoneRegion: app.config.DEFAULT_PHONE_REGION,
+    accounts: app.accounts.admin,
   });
   const security = [{ bearer: [] }];
 

@@ -1,24 +1,18 @@
 // Patient lookup for the front desk (by name, e-mail or phone) and registering a walk-in patient on the spot.
 
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import { AppError } from '../../errors.js';
-import { hashPassword } from '../../lib/password.js';
 import { checkDateOfBirth } from '../../lib/people.js';
 import { toE164 } from '../../lib/phone.js';
 import { decodeCursor, encodeCursor } from '../../lib/schema.js';
 import type { Principal } from '../../plugins/auth.js';
+import type { AccountAdmin } from '../accounts/accounts.admin.service.js';
+import { type Actor, shownEmail } from '../accounts/accounts.shared.js';
 import * as repo from './patients.repository.js';
 import type { PatientCreateSchema, PatientQuerySchema } from './patients.schema.js';
-
-/**
- * Accounts the desk registers without an e-mail address get a unique address in the reserved `.invalid` domain
- * (users.email is required and unique); it never receives mail and is shown as null.
- */
-export const NO_EMAIL_DOMAIN = 'no-email.invalid';
 
 const PHONE_LIKE = /^[+\d\s().-]+$/;
 const MIN_PHONE_DIGITS = 4;
@@ -27,11 +21,8 @@ export interface PatientsDeps {
   db: DB;
   clock: Clock;
   phoneRegion: string;
-}
-
-export interface Actor {
-  id: string;
-  ip?: string;
+  /** Opens the account: accounts owns users, profiles and the audit log. */
+  accounts: Pick<AccountAdmin, 'registerPatient'>;
 }
 
 export function toPatientMatch(row: repo.PatientMatchRow) {
@@ -43,7 +34,7 @@ export function toPatientMatch(row: repo.PatientMatchRow) {
     relation: row.relation,
     accountId: row.accountId,
     accountName: row.accountName,
-    accountEmail: row.accountEmail.endsWith(`@${NO_EMAIL_DOMAIN}`) ? null : row.accountEmail,
+    accountEmail: shownEmail(row.accountEmail),
   };
 }
 
@@ -104,8 +95,8 @@ export class PatientsService {
   }
 
   /**
-   * A patient account with a random password and its own profile, so the patient owns their bookings and
-   * messages reach their own phone or e-mail; they can take the account over later with the same e-mail.
+   * A patient account (random password) with its own profile, opened by the accounts module the same way as a
+   * self-registration, so the patient owns their bookings and messages reach their own phone or e-mail.
    */
   async register(actor: Actor, body: Static<typeof PatientCreateSchema>) {
     checkDateOfBirth(body.dateOfBirth, this.deps.clock.now(), 'body.dateOfBirth');
@@ -120,43 +111,24 @@ export class PatientsService {
         [{ field: 'body.phone', message: 'phone or email is required' }],
       );
     }
-    const email = body.email ?? `desk-${randomUUID()}@${NO_EMAIL_DOMAIN}`;
-    const passwordHash = await hashPassword(randomBytes(24).toString('base64url'));
-    const created = await this.deps.db.transaction().execute(async (trx) => {
-      if (await repo.emailTaken(trx, email)) {
-        throw new AppError('CONFLICT', 'An account with this e-mail already exists; search for it instead', [
-          { field: 'body.email', message: 'is already registered' },
-        ]);
-      }
-      const account = await repo.insertPatientAccount(trx, { email, passwordHash, name: body.name, phone });
-      const profile = await repo.insertSelfProfile(trx, {
-        accountId: account.id,
-        name: body.name,
-        phone,
-        dateOfBirth: body.dateOfBirth ?? null,
-        sex: body.sex ?? null,
-      });
-      if (!body.email) await repo.preferSmsOnly(trx, account.id);
-      await repo.insertAudit(trx, {
-        actorId: actor.id,
-        action: 'patient.registered_at_desk',
-        targetType: 'user',
-        targetId: account.id,
-        ip: actor.ip,
-      });
-      return { account, profile };
+    const { user, profile } = await this.deps.accounts.registerPatient(actor, {
+      email: body.email ?? null,
+      name: body.name,
+      phone,
+      dateOfBirth: body.dateOfBirth ?? null,
+      sex: body.sex ?? null,
     });
     const match = toPatientMatch({
-      profileId: created.profile.id,
-      name: created.profile.name,
-      profilePhone: created.profile.phone,
-      dateOfBirth: created.profile.dateOfBirth,
-      relation: created.profile.relation,
+      profileId: profile.id,
+      name: profile.name,
+      profilePhone: profile.phone,
+      dateOfBirth: profile.dateOfBirth,
+      relation: profile.relation,
       isSelf: true,
-      accountId: created.account.id,
-      accountName: created.account.name,
-      accountEmail: created.account.email,
-      accountPhone: created.account.phone,
+      accountId: user.id,
+      accountName: user.name,
+      accountEmail: user.email,
+      accountPhone: user.phone,
     });
     return { id: match.profileId, ...match };
   }

@@ -1,4 +1,4 @@
-import { type Expression, type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { UUID_PATTERN } from '../../lib/schema.js';
 
@@ -35,28 +35,6 @@ function sessionsWithHospital(db: Executor) {
     .select(SESSION_COLUMNS)
     .where('sessions.deletedAt', 'is', null);
 }
-
-/**
- * True when time off of the doctor covers the session at `hospitalId` on `date`: a range entered by the
- * doctor or an admin (no hospital) covers every session, one entered at a hospital's desk only that
- * hospital's. The one statement of the rule in SQL: availability, soonest and booking use it.
- */
-export function timeOffCovers(
-  doctorId: Expression<string> | RawBuilder<unknown>,
-  hospitalId: Expression<string> | RawBuilder<unknown>,
-  date: Expression<string> | RawBuilder<unknown>,
-): RawBuilder<boolean> {
-  return sql<boolean>`exists (select 1 from time_off t where t.doctor_id = ${doctorId}
-    and (t.hospital_id is null or t.hospital_id = ${hospitalId})
-    and t.from_date <= ${date} and t.to_date >= ${date})`;
-}
-
-/**
- * True when the session (alias `s`) may be offered and booked at all: its hospital confirmed it and its doctor
- * is verified. The SQL form of bookingRefusal's first two checks (schedule.rules.ts).
- */
-export const SESSION_LISTED = sql<boolean>`(s.confirmed_at is not null
-    and exists (select 1 from doctors dv where dv.id = s.doctor_id and dv.verified_at is not null))`;
 
 export type SessionRow = NonNullable<Awaited<ReturnType<typeof findSession>>>;
 
@@ -202,27 +180,6 @@ export function softDeleteSession(db: Executor, id: string, at: Date) {
     .set({ deletedAt: at, updatedAt: sql`now()` })
     .where('id', '=', id)
     .execute();
-}
-
-export function insertSessionDayIfMissing(
-  db: Executor,
-  values: {
-    sessionId: string;
-    doctorId: string;
-    hospitalId: string;
-    date: string;
-    startsAt: Date;
-    endsAt: Date;
-    capacity: number;
-    slotMinutes: number;
-  },
-) {
-  return db
-    .insertInto('sessionDays')
-    .values(values)
-    .onConflict((oc) => oc.columns(['sessionId', 'date']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
 }
 
 export function findSessionDay(db: Executor, sessionId: string, date: string) {

@@ -1,7 +1,7 @@
-// Demo schedule: every verified doctor sits every day (where the directory seed gave them no sitting that
-// weekday), bookable through the whole sitting, and today's queue of the demo doctor has a dozen bookings.
+// Demo schedule: the weekly sittings the directory seed names, then every verified doctor sits every other day,
+// bookable through the whole sitting, and today's queue of the demo doctor has a dozen bookings by patients who
+// sign up and book as any patient would.
 import type { FastifyInstance } from 'fastify';
-import { hashPassword } from '../../lib/password.js';
 import type { Principal } from '../../plugins/auth.js';
 import * as repo from './schedule.repository.js';
 import { isoWeekday, todayIn } from './schedule.time.js';
@@ -25,8 +25,41 @@ const DEMO_PATIENTS = [
   'Laila Begum',
 ];
 
-export async function seedSchedule(app: FastifyInstance, options: { password: string }): Promise<void> {
+/** A demo doctor's weekly sitting, from the directory seed (which knows the doctors, not their sessions). */
+export interface DemoSitting {
+  doctorId: string;
+  hospitalId: string;
+  /** ISO weekday, 1 = Monday. */
+  weekday: number;
+  /** Whole hours, `HH:00`. */
+  start: string;
+  end: string;
+  room: string;
+}
+
+export async function seedSchedule(
+  app: FastifyInstance,
+  options: { password: string; sittings: DemoSitting[] },
+): Promise<void> {
   const db = app.db;
+  for (const sitting of options.sittings) {
+    const minutes = (Number(sitting.end.slice(0, 2)) - Number(sitting.start.slice(0, 2))) * 60;
+    await repo.insertSession(db, {
+      doctorId: sitting.doctorId,
+      hospitalId: sitting.hospitalId,
+      weekday: sitting.weekday,
+      startTime: sitting.start,
+      endTime: sitting.end,
+      slotMinutes: SLOT_MINUTES,
+      capacity: minutes / SLOT_MINUTES,
+      fee: 800,
+      room: sitting.room,
+      validFrom: null,
+      validTo: null,
+      bookingOpensDays: 30,
+      bookingClosesMinutes: 0,
+    });
+  }
   const firstHospital = await db
     .selectFrom('hospitals')
     .select('id')
@@ -74,37 +107,25 @@ async function bookToday(app: FastifyInstance, doctorId: string | undefined, pas
   const session = sessions.find((s) => s.weekday === isoWeekday(todayIn(s.timezone, now)));
   if (!session) return;
   const date = todayIn(session.timezone, now);
-  const passwordHash = await hashPassword(password);
   for (const [i, name] of DEMO_PATIENTS.entries()) {
-    const email = i === 0 ? 'patient@demo.carequeue.local' : `patient${i}@demo.carequeue.local`;
-    let user = await app.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-    if (!user) {
-      user = await app.db
-        .insertInto('users')
-        .values({
-          email,
-          passwordHash,
-          role: 'patient',
-          name,
-          phone: `+88017110000${String(i + 10).padStart(2, '0')}`,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await app.db.insertInto('patientProfiles').values({ accountId: user.id, isSelf: true, name }).execute();
-    }
-    const profile = await app.db
-      .selectFrom('patientProfiles')
-      .select('id')
-      .where('accountId', '=', user.id)
-      .where('isSelf', '=', true)
-      .executeTakeFirstOrThrow();
+    // The first is seedDemo's demo patient; the others sign up here, on a database that was empty.
+    const { user } =
+      i === 0
+        ? await app.accounts.auth.login('patient@demo.carequeue.local', password)
+        : await app.accounts.auth.register({
+            email: `patient${i}@demo.carequeue.local`,
+            password,
+            name,
+            phone: `+88017110000${String(i + 10).padStart(2, '0')}`,
+            role: 'patient',
+          });
     const principal: Principal = {
       id: user.id,
       role: 'patient',
       name,
       hospitalId: null,
       doctorId: null,
-      profileId: profile.id,
+      profileId: user.profileId ?? null,
     };
     try {
       await app.appointments.booking.book(principal, { sessionId: session.id, date });
