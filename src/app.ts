@@ -1,5 +1,4 @@
 // buildApp(config): the whole server as a Fastify instance, ready to listen or to be injected in tests.
-import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Clock, systemClock } from './clock.js';
@@ -20,7 +19,9 @@ import { DayBookings } from './modules/day/day.bookings.js';
 import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
-import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
+import { BlobPhotoStorage } from './modules/directory/photo.storage.js';
+import { createBlobStore } from './modules/files/files.setup.js';
+import type { BlobStore } from './modules/files/files.store.js';
 import notificationsRoutes from './modules/notifications/notifications.routes.js';
 import { createNotifications, type Notifications } from './modules/notifications/notifications.setup.js';
 import opsRoutes from './modules/ops/ops.routes.js';
@@ -63,6 +64,8 @@ declare module 'fastify' {
     queue: QueueService;
     queueStore: QueueStore;
     notifications: Notifications;
+    /** The blob store every instance shares (files module). */
+    blobs: BlobStore;
   }
 }
 
@@ -167,13 +170,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     reset: new AccountPasswordReset(accountsDeps),
   });
 
+  const blobs = createBlobStore(config, app.db);
+  app.addHook('onClose', async () => blobs.close());
+  app.decorate('blobs', blobs.store);
+
   app.decorate(
     'directory',
     new DirectoryService({
       db: app.db,
       clock: app.clock,
       cache: app.cache,
-      photos: new DiskPhotoStorage(join(config.DATA_DIR, 'uploads')),
+      photos: new BlobPhotoStorage(app.blobs),
       phoneRegion: config.DEFAULT_PHONE_REGION,
     }),
   );

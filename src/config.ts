@@ -16,6 +16,12 @@ export const EnvSchema = Type.Object({
   REDIS_PREFIX: Type.String({ default: 'cq:' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   SEED_DEMO: Type.Optional(Flag),
+  /** An S3-compatible endpoint (https://s3.eu-west-1.amazonaws.com, http://minio:9000): files go to S3_BUCKET. */
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_BUCKET: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' })),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   // A pattern, not format: 'email' (TypeBox's Value checker knows no formats unless registered).
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$', maxLength: 254 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
@@ -113,6 +119,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!cron.validate(env[name])) throw new ConfigError(`${name}: not a valid cron expression`);
   }
   requireTogether(env, 'ADMIN_EMAIL', 'ADMIN_PASSWORD');
+  requireTogether(env, 'S3_ENDPOINT', 'S3_BUCKET');
+  requireTogether(env, 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY');
   if (env.NOTIFY_SMS === 'twilio') requireAll(env, 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM');
   if (env.NOTIFY_EMAIL === 'smtp') requireAll(env, 'SMTP_URL');
   if (!embedded && !env.JWT_SECRET) {

@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { AccountsTables } from '../modules/accounts/accounts.table.js';
 import type { AppointmentsTables } from '../modules/appointments/appointments.table.js';
 import type { DirectoryTables } from '../modules/directory/directory.table.js';
+import type { FilesTables } from '../modules/files/files.table.js';
 import type { NotificationsTables } from '../modules/notifications/notifications.table.js';
 import type { QueueTables } from '../modules/queue/queue.table.js';
 import type { ScheduleTables } from '../modules/schedule/schedule.table.js';
@@ -13,7 +14,8 @@ export interface Database
     ScheduleTables,
     QueueTables,
     AppointmentsTables,
-    NotificationsTables {}
+    NotificationsTables,
+    FilesTables {}
 
 export type DB = Kysely<Database>;
 /** A connection or an open transaction: repositories accept either. */

@@ -136,3 +136,23 @@ export async function insertDoctor(app: FastifyInstance, name: string): Promise<
     .executeTakeFirstOrThrow();
   return doctor.id;
 }
+
+/** A multipart body with one file field, built by hand so the test controls every byte. */
+export function multipart(field: string, filename: string, type: string, bytes: Buffer) {
+  const boundary = `----cqtest${Date.now()}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` +
+      `Content-Type: ${type}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return {
+    payload: Buffer.concat([head, bytes, tail]),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
+}
+
+/** Bytes that sniff as a PNG. */
+export const PNG = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  Buffer.alloc(200, 7),
+]);

@@ -8,39 +8,37 @@ import { insertCatalog, insertHospital } from '../helpers/clinic.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
-import { insertAppointment, insertSession, insertSessionDay, makeDoctor } from './fixtures.js';
+import {
+  insertAppointment,
+  insertSession,
+  insertSessionDay,
+  makeDoctor,
+  multipart,
+  PNG,
+} from './fixtures.js';
 
 const NOW = '2026-03-02T06:00:00Z';
-
-/** A multipart body with one file field, built by hand so the test controls every byte. */
-function multipart(field: string, filename: string, type: string, bytes: Buffer) {
-  const boundary = `----cqtest${Date.now()}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` +
-      `Content-Type: ${type}\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return {
-    payload: Buffer.concat([head, bytes, tail]),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
-
-const PNG = Buffer.concat([
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-  Buffer.alloc(200, 7),
-]);
 
 for (const backend of await databaseBackends()) {
   describe(`directory management [${backend}]`, () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cq-dir-'));
     after(() => rmSync(dataDir, { recursive: true, force: true }));
     const shared = sharedTestApp({ backend, clock: new ManualClock(NOW), env: { DATA_DIR: dataDir } });
-    const uploads = () => {
+    /** The stored photos: files under DATA_DIR/blobs on PGlite (embedded: disk), rows of `blobs` on Postgres. */
+    const uploads = async (): Promise<number> => {
+      if (backend === 'postgres') {
+        const { app } = shared.current;
+        const rows = await app.db
+          .selectFrom('blobs')
+          .select('key')
+          .where('key', 'like', 'photos/%')
+          .execute();
+        return rows.length;
+      }
       try {
-        return readdirSync(join(dataDir, 'uploads'));
+        return readdirSync(join(dataDir, 'blobs', 'photos')).length;
       } catch {
-        return [];
+        return 0;
       }
     };
 
@@ -385,7 +383,7 @@ for (const backend of await databaseBackends()) {
       const doc = await makeDoctor(app, 'Photo Doctor');
       const other = await makeDoctor(app, 'Other Photo Doctor');
       const url = `/v1/doctors/${doc.doctorId}/photo`;
-      const before = uploads().length;
+      const before = await uploads();
 
       const fake = multipart('photo', 'x.png', 'image/png', Buffer.from('<script>alert(1)</script>'));
       const wrongType = await app.inject({
@@ -441,7 +439,7 @@ for (const backend of await databaseBackends()) {
         payload: good.payload,
       });
       assert.equal(intrude.statusCode, 403);
-      assert.equal(uploads().length, before, 'nothing stored by refused uploads');
+      assert.equal(await uploads(), before, 'nothing stored by refused uploads');
       assert.equal((await app.inject({ url: `/v1/doctors/${doc.doctorId}` })).json().photoUrl, null);
 
       const ok = await app.inject({
@@ -453,7 +451,7 @@ for (const backend of await databaseBackends()) {
       assert.equal(ok.statusCode, 200, ok.body);
       const photoUrl = ok.json().photoUrl as string;
       assert.match(photoUrl, /^\/v1\/photos\/.+\.png$/);
-      assert.equal(uploads().length, before + 1);
+      assert.equal(await uploads(), before + 1);
       const served = await app.inject({ url: photoUrl });
       assert.equal(served.statusCode, 200);
       assert.equal(served.headers['content-type'], 'image/png');
@@ -468,7 +466,7 @@ for (const backend of await databaseBackends()) {
         payload: good.payload,
       });
       assert.equal(again.statusCode, 200);
-      assert.equal(uploads().length, before + 1);
+      assert.equal(await uploads(), before + 1);
       assert.equal((await app.inject({ url: photoUrl })).statusCode, 404);
       assert.equal((await app.inject({ url: '/v1/photos/..%2F..%2Fetc%2Fpasswd' })).statusCode, 400);
     });

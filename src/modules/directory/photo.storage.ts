@@ -1,8 +1,6 @@
-// Where doctor photos live: one small interface, a local-disk implementation under DATA_DIR/uploads.
-// An object-store implementation only has to provide the same four calls.
+// Doctor photos in the shared blob store (keys `photos/<name>`), so every instance serves every photo.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { BlobStore } from '../files/files.store.js';
 
 export const PHOTO_TYPES = {
   'image/jpeg': 'jpg',
@@ -46,30 +44,23 @@ export function sniffImageType(bytes: Buffer): PhotoType | null {
   return null;
 }
 
-export class DiskPhotoStorage implements PhotoStorage {
-  constructor(private readonly dir: string) {}
+export class BlobPhotoStorage implements PhotoStorage {
+  constructor(private readonly blobs: BlobStore) {}
 
   async put(prefix: string, ext: string, bytes: Buffer): Promise<string> {
     const name = `${prefix.toLowerCase().replace(/[^a-z0-9-]/g, '')}-${randomBytes(6).toString('hex')}.${ext}`;
-    if (!NAME.test(name)) throw new Error(`bad photo name ${name}`);
-    await mkdir(this.dir, { recursive: true });
-    await writeFile(join(this.dir, name), bytes, { flag: 'wx' });
+    const contentType = CONTENT_TYPES[ext];
+    if (!NAME.test(name) || !contentType) throw new Error(`bad photo name ${name}`);
+    await this.blobs.put(`photos/${name}`, bytes, contentType);
     return name;
   }
 
   async get(name: string) {
-    if (!NAME.test(name)) return null;
-    try {
-      const bytes = await readFile(join(this.dir, name));
-      return { bytes, contentType: CONTENT_TYPES[name.split('.').pop() ?? ''] ?? 'application/octet-stream' };
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') return null;
-      throw err;
-    }
+    return NAME.test(name) ? this.blobs.get(`photos/${name}`) : null;
   }
 
   async remove(name: string): Promise<void> {
-    if (NAME.test(name)) await rm(join(this.dir, name), { force: true });
+    if (NAME.test(name)) await this.blobs.delete(`photos/${name}`);
   }
 }
 
