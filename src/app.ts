@@ -147,7 +147,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(errorsPlugin);
   await app.register(overloadPlugin, { config });
   await app.register(dbPlugin, { handle: database });
-  await app.register(redisPlugin, { url: config.REDIS_URL });
+  await app.register(redisPlugin, {
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES ? [...config.REDIS_CLUSTER_NODES] : undefined,
+  });
   await app.register(authPlugin, { secret: config.JWT_SECRET });
   await app.register(securityPlugin, { config });
   await app.register(metricsPlugin);

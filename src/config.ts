@@ -13,6 +13,8 @@ export const EnvSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Comma-separated host:port of Redis Cluster nodes, instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^\\s*[^\\s,:]+:\\d{1,5}\\s*(,\\s*[^\\s,:]+:\\d{1,5}\\s*)*$' })),
   REDIS_PREFIX: Type.String({ default: 'cq:' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   SEED_DEMO: Type.Optional(Flag),
@@ -71,7 +73,7 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>;
 
 export type Config = Readonly<
-  Omit<Env, 'SEED_DEMO' | 'TRUST_PROXY' | 'ENCRYPTION_KEY' | 'JWT_SECRET' | 'PUBLIC_URL' | 'CORS_ORIGINS'> & {
+  Omit<Env, 'REDIS_CLUSTER_NODES' | 'SEED_DEMO' | 'TRUST_PROXY' | 'ENCRYPTION_KEY' | 'JWT_SECRET' | 'PUBLIC_URL' | 'CORS_ORIGINS'> & {
     /** true when no DATABASE_URL is set: PGlite, in-memory queue store, log transports. */
     EMBEDDED: boolean;
     SEED_DEMO: boolean;
@@ -81,6 +83,8 @@ export type Config = Readonly<
     PUBLIC_URL: string;
     /** '*' (any origin), comma-separated origins, or '' (same origin only). */
     CORS_ORIGINS: string;
+    /** Redis Cluster nodes, parsed; absent when REDIS_CLUSTER_NODES is not set. */
+    REDIS_CLUSTER_NODES?: readonly { host: string; port: number }[];
   }
 >;
 
@@ -119,6 +123,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (!cron.validate(env[name])) throw new ConfigError(`${name}: not a valid cron expression`);
   }
   requireTogether(env, 'ADMIN_EMAIL', 'ADMIN_PASSWORD');
+  if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('REDIS_CLUSTER_NODES: set either REDIS_URL (one server) or REDIS_CLUSTER_NODES, not both');
+  }
   requireTogether(env, 'S3_ENDPOINT', 'S3_BUCKET');
   requireTogether(env, 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY');
   if (env.NOTIFY_SMS === 'twilio') requireAll(env, 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM');
@@ -144,6 +151,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ENCRYPTION_KEY: decodeKey(encryptionKey),
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     CORS_ORIGINS: corsOrigins(env.CORS_ORIGINS, embedded),
+    REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES === undefined ? undefined : clusterNodes(env.REDIS_CLUSTER_NODES),
   });
 }
 
@@ -163,6 +171,16 @@ function corsOrigins(value: string | undefined, embedded: boolean): string {
     }
   }
   return origins.map((o) => o.replace(/\/$/, '')).join(',');
+}
+
+function clusterNodes(value: string): { host: string; port: number }[] {
+  return value.split(',').map((node) => {
+    const [host, port] = node.trim().split(':');
+    if (Number(port) < 1 || Number(port) > 65535) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES: ${JSON.stringify(node.trim())} has no valid port`);
+    }
+    return { host, port: Number(port) };
+  });
 }
 
 /** Secrets (and URLs that may carry a password) are never echoed into logs. */

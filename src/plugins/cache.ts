@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 
@@ -163,7 +163,7 @@ end`;
 export class RedisCache extends BaseCache {
   readonly kind = 'redis';
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     counters?: Counters,
     private readonly onError: (err: unknown) => void = () => {},
@@ -171,8 +171,13 @@ export class RedisCache extends BaseCache {
     super(counters);
   }
 
+  // A value and its lease share a hash tag (one Redis Cluster slot): SET_IF_LEASED and DEL touch both at once.
   private k(key: string) {
-    return `${this.prefix}cache:${key}`;
+    return `${this.prefix}cache:{${key}}`;
+  }
+
+  private leaseKey(key: string) {
+    return `${this.prefix}cache:lease:{${key}}`;
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -196,13 +201,14 @@ export class RedisCache extends BaseCache {
 
   /** Invalidation must not be skipped silently: a failure here is thrown so the caller knows. */
   async del(...keys: string[]): Promise<void> {
-    if (keys.length) await this.redis.del(...keys.flatMap((key) => [this.k(key), this.k(`lease:${key}`)]));
+    // One DEL per cache key: on a cluster, different keys live in different slots.
+    await Promise.all(keys.map((key) => this.redis.del(this.k(key), this.leaseKey(key))));
   }
 
   protected async lease(key: string): Promise<string | null> {
     const token = randomBytes(8).toString('hex');
     try {
-      await this.redis.set(this.k(`lease:${key}`), token, 'PX', LEASE_MS);
+      await this.redis.set(this.leaseKey(key), token, 'PX', LEASE_MS);
       return token;
     } catch (err) {
       this.onError(err);
@@ -216,7 +222,7 @@ export class RedisCache extends BaseCache {
         SET_IF_LEASED,
         2,
         this.k(key),
-        this.k(`lease:${key}`),
+        this.leaseKey(key),
         token,
         JSON.stringify(value),
         Math.max(1, Math.round(ttlSeconds)),

@@ -1,11 +1,13 @@
 // Socket.IO on the same HTTP server as the API. With Redis configured, @socket.io/redis-adapter relays every
-// broadcast to the sockets of all instances (own pub and sub connections); otherwise the in-memory adapter.
-import { createAdapter } from '@socket.io/redis-adapter';
+// broadcast to the sockets of all instances (own pub and sub connections): classic pub/sub on one server,
+// sharded pub/sub (Redis 7 SPUBLISH/SSUBSCRIBE, one channel per room) on a cluster; otherwise the in-memory adapter.
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { Server } from 'socket.io';
 import type { RealtimeServer } from '../modules/queue/queue.emitter.js';
+import { closeRedis, duplicateRedis, type RedisClient } from './redis.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +28,7 @@ export interface RealtimeOptions {
  * close-with-grace treats as fatal. A handler on each returned promise logs instead; local sockets still get
  * the broadcast (the adapter delivers locally either way), other instances resync from versions later.
  */
-export function catchRejections(client: Redis, commands: string[], onError: (err: unknown) => void): void {
+export function catchRejections(client: RedisClient, commands: string[], onError: (err: unknown) => void): void {
   const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const command of commands) {
     const original = methods[command].bind(client);
@@ -48,19 +50,24 @@ async function realtimePlugin(app: FastifyInstance, opts: RealtimeOptions): Prom
     pingInterval: 25_000,
     pingTimeout: 20_000,
   });
-  const connections: Redis[] = [];
+  const connections: RedisClient[] = [];
   if (app.redis) {
-    const pub = app.redis.duplicate();
-    // The adapter subscribes without a catch: a subscriber waits for Redis instead of rejecting (and crashing).
-    const sub = app.redis.duplicate({ maxRetriesPerRequest: null });
+    const pub = duplicateRedis(app.redis, 'pub');
+    const sub = duplicateRedis(app.redis, 'sub');
     pub.on('error', (err) => app.log.warn({ err }, 'socket.io redis pub connection error'));
     sub.on('error', (err) => app.log.warn({ err }, 'socket.io redis sub connection error'));
     const lost = (err: unknown) =>
       app.log.warn({ err }, 'socket.io redis command failed; other instances miss it');
-    catchRejections(pub, ['publish'], lost);
-    catchRejections(sub, ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'], lost);
     connections.push(pub, sub);
-    io.adapter(createAdapter(pub, sub, { key: `${opts.prefix}socket.io` }));
+    if (app.redis instanceof Cluster) {
+      catchRejections(pub, ['spublish'], lost);
+      catchRejections(sub, ['ssubscribe', 'sunsubscribe'], lost);
+      io.adapter(createShardedAdapter(pub, sub, { channelPrefix: `${opts.prefix}socket.io` }));
+    } else {
+      catchRejections(pub, ['publish'], lost);
+      catchRejections(sub, ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'], lost);
+      io.adapter(createAdapter(pub, sub, { key: `${opts.prefix}socket.io` }));
+    }
   }
   app.decorate('io', io);
   // Open websockets would keep the HTTP server from closing; drop them first, clients reconnect elsewhere.
@@ -69,10 +76,7 @@ async function realtimePlugin(app: FastifyInstance, opts: RealtimeOptions): Prom
   });
   app.addHook('onClose', async () => {
     await io.close().catch(() => {});
-    // quit() waits for a reply that an unreachable Redis never sends; disconnect() does not.
-    await Promise.all(
-      connections.map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())),
-    );
+    await Promise.all(connections.map(closeRedis));
   });
 }
 

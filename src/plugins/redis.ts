@@ -1,30 +1,87 @@
+// The app's Redis connection: one server (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES), or none in the
+// embedded mode. Every key family that a script or a multi-key command touches together shares one hash tag,
+// so the same code runs on both (see README "Redis Cluster").
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+
+/** A single server or a cluster: the commands the app uses behave the same on both. */
+export type RedisClient = Redis | Cluster;
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** null in the embedded mode (no REDIS_URL). */
-    redis: Redis | null;
+    /** null in the embedded mode (no REDIS_URL or REDIS_CLUSTER_NODES). */
+    redis: RedisClient | null;
   }
 }
 
-export function createRedis(url: string, onError: (err: Error) => void): Redis {
-  const client = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+export interface RedisTarget {
+  /** redis:// URL of one server. */
+  url?: string;
+  /** host:port of cluster nodes (any reachable one is enough to find the rest). */
+  clusterNodes?: { host: string; port: number }[];
+}
+
+const COMMAND_OPTIONS = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
+
+export function createRedis(target: RedisTarget, onError: (err: Error) => void): RedisClient | null {
+  let client: RedisClient;
+  if (target.clusterNodes?.length) {
+    client = new Cluster(target.clusterNodes, {
+      redisOptions: COMMAND_OPTIONS,
+      // A command for a slot whose master is down fails after this instead of waiting for the cluster.
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+  } else if (target.url) {
+    client = new Redis(target.url, { ...COMMAND_OPTIONS, lazyConnect: false });
+  } else {
+    return null;
+  }
   client.on('error', onError);
   return client;
 }
 
-export default fp<{ url?: string }>(
-  async (app, { url }) => {
-    if (!url) {
-      app.decorate('redis', null);
-      return;
-    }
-    const client = createRedis(url, (err) => app.log.warn({ err }, 'redis connection error'));
-    app.decorate('redis', client);
-    app.addHook('onClose', async () => {
-      await client.quit().catch(() => client.disconnect());
-    });
+/**
+ * A second connection to the same Redis for Socket.IO's adapter. A subscriber never gives up on a command (the
+ * adapter subscribes without a catch: it waits for Redis instead of rejecting and crashing); on a cluster it
+ * holds one sharded subscriber per master, which SSUBSCRIBE needs.
+ */
+export function duplicateRedis(client: RedisClient, role: 'pub' | 'sub'): RedisClient {
+  if (client instanceof Cluster) {
+    return role === 'pub'
+      ? client.duplicate()
+      : client.duplicate([], {
+          shardedSubscribers: true,
+          redisOptions: { ...COMMAND_OPTIONS, maxRetriesPerRequest: null },
+        });
+  }
+  return role === 'pub' ? client.duplicate() : client.duplicate({ maxRetriesPerRequest: null });
+}
+
+const QUIT_WAIT_MS = 2000;
+
+/**
+ * Closes a connection: QUIT lets replies in flight arrive, but an unreachable server (or a cluster's dead
+ * master) never answers it, so the wait is bounded and disconnect() ends what is left.
+ */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      client.quit().catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, QUIT_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  client.disconnect();
+}
+
+export default fp<RedisTarget>(
+  async (app, target) => {
+    const client = createRedis(target, (err) => app.log.warn({ err }, 'redis connection error'));
+    app.decorate<RedisClient | null>('redis', client);
+    if (client) app.addHook('onClose', () => closeRedis(client));
   },
   { name: 'redis' },
 );

@@ -8,7 +8,7 @@
 // Changes go through lua/apply.lua (version-checked), rebuilds through lua/replace.lua; both are atomic.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../plugins/redis.js';
 import {
   type ApplyResult,
   assertValidChange,
@@ -43,7 +43,7 @@ const SCRIPTS = {
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptClient = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<string | number>>;
+type ScriptClient = RedisClient & Record<ScriptName, (...args: (string | number)[]) => Promise<string | number>>;
 
 /** Entry as stored in the entries hash. */
 interface StoredEntry extends Omit<QueueEntry, 'positionKey'> {
@@ -72,7 +72,7 @@ export class RedisQueueStore implements QueueStore {
   readonly #lockMs: number;
 
   /** Defines its Lua commands on the given connection (idempotent); never closes it. */
-  constructor(redis: Redis, options: QueueStoreOptions = {}) {
+  constructor(redis: RedisClient, options: QueueStoreOptions = {}) {
     for (const [name, script] of Object.entries(SCRIPTS)) {
       if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') {
         redis.defineCommand(name, script);

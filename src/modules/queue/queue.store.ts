@@ -11,7 +11,7 @@
 //   2. After commit: `applyOrRebuild(store, queueId, change, () => loadProjection(db, queueId))`.
 //   3. One broadcast built from the returned effects (or a `rebuilt` broadcast when it says so).
 import { setTimeout } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../plugins/redis.js';
 import { MemoryQueueStore } from './queue.store.memory.js';
 import { RedisQueueStore } from './queue.store.redis.js';
 import type { QueueStatus } from './queue.table.js';
@@ -278,7 +278,7 @@ export interface QueueStore {
 
 export interface QueueStoreOptions {
   /** Redis connection (app.redis); null or absent selects the memory store. */
-  redis?: Redis | null;
+  redis?: RedisClient | null;
   /** Key prefix (config.REDIS_PREFIX). @default 'cq:' */
   prefix?: string;
   /** Length of `head`/`headBefore` in apply results: turn-near threshold + 1. @default 4 */
