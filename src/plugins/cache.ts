@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { RedisClient } from './redis.js';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
+import type { RedisClient } from './redis.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

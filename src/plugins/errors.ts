@@ -87,13 +87,16 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown): 
   };
 }
 
+/** ioredis's own errors for a server, or a cluster's slots, that cannot be reached. */
+const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+
 export function isConnectionError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return true;
-  if ((err as Error).name === 'MaxRetriesPerRequestError') return true;
+  if (REDIS_UNAVAILABLE.has((err as Error).name)) return true;
   const message = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connect ECONNREFUSED|Connection is closed|timeout exceeded when trying to connect/i.test(
+  return /Connection terminated|connect ECONNREFUSED|Connection is closed|timeout exceeded when trying to connect|^CLUSTERDOWN|^TRYAGAIN|Too many Cluster redirections|None of startup nodes is available|Cluster isn't ready/i.test(
     message,
   );
 }

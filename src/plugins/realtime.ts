@@ -28,7 +28,11 @@ export interface RealtimeOptions {
  * close-with-grace treats as fatal. A handler on each returned promise logs instead; local sockets still get
  * the broadcast (the adapter delivers locally either way), other instances resync from versions later.
  */
-export function catchRejections(client: RedisClient, commands: string[], onError: (err: unknown) => void): void {
+export function catchRejections(
+  client: RedisClient,
+  commands: string[],
+  onError: (err: unknown) => void,
+): void {
   const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const command of commands) {
     const original = methods[command].bind(client);

@@ -28,8 +28,13 @@ export function createRedis(target: RedisTarget, onError: (err: Error) => void):
   if (target.clusterNodes?.length) {
     client = new Cluster(target.clusterNodes, {
       redisOptions: COMMAND_OPTIONS,
-      // A command for a slot whose master is down fails after this instead of waiting for the cluster.
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      // A command for a slot whose master is down is retried (100 ms apart) this many times, then fails: the
+      // default, 16, makes each command of a request wait 1.6 s and a request several seconds. A resharding's
+      // MOVED/ASK needs one or two.
+      maxRedirections: 3,
+      // ioredis's default 1 s for connecting and CLUSTER SLOTS fails whenever start-up keeps the event loop busy.
+      slotsRefreshTimeout: 5000,
     });
   } else if (target.url) {
     client = new Redis(target.url, { ...COMMAND_OPTIONS, lazyConnect: false });
@@ -55,6 +60,12 @@ export function duplicateRedis(client: RedisClient, role: 'pub' | 'sub'): RedisC
         });
   }
   return role === 'pub' ? client.duplicate() : client.duplicate({ maxRetriesPerRequest: null });
+}
+
+/** Whether Redis serves commands: PONG from a server; on a cluster, a node reporting every slot served. */
+export async function redisAnswers(client: RedisClient): Promise<boolean> {
+  if (client instanceof Cluster) return String(await client.cluster('INFO')).includes('cluster_state:ok');
+  return (await client.ping()) === 'PONG';
 }
 
 const QUIT_WAIT_MS = 2000;

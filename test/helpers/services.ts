@@ -1,4 +1,5 @@
 // Which real services the tests can reach. With REQUIRE_SERVICES=1 a missing one is a failure, never a skip.
+import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -64,8 +65,18 @@ export async function databaseBackends(): Promise<Backend[]> {
  * The `skip` option of a suite or test that needs these services: false when all are reachable, else the
  * reason the runner prints. With REQUIRE_SERVICES=1 a missing service throws instead (a failure, not a skip).
  */
-export async function skipWithout(...services: ('postgres' | 'redis')[]): Promise<false | string> {
+export async function skipWithout(
+  ...services: ('postgres' | 'redis' | 'redis-server')[]
+): Promise<false | string> {
   const missing: string[] = [];
+  // Tests that start their own Redis processes (a cluster) need the binaries, not a running server.
+  if (services.includes('redis-server')) {
+    for (const bin of ['redis-server', 'redis-cli']) {
+      if (spawnSync(bin, ['--version']).status === 0) continue;
+      if (REQUIRED) throw new Error(`REQUIRE_SERVICES=1 but ${bin} is not on PATH`);
+      missing.push(`${bin} on PATH`);
+    }
+  }
   if (services.includes('postgres') && !(await hasPostgres())) missing.push(`Postgres at ${POSTGRES_URL}`);
   if (services.includes('redis') && !(await hasRedis())) missing.push(`Redis at ${REDIS_URL}`);
   return missing.length === 0 ? false : `needs ${missing.join(' and ')}`;

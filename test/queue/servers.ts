@@ -12,15 +12,16 @@ export interface ServerProcess {
 }
 
 /** Starts one instance on 127.0.0.1 with an OS-chosen port; resolves when it listens. */
-export function startServer(env: {
-  DATABASE_URL: string;
-  REDIS_URL: string;
-  REDIS_PREFIX: string;
-}): Promise<ServerProcess> {
+export function startServer(
+  env: { DATABASE_URL: string; REDIS_PREFIX: string } & ({ REDIS_URL: string } | { REDIS_CLUSTER_NODES: string }),
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
+      // One of the two comes from `env`; the other must not leak in from the runner's environment.
+      REDIS_URL: '',
+      REDIS_CLUSTER_NODES: '',
       ...env,
       PORT: '0',
       HOST: '127.0.0.1',

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import { errorBody } from '../../plugins/errors.js';
+import { redisAnswers } from '../../plugins/redis.js';
 
 const ReadySchema = Type.Object({
   ready: Type.Boolean(),
@@ -48,8 +49,8 @@ const opsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         () => false,
       );
       const redis = app.redis
-        ? await withTimeout(app.redis.ping(), 2000).then(
-            () => true,
+        ? await withTimeout(redisAnswers(app.redis), 2000).then(
+            (ok) => ok,
             () => false,
           )
         : null;

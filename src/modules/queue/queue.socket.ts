@@ -13,6 +13,7 @@ import type { Clock } from '../../clock.js';
 import { AppError } from '../../errors.js';
 import { UUID_PATTERN } from '../../lib/schema.js';
 import type { Principal } from '../../plugins/auth.js';
+import { isConnectionError } from '../../plugins/errors.js';
 import { canManage, mayWatchHospital, type Viewer } from './queue.access.js';
 import { type RealtimeServer, rooms } from './queue.emitter.js';
 import type {
@@ -64,6 +65,10 @@ function errorAck(code: string, message: string): ErrorAck {
 
 function toErrorAck(err: unknown, log: FastifyBaseLogger): ErrorAck {
   if (err instanceof AppError) return errorAck(err.code, err.message);
+  if (isConnectionError(err)) {
+    log.warn({ err }, 'socket handler: a backing service is unavailable');
+    return errorAck('UNAVAILABLE', 'A backing service is unavailable; try again shortly');
+  }
   log.error({ err }, 'socket handler failed');
   return errorAck('INTERNAL', 'Something went wrong');
 }

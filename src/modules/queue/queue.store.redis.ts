@@ -43,7 +43,8 @@ const SCRIPTS = {
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptClient = RedisClient & Record<ScriptName, (...args: (string | number)[]) => Promise<string | number>>;
+type ScriptClient = RedisClient &
+  Record<ScriptName, (...args: (string | number)[]) => Promise<string | number>>;
 
 /** Entry as stored in the entries hash. */
 interface StoredEntry extends Omit<QueueEntry, 'positionKey'> {
