@@ -1,4 +1,5 @@
 // buildApp(config): the whole server as a Fastify instance, ready to listen or to be injected in tests.
+import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Clock, systemClock } from './clock.js';
@@ -19,7 +20,7 @@ import { DayBookings } from './modules/day/day.bookings.js';
 import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
-import { BlobPhotoStorage } from './modules/directory/photo.storage.js';
+import { BlobPhotoStorage, importDiskPhotos } from './modules/directory/photo.storage.js';
 import { createBlobStore } from './modules/files/files.setup.js';
 import type { BlobStore } from './modules/files/files.store.js';
 import notificationsRoutes from './modules/notifications/notifications.routes.js';
@@ -176,6 +177,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const blobs = createBlobStore(config, app.db);
   app.addHook('onClose', async () => blobs.close());
   app.decorate('blobs', blobs.store);
+  const imported = await importDiskPhotos(join(config.DATA_DIR, 'uploads'), blobs.store);
+  if (imported > 0)
+    app.log.info({ imported, store: blobs.kind }, 'moved photos from DATA_DIR/uploads to the blob store');
 
   app.decorate(
     'directory',

@@ -1,14 +1,17 @@
 // Behind a load balancer, a photo uploaded through one instance is served by every other (the blob store is
 // shared): two apps on one Postgres database, first with the blobs table, then with an S3 bucket.
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { makeDoctor, multipart, PNG } from '../directory/fixtures.js';
-import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { startLocalS3 } from '../helpers/s3.js';
-import { skipWithout } from '../helpers/services.js';
+import { databaseBackends, skipWithout } from '../helpers/services.js';
 
 async function twoInstances(t: { after(fn: () => unknown): void }, env: Record<string, string> = {}) {
   const database = await createPostgresDatabase();
@@ -75,3 +78,24 @@ describe('photos every instance serves', { skip: await skipWithout('postgres') }
     });
   }
 });
+
+for (const backend of await databaseBackends()) {
+  test(`photos an earlier release kept in DATA_DIR/uploads move into the blob store and keep their URLs [${backend}]`, async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cq-legacy-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    mkdirSync(join(dataDir, 'uploads'));
+    writeFileSync(join(dataDir, 'uploads', 'dr-old-0123456789ab.png'), PNG);
+    writeFileSync(
+      join(dataDir, 'uploads', 'dr-old-0123456789ab.svg'),
+      '<svg xmlns="http://www.w3.org/2000/svg"/>',
+    );
+    const { app } = await buildTestApp(t, { backend, env: { DATA_DIR: dataDir } });
+    const png = await app.inject({ url: '/v1/photos/dr-old-0123456789ab.png' });
+    assert.equal(png.statusCode, 200);
+    assert.equal(png.headers['content-type'], 'image/png');
+    assert.deepEqual(png.rawPayload, PNG);
+    const svg = await app.inject({ url: '/v1/photos/dr-old-0123456789ab.svg' });
+    assert.equal(svg.headers['content-type'], 'image/svg+xml');
+    assert.equal(existsSync(join(dataDir, 'uploads')), false, 'the old directory is emptied and removed');
+  });
+}

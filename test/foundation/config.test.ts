@@ -27,6 +27,20 @@ function refusal(env: Record<string, string>): ConfigError {
 }
 
 describe('loadConfig', () => {
+  test('REDIS_CLUSTER_NODES is parsed into host and port, and is not combined with REDIS_URL', () => {
+    const config = loadConfig({ ...SERVER, REDIS_CLUSTER_NODES: 'redis-a:7000, 10.0.0.2:7001' });
+    assert.deepEqual(config.REDIS_CLUSTER_NODES, [
+      { host: 'redis-a', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ]);
+    assert.match(refusal({ ...SERVER, REDIS_CLUSTER_NODES: 'redis-a' }).message, /^REDIS_CLUSTER_NODES:/);
+    assert.match(refusal({ ...SERVER, REDIS_CLUSTER_NODES: 'redis-a:0' }).message, /no valid port/);
+    assert.match(
+      refusal({ ...SERVER, REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'redis-a:7000' }).message,
+      /either REDIS_URL .* or REDIS_CLUSTER_NODES/,
+    );
+  });
+
   test('defaults: embedded mode on port 3000 with generated, kept secrets', () => {
     const config = loadConfig({ DATA_DIR: dataDir });
     assert.equal(config.PORT, 3000);

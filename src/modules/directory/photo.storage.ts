@@ -1,5 +1,7 @@
 // Doctor photos in the shared blob store (keys `photos/<name>`), so every instance serves every photo.
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BlobStore } from '../files/files.store.js';
 
 export const PHOTO_TYPES = {
@@ -62,6 +64,30 @@ export class BlobPhotoStorage implements PhotoStorage {
   async remove(name: string): Promise<void> {
     if (NAME.test(name)) await this.blobs.delete(`photos/${name}`);
   }
+}
+
+/**
+ * Moves photos an earlier release kept on this instance's disk (DATA_DIR/uploads) into the blob store under
+ * the same names, so their URLs keep working; each instance moves its own. Returns how many were moved.
+ */
+export async function importDiskPhotos(dir: string, blobs: BlobStore): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return 0;
+    throw err;
+  }
+  let moved = 0;
+  for (const name of names.filter((n) => NAME.test(n))) {
+    const contentType = CONTENT_TYPES[name.split('.').pop() ?? ''];
+    await blobs.put(`photos/${name}`, await readFile(join(dir, name)), contentType);
+    await rm(join(dir, name));
+    moved++;
+  }
+  // Left in place if anything else is in it.
+  await rmdir(dir).catch(() => {});
+  return moved;
 }
 
 /** The public URL a stored photo is served at. */
