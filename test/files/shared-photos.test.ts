@@ -5,35 +5,19 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { makeDoctor, multipart, PNG } from '../directory/fixtures.js';
-import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { buildAppOn, buildTestApp } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { startLocalS3 } from '../helpers/s3.js';
 import { databaseBackends, skipWithout } from '../helpers/services.js';
 
 async function twoInstances(t: { after(fn: () => unknown): void }, env: Record<string, string> = {}) {
   const database = await createPostgresDatabase();
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-    LOG_LEVEL: 'silent',
-    SEED_DEMO: 'false',
-    NOTIFY_CRON: 'false',
-    MAX_EVENT_LOOP_DELAY_MS: '0',
-    ...env,
-  });
-  const [a, b] = await Promise.all([
-    buildApp(config, { logger: false }),
-    buildApp(config, { logger: false }),
-  ]);
+  const [a, b] = await Promise.all([buildAppOn(database.url, env), buildAppOn(database.url, env)]);
   t.after(async () => {
     await Promise.all([a.close(), b.close()]);
     await database.drop();
   });
-  await Promise.all([a.ready(), b.ready()]);
   return { a, b };
 }
 

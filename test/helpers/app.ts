@@ -11,6 +11,26 @@ import { type Backend, deleteRedisPrefix, REDIS_URL } from './services.js';
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
 export const TEST_ENCRYPTION_KEY = 'a'.repeat(64);
 
+/** An in-process app on an existing Postgres database (a seeder for server processes, or a second instance). */
+export async function buildAppOn(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<FastifyInstance> {
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    LOG_LEVEL: 'silent',
+    SEED_DEMO: 'false',
+    NOTIFY_CRON: 'false',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...env,
+  });
+  const app = await buildApp(config, { logger: false });
+  await app.ready();
+  return app;
+}
+
 export interface TestAppOptions {
   backend?: Backend;
   /** Use the real Redis with a key prefix of its own. */

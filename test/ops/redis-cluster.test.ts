@@ -6,10 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { Cluster } from 'ioredis';
 import { io as connect } from 'socket.io-client';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { RedisQueueStore } from '../../src/modules/queue/queue.store.redis.js';
-import { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { buildAppOn } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { startRedisCluster } from '../helpers/redis-cluster.js';
 import { skipWithout } from '../helpers/services.js';
@@ -61,16 +59,7 @@ describe('CareQueue on a Redis Cluster', { skip: skipApps }, () => {
     if (!cluster) return;
     const database = await createPostgresDatabase();
     const prefix = `cqt:${randomBytes(5).toString('hex')}:`;
-    const seeder = await buildApp(
-      loadConfig({
-        DATABASE_URL: database.url,
-        JWT_SECRET: TEST_JWT_SECRET,
-        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-        LOG_LEVEL: 'silent',
-        SEED_DEMO: 'false',
-      }),
-      { logger: false },
-    );
+    const seeder = await buildAppOn(database.url);
     const env = { DATABASE_URL: database.url, REDIS_CLUSTER_NODES: cluster.env, REDIS_PREFIX: prefix };
     const servers = await Promise.all([startServer(env), startServer(env)]);
     const [a, b] = servers;
