@@ -14,7 +14,9 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /** Comma-separated host:port of Redis Cluster nodes, instead of REDIS_URL. */
-  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^\\s*[^\\s,:]+:\\d{1,5}\\s*(,\\s*[^\\s,:]+:\\d{1,5}\\s*)*$' })),
+  REDIS_CLUSTER_NODES: Type.Optional(
+    Type.String({ pattern: '^\\s*[^\\s,:]+:\\d{1,5}\\s*(,\\s*[^\\s,:]+:\\d{1,5}\\s*)*$' }),
+  ),
   REDIS_PREFIX: Type.String({ default: 'cq:' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   SEED_DEMO: Type.Optional(Flag),
@@ -73,7 +75,16 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>;
 
 export type Config = Readonly<
-  Omit<Env, 'REDIS_CLUSTER_NODES' | 'SEED_DEMO' | 'TRUST_PROXY' | 'ENCRYPTION_KEY' | 'JWT_SECRET' | 'PUBLIC_URL' | 'CORS_ORIGINS'> & {
+  Omit<
+    Env,
+    | 'REDIS_CLUSTER_NODES'
+    | 'SEED_DEMO'
+    | 'TRUST_PROXY'
+    | 'ENCRYPTION_KEY'
+    | 'JWT_SECRET'
+    | 'PUBLIC_URL'
+    | 'CORS_ORIGINS'
+  > & {
     /** true when no DATABASE_URL is set: PGlite, in-memory queue store, log transports. */
     EMBEDDED: boolean;
     SEED_DEMO: boolean;
@@ -124,7 +135,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   requireTogether(env, 'ADMIN_EMAIL', 'ADMIN_PASSWORD');
   if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
-    throw new ConfigError('REDIS_CLUSTER_NODES: set either REDIS_URL (one server) or REDIS_CLUSTER_NODES, not both');
+    throw new ConfigError(
+      'REDIS_CLUSTER_NODES: set either REDIS_URL (one server) or REDIS_CLUSTER_NODES, not both',
+    );
   }
   requireTogether(env, 'S3_ENDPOINT', 'S3_BUCKET');
   requireTogether(env, 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY');
@@ -151,7 +164,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ENCRYPTION_KEY: decodeKey(encryptionKey),
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     CORS_ORIGINS: corsOrigins(env.CORS_ORIGINS, embedded),
-    REDIS_CLUSTER_NODES: env.REDIS_CLUSTER_NODES === undefined ? undefined : clusterNodes(env.REDIS_CLUSTER_NODES),
+    REDIS_CLUSTER_NODES:
+      env.REDIS_CLUSTER_NODES === undefined ? undefined : clusterNodes(env.REDIS_CLUSTER_NODES),
   });
 }
 

@@ -32,7 +32,10 @@ for (const backend of await databaseBackends()) {
         if (redisPrefix) {
           const client = new Redis(REDIS_URL);
           t.after(() => client.disconnect());
-          assert.ok(await client.exists(`${redisPrefix}cache:{doctor:${doctor.doctorId}}`), 'stored in Redis');
+          assert.ok(
+            await client.exists(`${redisPrefix}cache:{doctor:${doctor.doctorId}}`),
+            'stored in Redis',
+          );
         }
         for (const bio of ['First edit', 'Second edit']) {
           const edit = await app.inject({ method: 'PATCH', url, headers: doctor.auth, payload: { bio } });

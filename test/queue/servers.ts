@@ -13,7 +13,10 @@ export interface ServerProcess {
 
 /** Starts one instance on 127.0.0.1 with an OS-chosen port; resolves when it listens. */
 export function startServer(
-  env: { DATABASE_URL: string; REDIS_PREFIX: string } & ({ REDIS_URL: string } | { REDIS_CLUSTER_NODES: string }),
+  env: { DATABASE_URL: string; REDIS_PREFIX: string } & (
+    | { REDIS_URL: string }
+    | { REDIS_CLUSTER_NODES: string }
+  ),
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
