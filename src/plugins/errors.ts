@@ -88,9 +88,24 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown): 
 }
 
 /** ioredis's own errors for a server, or a cluster's slots, that cannot be reached. */
-const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+const REDIS_UNAVAILABLE = new Set([
+  'MaxRetriesPerRequestError',
+  'ClusterAllFailedError',
+  'RedisTransactionAborted',
+]);
 
 export function isConnectionError(err: unknown): boolean {
+  if (isUnavailable(err)) return true;
+  // A MULTI whose queued commands a cluster refused fails as EXECABORT, carrying their errors: CLUSTERDOWN, or
+  // MOVED when ioredis sent it to another node because the slot's master is unreachable.
+  const previous = (err as { previousErrors?: unknown } | null)?.previousErrors;
+  return (
+    Array.isArray(previous) &&
+    previous.some((p) => isUnavailable(p) || /^(MOVED|ASK) /.test(String((p as Error | null)?.message)))
+  );
+}
+
+function isUnavailable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e.code === 'string' && CONNECTION_ERRORS.has(e.code)) return true;

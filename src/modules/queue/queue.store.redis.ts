@@ -361,7 +361,9 @@ function asArray<T>(value: T[] | object): T[] {
 }
 
 function unwrap(replies: [Error | null, unknown][] | null): unknown[] {
-  if (!replies) throw new Error('redis transaction aborted');
+  // Without WATCH, EXEC answers nothing only when the connection went away during the transaction.
+  if (!replies)
+    throw Object.assign(new Error('redis transaction aborted'), { name: 'RedisTransactionAborted' });
   return replies.map(([err, value]) => {
     if (err) throw err;
     return value;
