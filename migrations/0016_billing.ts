@@ -67,6 +67,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       total numeric(10, 2) not null check (total > 0),
       status text not null default 'pending' check (status in ('pending', 'paid', 'void')),
       issued_at timestamptz not null,
+      -- The hospital's local date of issue: what the list's from/to filter.
+      issued_on date not null,
       paid_at timestamptz,
       voided_at timestamptz,
       void_reason text,
@@ -74,9 +76,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       link_expires_at timestamptz not null,
       unique (hospital_id, year, seq)
     );
-    create index invoices_hospital_issued_idx on invoices (hospital_id, issued_at desc, id desc);
-    create index invoices_account_issued_idx on invoices (account_id, issued_at desc, id desc);
-    create index invoices_issued_idx on invoices (issued_at desc, id desc);
+    create index invoices_hospital_issued_idx on invoices (hospital_id, issued_on, issued_at, id);
+    create index invoices_account_issued_idx on invoices (account_id, issued_at, id);
+    create index invoices_issued_idx on invoices (issued_on, issued_at, id);
 
     create table invoice_items (
       id uuid primary key default gen_random_uuid(),

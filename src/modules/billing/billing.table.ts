@@ -30,6 +30,8 @@ export interface InvoicesTable {
   total: Money;
   status: Generated<InvoiceStatus>;
   issuedAt: Timestamp;
+  /** The hospital's local date of issue (YYYY-MM-DD). */
+  issuedOn: ColumnType<string, string, string>;
   paidAt: Timestamp | null;
   voidedAt: Timestamp | null;
   voidReason: string | null;
