@@ -40,7 +40,7 @@ export interface ClinicOptions {
   queues?: number;
   /** Patients with accounts per queue. @default 2 */
   patients?: number;
-  /** Walk-ins without an account per queue, after the patients. @default 0 */
+  /** Walk-ins without an account (a phone only) per queue, after the patients. @default 0 */
   walkIns?: number;
   /** The sessions' fee. @default 500 */
   fee?: number;
@@ -98,7 +98,13 @@ async function queueWithVisits(
         estimatedAt: day.toJSDate(),
         trackingTokenHash: hashToken(newOpaqueToken()),
         fee: walkIn ? 0 : opts.fee,
-        ...(walkIn ? { kind: 'walk_in' as const, walkInName: `Walk-in ${serial}` } : {}),
+        ...(walkIn
+          ? {
+              kind: 'walk_in' as const,
+              walkInName: `Walk-in ${serial}`,
+              walkInPhone: `+8801711${String(serial).padStart(6, '0')}`,
+            }
+          : {}),
       })
       .returning('id')
       .executeTakeFirstOrThrow();
