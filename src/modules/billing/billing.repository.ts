@@ -1,6 +1,7 @@
 // Invoices, their items, counters and payments: plain Kysely queries, no rules.
 import { type Insertable, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import type { RecordScope } from '../../lib/listing.js';
 import type { InvoiceItemsTable, InvoiceStatus, InvoicesTable, PaymentsTable } from './billing.table.js';
 
 /** What an invoice is made from: the completed appointment, its session, service and hospital. */
@@ -106,12 +107,9 @@ export function findInvoiceByLink(db: Executor, tokenHash: string, now: Date) {
     .executeTakeFirst();
 }
 
-/** Who sees which invoices: an account's own, a hospital's, or all (admins). */
-export type InvoiceScope = { accountId: string } | { hospitalId: string } | Record<string, never>;
-
 export function listInvoices(
   db: Executor,
-  scope: InvoiceScope,
+  scope: RecordScope,
   filter: {
     status?: InvoiceStatus;
     from?: string;

@@ -5,9 +5,9 @@ import type { Transaction } from 'kysely';
 import { DateTime } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { Database, DB } from '../../db/database.js';
-import { AppError, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import type { DomainEvents, Emit } from '../../events.js';
-import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import { keysetPage, listStart, recordScope } from '../../lib/listing.js';
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import type { Principal } from '../../plugins/auth.js';
 import type { AccountAdmin } from '../accounts/accounts.admin.service.js';
@@ -66,8 +66,6 @@ function canSee(principal: Principal, invoice: { accountId: string | null; hospi
   if (principal.role === 'patient') return invoice.accountId === principal.id;
   return false;
 }
-
-const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 export class BillingService {
   constructor(private readonly deps: BillingDeps) {}
@@ -143,20 +141,9 @@ export class BillingService {
   }
 
   async list(principal: Principal, query: Static<typeof InvoiceListQuerySchema>) {
-    if (query.from && query.to && query.from > query.to)
-      throw new AppError('VALIDATION_FAILED', 'from must not be after to', [
-        { field: 'querystring.from', message: 'must not be after to' },
-      ]);
-    const after = decodeCursor<[string, string]>(query.cursor, 2);
-    if (query.cursor && !after) throw new AppError('VALIDATION_FAILED', 'cursor is invalid');
-    const scope: repo.InvoiceScope =
-      principal.role === 'admin'
-        ? {}
-        : principal.role === 'staff'
-          ? { hospitalId: principal.hospitalId ?? NO_ID }
-          : { accountId: principal.id };
+    const after = listStart(query);
     const limit = query.limit ?? 20;
-    const rows = await repo.listInvoices(this.deps.db, scope, {
+    const rows = await repo.listInvoices(this.deps.db, recordScope(principal), {
       status: query.status,
       from: query.from,
       to: query.to,
@@ -164,13 +151,12 @@ export class BillingService {
       after,
       limit,
     });
-    const page = rows.slice(0, limit);
+    const { page, nextCursor } = keysetPage(rows, limit, (r) => r.issuedAt);
     const ids = page.map((r) => r.id);
     const [items, payments] = await Promise.all([
       repo.itemsOf(this.deps.db, ids),
       repo.paymentsOf(this.deps.db, ids),
     ]);
-    const last = page.at(-1);
     return {
       items: page.map((row) =>
         toInvoiceView(
@@ -179,8 +165,7 @@ export class BillingService {
           payments.filter((p) => p.invoiceId === row.id),
         ),
       ),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor([new Date(last.issuedAt).toISOString(), last.id]) : null,
+      nextCursor,
     };
   }
 

@@ -1,6 +1,7 @@
 // Feedback and its single-use links: plain Kysely queries, no rules.
 import { type Insertable, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import type { RecordScope } from '../../lib/listing.js';
 import type { FeedbackTable } from './feedback.table.js';
 
 /** A visit as feedback needs it: its status and completion, its hospital and doctor, and whose it is. */
@@ -96,12 +97,9 @@ export function findFeedback(db: Executor, id: string) {
   return feedbackQuery(db).where('f.id', '=', id).executeTakeFirst();
 }
 
-/** Who reads which feedback: an account's own, a hospital's, or all (admins). */
-export type FeedbackScope = { accountId: string } | { hospitalId: string } | Record<string, never>;
-
 export function listFeedback(
   db: Executor,
-  scope: FeedbackScope,
+  scope: RecordScope,
   filter: {
     hospitalId?: string;
     doctorId?: string;

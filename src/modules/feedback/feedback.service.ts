@@ -5,9 +5,9 @@ import type { Static } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
 import type { Database, DB } from '../../db/database.js';
-import { AppError, forbidden, notFound } from '../../errors.js';
+import { forbidden, notFound } from '../../errors.js';
 import type { DomainEvents, Emit } from '../../events.js';
-import { decodeCursor, encodeCursor } from '../../lib/schema.js';
+import { keysetPage, listStart, recordScope } from '../../lib/listing.js';
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import type { Principal } from '../../plugins/auth.js';
 import * as repo from './feedback.repository.js';
@@ -39,8 +39,6 @@ export function toFeedbackView(row: repo.FeedbackRow) {
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
-
-const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 export class FeedbackService {
   constructor(private readonly deps: FeedbackDeps) {}
@@ -138,20 +136,9 @@ export class FeedbackService {
   async list(principal: Principal, query: Static<typeof FeedbackListQuerySchema>) {
     if (principal.role === 'staff' && query.hospitalId && query.hospitalId !== principal.hospitalId)
       throw forbidden("Staff read their own hospital's feedback");
-    if (query.from && query.to && query.from > query.to)
-      throw new AppError('VALIDATION_FAILED', 'from must not be after to', [
-        { field: 'querystring.from', message: 'must not be after to' },
-      ]);
-    const after = decodeCursor<[string, string]>(query.cursor, 2);
-    if (query.cursor && !after) throw new AppError('VALIDATION_FAILED', 'cursor is invalid');
-    const scope: repo.FeedbackScope =
-      principal.role === 'admin'
-        ? {}
-        : principal.role === 'staff'
-          ? { hospitalId: principal.hospitalId ?? NO_ID }
-          : { accountId: principal.id };
+    const after = listStart(query);
     const limit = query.limit ?? 20;
-    const rows = await repo.listFeedback(this.deps.db, scope, {
+    const rows = await repo.listFeedback(this.deps.db, recordScope(principal), {
       hospitalId: query.hospitalId,
       doctorId: query.doctorId,
       from: query.from,
@@ -159,12 +146,7 @@ export class FeedbackService {
       after,
       limit,
     });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toFeedbackView),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor([new Date(last.createdAt).toISOString(), last.id]) : null,
-    };
+    const { page, nextCursor } = keysetPage(rows, limit, (r) => r.createdAt);
+    return { items: page.map(toFeedbackView), nextCursor };
   }
 }
