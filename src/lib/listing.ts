@@ -1,6 +1,6 @@
 // What the record lists of billing and feedback share: whose records a caller reads, the checks of a list's
 // query (an ordered date range, a well-formed cursor) and the page cut from a keyset read of limit + 1 rows.
-import { AppError } from '../errors.js';
+import { AppError, forbidden } from '../errors.js';
 import type { Principal } from '../plugins/auth.js';
 import { decodeCursor, encodeCursor } from './schema.js';
 
@@ -9,8 +9,13 @@ export type RecordScope = { accountId: string } | { hospitalId: string } | Recor
 
 const NO_HOSPITAL = '00000000-0000-0000-0000-000000000000';
 
-/** Admins read all, staff their hospital's (none without one), everyone else their own. */
-export function recordScope(principal: Principal): RecordScope {
+/**
+ * Admins read all, staff their hospital's (none without one; naming another hospital is 403), everyone else
+ * their own.
+ */
+export function recordScope(principal: Principal, hospitalId?: string): RecordScope {
+  if (principal.role === 'staff' && hospitalId && hospitalId !== principal.hospitalId)
+    throw forbidden("Staff read their own hospital's records only");
   if (principal.role === 'admin') return {};
   if (principal.role === 'staff') return { hospitalId: principal.hospitalId ?? NO_HOSPITAL };
   return { accountId: principal.id };

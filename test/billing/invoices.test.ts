@@ -179,6 +179,9 @@ describe('invoices', { skip: await skipWithout('postgres') }, () => {
     assert.deepEqual(ids(await list(c.otherStaff.auth)), [c.otherQueue.visits[0].appointmentId]);
     const adminSees = ids(await list(c.admin.auth, `?hospitalId=${c.otherHospitalId}`));
     assert.deepEqual(adminSees, [c.otherQueue.visits[0].appointmentId]);
+    const foreign = await list(c.staff.auth, `?hospitalId=${c.otherHospitalId}`);
+    assert.equal(foreign.statusCode, 403, "naming another hospital's invoices");
+    assert.equal(foreign.json().code, 'FORBIDDEN');
     const doctor = await list(c.doctor.auth);
     assert.equal(doctor.statusCode, 403);
     assert.equal(doctor.json().code, 'FORBIDDEN');

@@ -61,10 +61,17 @@ export const InvoiceSchema = Type.Object(
 
 export const InvoiceListQuerySchema = Type.Object(
   {
-    status: Type.Optional(Type.Union(INVOICE_STATUSES.map((s) => Type.Literal(s)))),
+    status: Type.Optional(
+      Type.Union(
+        INVOICE_STATUSES.map((s) => Type.Literal(s)),
+        { description: 'Only invoices in this status' },
+      ),
+    ),
     from: Type.Optional(Type.String({ format: 'date', description: 'Issued on or after this local date' })),
     to: Type.Optional(Type.String({ format: 'date', description: 'Issued on or before this local date' })),
-    hospitalId: Type.Optional(Uuid),
+    hospitalId: Type.Optional(
+      Type.String({ format: 'uuid', description: "One hospital's (staff: only their own; another is 403)" }),
+    ),
     ...PageQuery,
   },
   { additionalProperties: false },

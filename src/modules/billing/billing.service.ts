@@ -143,7 +143,7 @@ export class BillingService {
   async list(principal: Principal, query: Static<typeof InvoiceListQuerySchema>) {
     const after = listStart(query);
     const limit = query.limit ?? 20;
-    const rows = await repo.listInvoices(this.deps.db, recordScope(principal), {
+    const rows = await repo.listInvoices(this.deps.db, recordScope(principal, query.hospitalId), {
       status: query.status,
       from: query.from,
       to: query.to,

@@ -35,8 +35,10 @@ export const FeedbackSchema = Type.Object(
 
 export const FeedbackListQuerySchema = Type.Object(
   {
-    hospitalId: Type.Optional(Uuid),
-    doctorId: Type.Optional(Uuid),
+    hospitalId: Type.Optional(
+      Type.String({ format: 'uuid', description: "One hospital's (staff: only their own; another is 403)" }),
+    ),
+    doctorId: Type.Optional(Type.String({ format: 'uuid', description: "One doctor's" })),
     from: Type.Optional(Type.String({ format: 'date', description: 'Visits on or after this local date' })),
     to: Type.Optional(Type.String({ format: 'date', description: 'Visits on or before this local date' })),
     ...PageQuery,
