@@ -131,6 +131,12 @@ describe('invoices', { skip: await skipWithout('postgres') }, () => {
     fail = false;
     assert.equal(refused.statusCode, 500);
     assert.equal(await invoiceCount(c), 0, 'no invoice without the completion');
+    const links = await app()
+      .db.selectFrom('feedbackLinks')
+      .select('appointmentId')
+      .where('appointmentId', '=', c.queues[0].visits[0].appointmentId)
+      .execute();
+    assert.deepEqual(links, [], 'nor a feedback link');
     const first = await app()
       .db.selectFrom('appointments')
       .select('status')
