@@ -1,44 +1,41 @@
-// Invoice numbers stay gapless and unique per hospital and year when two instances complete visits of
-// several queues of one hospital at the same time.
+// Invoice numbers stay gapless and unique per hospital and year when two server processes complete visits
+// of several queues of one hospital at the same time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { buildTestApp } from '../helpers/app.js';
 import { REDIS_URL, skipWithout } from '../helpers/services.js';
-import { billingClinic, callNext } from './fixtures.js';
+import type { TestUser } from '../helpers/users.js';
+import { startServer } from '../queue/servers.js';
+import { billingClinic } from './fixtures.js';
 
 const QUEUES = 4;
 const VISITS = 12;
 
-test('concurrent completions on two instances number invoices 1..N exactly, per hospital', {
+test('concurrent completions on two server processes number invoices 1..N exactly, per hospital', {
   skip: await skipWithout('postgres', 'redis'),
 }, async (t) => {
   const { app: a, databaseUrl, redisPrefix } = await buildTestApp(t, { backend: 'postgres', redis: true });
-  const b = await buildApp(
-    loadConfig({
-      DATABASE_URL: databaseUrl as string,
-      REDIS_URL,
-      REDIS_PREFIX: redisPrefix as string,
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-      LOG_LEVEL: 'silent',
-      SEED_DEMO: 'false',
-      MAX_EVENT_LOOP_DELAY_MS: '0',
-    }),
-    { logger: false },
-  );
-  t.after(() => b.close());
+  const env = { DATABASE_URL: databaseUrl as string, REDIS_URL, REDIS_PREFIX: redisPrefix as string };
+  const servers = await Promise.all([startServer(env), startServer(env)]);
+  t.after(() => Promise.all(servers.map((s) => s.stop())));
   const c = await billingClinic(a, { queues: QUEUES, patients: 0, walkIns: VISITS, fee: 400 });
   const queues = [
     ...c.queues.map((q) => ({ ...q, staff: c.staff })),
     { ...c.otherQueue, staff: c.otherStaff },
   ];
+  const callNext = async (base: string, staff: TestUser, queueId: string) => {
+    const res = await fetch(`${base}/v1/queues/${queueId}/call-next`, {
+      method: 'POST',
+      headers: { ...staff.auth, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    return { statusCode: res.status, body: await res.text() };
+  };
 
-  // Every queue gets one call-next per visit and one more, all at once and alternating between the
-  // instances: each ends the visit in progress (the last only ends one).
+  // Every queue gets one call-next per visit and one more, all at once and alternating between the two
+  // servers: each ends the visit in progress (the last only ends one).
   const requests = queues.flatMap((q) =>
-    Array.from({ length: q.visits.length + 1 }, (_, i) => callNext(i % 2 === 0 ? a : b, q.staff, q.queueId)),
+    Array.from({ length: q.visits.length + 1 }, (_, i) => callNext(servers[i % 2].url, q.staff, q.queueId)),
   );
   const answers = await Promise.all(requests);
   assert.deepEqual(
