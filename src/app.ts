@@ -235,7 +235,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       db: app.db,
       clock: app.clock,
       events: app.events,
-      accounts: app.accounts,
+      accounts: app.accounts.admin,
       publicUrl: config.PUBLIC_URL,
     }),
   );

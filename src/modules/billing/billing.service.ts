@@ -6,7 +6,7 @@ import { DateTime } from 'luxon';
 import type { Clock } from '../../clock.js';
 import type { Database, DB } from '../../db/database.js';
 import { notFound } from '../../errors.js';
-import type { DomainEvents, Emit } from '../../events.js';
+import { type DomainEvents, type Emit, writesNothingForBookings } from '../../events.js';
 import { keysetPage, listStart, recordScope } from '../../lib/listing.js';
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import type { Principal } from '../../plugins/auth.js';
@@ -70,11 +70,18 @@ function canSee(principal: Principal, invoice: { accountId: string | null; hospi
 export class BillingService {
   constructor(private readonly deps: BillingDeps) {}
 
-  /** Issues the invoice of every completed visit inside the completion's transaction. */
+  /**
+   * Issues the invoice of every completed visit inside the completion's transaction. A booking makes nothing
+   * due here, which keeps bookings on their one-statement path.
+   */
   subscribe(events: DomainEvents = this.deps.events): void {
-    events.inTransaction('queue.changed', async (trx, e, emit) => {
-      if (e.type === 'completed' && e.appointmentId) await this.issue(trx, e.appointmentId, emit);
-    });
+    events.inTransaction(
+      'queue.changed',
+      async (trx, e, emit) => {
+        if (e.type === 'completed' && e.appointmentId) await this.issue(trx, e.appointmentId, emit);
+      },
+      { draftsBooking: writesNothingForBookings },
+    );
   }
 
   /** The invoice of a completed visit with a fee; none when nothing is billed or it was already issued. */

@@ -6,7 +6,7 @@ import type { Transaction } from 'kysely';
 import type { Clock } from '../../clock.js';
 import type { Database, DB } from '../../db/database.js';
 import { notFound } from '../../errors.js';
-import type { DomainEvents, Emit } from '../../events.js';
+import { type DomainEvents, type Emit, writesNothingForBookings } from '../../events.js';
 import { keysetPage, listStart, recordScope } from '../../lib/listing.js';
 import { hashToken, newOpaqueToken } from '../../lib/tokens.js';
 import type { Principal } from '../../plugins/auth.js';
@@ -43,11 +43,18 @@ export function toFeedbackView(row: repo.FeedbackRow) {
 export class FeedbackService {
   constructor(private readonly deps: FeedbackDeps) {}
 
-  /** Every completed visit gets its feedback link (and so its message) in the completion's transaction. */
+  /**
+   * Every completed visit gets its feedback link (and so its message) in the completion's transaction; a
+   * booking makes nothing due here, which keeps bookings on their one-statement path.
+   */
   subscribe(events: DomainEvents = this.deps.events): void {
-    events.inTransaction('queue.changed', async (trx, e, emit) => {
-      if (e.type === 'completed' && e.appointmentId) await this.#request(trx, e.appointmentId, emit);
-    });
+    events.inTransaction(
+      'queue.changed',
+      async (trx, e, emit) => {
+        if (e.type === 'completed' && e.appointmentId) await this.#request(trx, e.appointmentId, emit);
+      },
+      { draftsBooking: writesNothingForBookings },
+    );
   }
 
   async #request(trx: Transaction<Database>, appointmentId: string, emit: Emit): Promise<void> {
