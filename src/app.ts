@@ -16,11 +16,15 @@ import accountsRoutes from './modules/accounts/accounts.routes.js';
 import type { AccountsDeps } from './modules/accounts/accounts.shared.js';
 import appointmentsRoutes from './modules/appointments/appointments.routes.js';
 import { AppointmentsService } from './modules/appointments/appointments.service.js';
+import billingRoutes from './modules/billing/billing.routes.js';
+import { BillingService } from './modules/billing/billing.service.js';
 import { DayBookings } from './modules/day/day.bookings.js';
 import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
 import { DiskPhotoStorage } from './modules/directory/photo.storage.js';
+import feedbackRoutes from './modules/feedback/feedback.routes.js';
+import { FeedbackService } from './modules/feedback/feedback.service.js';
 import notificationsRoutes from './modules/notifications/notifications.routes.js';
 import { createNotifications, type Notifications } from './modules/notifications/notifications.setup.js';
 import opsRoutes from './modules/ops/ops.routes.js';
@@ -63,6 +67,8 @@ declare module 'fastify' {
     queue: QueueService;
     queueStore: QueueStore;
     notifications: Notifications;
+    billing: BillingService;
+    feedback: FeedbackService;
   }
 }
 
@@ -93,7 +99,7 @@ const REDACT = [
 /** Tracking tokens travel in URLs; keep them out of logs. */
 export function redactUrl(url: string): string {
   return url
-    .replace(/\/(track|t)\/[^/?#]+/g, '/$1/[redacted]')
+    .replace(/\/(track|t|feedback|feedback-links|invoice-pdf)\/[^/?#]+/g, '/$1/[redacted]')
     .replace(/([?&](token|trackingToken|q|email|phone|name)=)[^&#]*/g, '$1[redacted]')
     .replace(/([?&][^=&#]+=)([^&#]*(@|%40|\d{6,})[^&#]*)/g, '$1[redacted]');
 }
@@ -223,6 +229,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
 
   app.decorate('notifications', createNotifications(app));
+  app.decorate(
+    'billing',
+    new BillingService({
+      db: app.db,
+      clock: app.clock,
+      events: app.events,
+      accounts: app.accounts.admin,
+      publicUrl: config.PUBLIC_URL,
+    }),
+  );
+  app.billing.subscribe();
+  app.decorate(
+    'feedback',
+    new FeedbackService({ db: app.db, clock: app.clock, events: app.events, publicUrl: config.PUBLIC_URL }),
+  );
+  app.feedback.subscribe();
 
   await app.register(opsRoutes);
   await app.register(pagesPlugin);
@@ -235,6 +257,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(queueRoutes);
       await v1.register(notificationsRoutes);
       await v1.register(patientsRoutes);
+      await v1.register(billingRoutes);
+      await v1.register(feedbackRoutes);
     },
     { prefix: '/v1' },
   );

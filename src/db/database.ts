@@ -2,7 +2,9 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AccountsTables } from '../modules/accounts/accounts.table.js';
 import type { AppointmentsTables } from '../modules/appointments/appointments.table.js';
+import type { BillingTables } from '../modules/billing/billing.table.js';
 import type { DirectoryTables } from '../modules/directory/directory.table.js';
+import type { FeedbackTables } from '../modules/feedback/feedback.table.js';
 import type { NotificationsTables } from '../modules/notifications/notifications.table.js';
 import type { QueueTables } from '../modules/queue/queue.table.js';
 import type { ScheduleTables } from '../modules/schedule/schedule.table.js';
@@ -13,7 +15,9 @@ export interface Database
     ScheduleTables,
     QueueTables,
     AppointmentsTables,
-    NotificationsTables {}
+    NotificationsTables,
+    BillingTables,
+    FeedbackTables {}
 
 export type DB = Kysely<Database>;
 /** A connection or an open transaction: repositories accept either. */

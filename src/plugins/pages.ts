@@ -21,6 +21,7 @@ export const PAGES: readonly PageDef[] = [
   { path: '/doctors/:id', entry: 'doctor-profile', title: 'Doctor' },
   { path: '/screen', entry: 'screen', title: 'Lobby screen', bodyClass: 'tv' },
   { path: '/t/:trackingToken', entry: 'track', title: 'Your place in the queue', bodyClass: 'phone' },
+  { path: '/feedback/:token', entry: 'feedback', title: 'Your feedback', bodyClass: 'phone' },
   { path: '/me/appointments', entry: 'my-appointments', title: 'My appointments' },
   { path: '/doctor', entry: 'doctor-console', title: 'Doctor console' },
   { path: '/desk', entry: 'desk', title: 'Front desk' },

@@ -37,7 +37,12 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
-export async function startServer(dataDir: string, port: number): Promise<RunningServer> {
+/** The server in the embedded mode; `env` adds to or overrides its environment (e.g. a real SMTP server). */
+export async function startServer(
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: {
@@ -50,6 +55,7 @@ export async function startServer(dataDir: string, port: number): Promise<Runnin
       RATE_LIMIT_AUTH: '1000',
       // The shared 2-core machine lags under other work; the browser tests are not about overload refusals.
       MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
