@@ -17,8 +17,10 @@ import {
   tableWrites,
 } from './scan.js';
 
-/** The directory's search-column triggers (migrations 0002 and 0005). */
+/** The directory's triggers on its own tables: search columns (0002, 0005), a new hospital's code (0016). */
 const DIRECTORY_TRIGGERS = [
+  'hospital_code_base',
+  'hospitals_default_code',
   'doctor_cities_refresh',
   'doctor_name_words_sync',
   'doctor_specialization_names_refresh',
