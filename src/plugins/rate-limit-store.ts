@@ -92,7 +92,7 @@ export class RateCounters {
   }
 
   /** The count so far without counting: as Redis has it, or as known here for a budget counted here. */
-  async read(key: string, window: number, here: boolean): Promise<State> {
+  async read(key: string, here: boolean): Promise<State> {
     if (!here) {
       const [current, ttl] = await this.#redis.careQueueRateRead(key);
       return { current, ttl: Math.max(ttl, 0) };
@@ -145,7 +145,11 @@ export class RateCounters {
       args.push(counter.sending, counter.window);
     }
     try {
-      const replies = await this.#redis.careQueueRateCount(batch.length, ...batch.map(([key]) => key), ...args);
+      const replies = await this.#redis.careQueueRateCount(
+        batch.length,
+        ...batch.map(([key]) => key),
+        ...args,
+      );
       const now = Date.now();
       for (const [i, [, counter]] of batch.entries()) {
         const [count, ttl] = replies[i];
@@ -191,9 +195,9 @@ export function rateLimitStore(counters: RateCounters, namespace: string): Fasti
       );
     }
 
-    read(key: string, callback: Callback, timeWindow: number, max: number): void {
+    read(key: string, callback: Callback, _timeWindow: number, max: number): void {
       const here = max >= LOCAL_FIRST_MIN_MAX;
-      counters.read(this.#key(key, here), timeWindow, here).then(
+      counters.read(this.#key(key, here), here).then(
         (state) => callback(null, state),
         (err: Error) => callback(err),
       );

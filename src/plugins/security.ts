@@ -121,7 +121,9 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   const counters = app.redis
-    ? new RateCounters(app.redis, (err) => app.log.warn({ err }, 'rate limit counts not shared through Redis'))
+    ? new RateCounters(app.redis, (err) =>
+        app.log.warn({ err }, 'rate limit counts not shared through Redis'),
+      )
     : null;
   if (counters) app.addHook('onClose', async () => counters.stop());
   await app.register(rateLimit, {
