@@ -1,9 +1,10 @@
 // The @fastify/rate-limit store when Redis is configured, so that every instance counts a client together.
 // Small budgets (sign-in, booking, check-in: a few dozen a minute) are counted in Redis on every request, so
 // the limit is exact across instances. Large budgets (the public reads every phone polls) are counted here
-// first and shared through Redis in one batch every FLUSH_MS: such a request costs no Redis round trip, and a
-// client spread over several instances can get past its limit by at most what the other instances admitted
-// in one flush interval, before they learn of each other's counts.
+// first and shared through Redis in one batch every FLUSH_MS: such a request costs no Redis round trip. Once a
+// client has used half its budget (as this instance knows it) its requests are counted in Redis again, so it
+// meets its limit on every instance; only what the other instances admitted in their last flush interval
+// can get past it.
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
@@ -81,14 +82,25 @@ export class RateCounters {
     return { current, ttl: Math.max(ttl, 0) };
   }
 
-  /** Counts one request here; Redis hears of it at the next flush. */
-  countHere(key: string, window: number): State {
+  /**
+   * Counts one request here, Redis hearing of it at the next flush; past half the budget in Redis at once
+   * (learning the other instances' counts with it), so a client nearing its limit meets it on every instance.
+   */
+  countHere(key: string, window: number, max: number): State | Promise<State> {
     const now = Date.now();
     const counter = this.#counter(key, window, now);
+    if (counter.known + counter.sending + counter.pending >= max / 2) return this.#countNow(key, counter);
     counter.pending++;
     this.#dirty.set(key, counter);
     this.#schedule();
     return { current: counter.known + counter.sending + counter.pending, ttl: counter.resetAt - now };
+  }
+
+  async #countNow(key: string, counter: Counter): Promise<State> {
+    const state = await this.countShared(key, counter.window);
+    counter.known = Math.max(counter.known, state.current);
+    if (state.ttl > 0) counter.resetAt = Date.now() + state.ttl;
+    return { current: counter.known + counter.sending + counter.pending, ttl: state.ttl };
   }
 
   /** The count so far without counting: as Redis has it, or as known here for a budget counted here. */
@@ -185,11 +197,15 @@ export function rateLimitStore(counters: RateCounters, namespace: string): Fasti
     }
 
     incr(key: string, callback: Callback, timeWindow: number, max: number): void {
-      if (max >= LOCAL_FIRST_MIN_MAX) {
-        callback(null, counters.countHere(this.#key(key, true), timeWindow));
+      const here = max >= LOCAL_FIRST_MIN_MAX;
+      const counted = here
+        ? counters.countHere(this.#key(key, true), timeWindow, max)
+        : counters.countShared(this.#key(key, false), timeWindow);
+      if (!(counted instanceof Promise)) {
+        callback(null, counted);
         return;
       }
-      counters.countShared(this.#key(key, false), timeWindow).then(
+      counted.then(
         (state) => callback(null, state),
         (err: Error) => callback(err),
       );

@@ -188,9 +188,9 @@ export class QueueReads {
     queueId: string,
     serialize: (snapshot: Snapshot) => string,
   ): Promise<SerializedSnapshot> {
-    const version = await this.#version(queueId);
-    if (version === null) throw notFound('Queue');
     const cached = this.#guest.get(queueId);
+    const version = this.deps.live.versions.current(queueId) ?? (await this.#version(queueId));
+    if (version === null) throw notFound('Queue');
     if (cached && cached.version >= version) return cached;
     const built = await this.#guestBuilds.read(queueId, async () => {
       const snapshot = await this.snapshot(null, queueId);
@@ -202,7 +202,13 @@ export class QueueReads {
 
   /** The queue's projected version now (null: no such queue); concurrent callers share one read. */
   #version(queueId: string): Promise<number | null> {
-    return this.#versions.read(queueId, async () => (await this.deps.live.meta(queueId))?.version ?? null);
+    return this.#versions.read(queueId, async () => {
+      const { versions } = this.deps.live;
+      const mark = versions.mark();
+      const version = (await this.deps.live.meta(queueId))?.version ?? null;
+      if (version !== null) versions.record(mark, queueId, version);
+      return version;
+    });
   }
 
   /** GET /track/:token — the one appointment a tracking link follows, and nothing else about its patient. */
@@ -264,10 +270,10 @@ export class QueueReads {
 
   /** One appointment's place at the queue's current version; read again only when the version moved. */
   async #resolvedPosition(queueId: string, appointmentId: string): Promise<ResolvedPosition> {
-    const version = await this.#version(queueId);
-    if (version === null) throw notFound('Queue');
     const key = `${queueId}:${appointmentId}`;
     const cached = this.#positions.get(key);
+    const version = this.deps.live.versions.current(queueId) ?? (await this.#version(queueId));
+    if (version === null) throw notFound('Queue');
     if (cached && cached.version >= version) return cached;
     const resolved = await this.#positionReads.read(key, async () => {
       const view = await this.deps.live.position(queueId, appointmentId);
