@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
+import { TrackViewSchema } from '../../src/modules/queue/queue.schema.js';
 import { FLUSH_MS } from '../../src/plugins/rate-limit-store.js';
 import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { databaseBackends, hasRedis, REDIS_URL, skipWithout } from '../helpers/services.js';
@@ -92,7 +93,10 @@ for (const setup of await setups()) {
       assert.equal((await callNext(app, f)).statusCode, 200);
       assert.equal((await guestSnapshot(app, f)).json().nowServing, 2);
       assert.equal((await track(app, f, 2)).json().position, 0);
-      assert.equal((await track(app, f, 0)).json().status, 'completed');
+      const done = (await track(app, f, 0)).json();
+      assert.equal(done.status, 'completed');
+      assert.deepEqual([done.position, done.etaAt, done.etaRange], [null, null, null]);
+      assert.deepEqual(Object.keys(done).sort(), Object.keys(TrackViewSchema.properties).sort());
     });
 
     test('the fast paths send the security headers and CORS like every other answer', async (t) => {
