@@ -4,28 +4,16 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
 import { TrackViewSchema } from '../../src/modules/queue/queue.schema.js';
 import { FLUSH_MS } from '../../src/plugins/rate-limit-store.js';
-import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
-import { databaseBackends, hasRedis, REDIS_URL, skipWithout } from '../helpers/services.js';
+import { buildSiblingApp, buildTestApp } from '../helpers/app.js';
+import { skipWithout } from '../helpers/services.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { type QueueFixture, queueFixture } from './ops.fixtures.js';
+import { type QueueFixture, queueFixture, storeSetups } from './ops.fixtures.js';
 
 const NOW = '2026-03-10T04:00:00Z'; // 10:00 in Dhaka
 const TRACK_LIMIT = 600;
-
-async function setups() {
-  const list: { name: string; backend: 'pglite' | 'postgres'; redis: boolean }[] = [];
-  for (const backend of await databaseBackends()) {
-    list.push({ name: `${backend} + memory store`, backend, redis: false });
-    if (backend === 'postgres' && (await hasRedis()))
-      list.push({ name: 'postgres + redis store', backend, redis: true });
-  }
-  return list;
-}
 
 function guestSnapshot(app: FastifyInstance, f: QueueFixture) {
   return app.inject({ url: `/v1/queues/${f.queueId}` });
@@ -50,7 +38,7 @@ function assertLimited(res: Awaited<ReturnType<typeof track>>) {
   assert.ok(Number(res.headers['retry-after']) > 0, `Retry-After ${res.headers['retry-after']}`);
 }
 
-for (const setup of await setups()) {
+for (const setup of await storeSetups()) {
   describe(`public reads (${setup.name})`, () => {
     const build = async (t: TestContext) => {
       const { app } = await buildTestApp(t, {
@@ -146,21 +134,7 @@ describe('public reads across two instances on one Redis', {
 }, () => {
   const build = async (t: TestContext) => {
     const first = await buildTestApp(t, { backend: 'postgres', redis: true });
-    const second = await buildApp(
-      loadConfig({
-        DATABASE_URL: first.databaseUrl,
-        REDIS_URL,
-        REDIS_PREFIX: first.redisPrefix,
-        JWT_SECRET: TEST_JWT_SECRET,
-        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-        LOG_LEVEL: 'silent',
-        SEED_DEMO: 'false',
-        MAX_EVENT_LOOP_DELAY_MS: '0',
-      }),
-      { logger: false },
-    );
-    t.after(() => second.close());
-    await second.ready();
+    const second = await buildSiblingApp(t, first);
     // Both instances hear the version channel before the test starts, so B's answers come from its memory.
     const redis = first.app.redis;
     assert.ok(redis);

@@ -1,9 +1,10 @@
 // The read side of the live queue: lists, snapshots, one appointment's view (GET /track, appointment:watch)
 // with its ETA, range and fairness count, all served from the projection; plus the small caches of queue
 // context and tracking links that reads and operations share. The public reads (the guest snapshot, /track)
-// are what every phone and lobby screen polls, so they are kept per queue version: each request reads only the
-// queue's version (one read shared by the requests that arrive together), and a version seen before is
-// answered from memory — the guest snapshot as its finished JSON text.
+// are what every phone and lobby screen polls, so they are kept per queue version: a request learns the
+// queue's version from what this instance has heard announced (queue.versions.ts), or else reads it (one read
+// shared by the requests that arrive together), and a version seen before is answered from memory — the
+// guest snapshot as its finished JSON text.
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
