@@ -142,7 +142,8 @@ export class RateCounters {
     const batch = [...this.#dirty];
     this.#dirty.clear();
     try {
-      for (let i = 0; i < batch.length; i += BATCH_KEYS) await this.#send(batch.slice(i, i + BATCH_KEYS));
+      for (let i = 0; i < batch.length && !this.#stopped; i += BATCH_KEYS)
+        await this.#send(batch.slice(i, i + BATCH_KEYS));
     } finally {
       this.#flushing = false;
       if (this.#dirty.size) this.#schedule();
