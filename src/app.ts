@@ -35,6 +35,7 @@ import queueRoutes from './modules/queue/queue.routes.js';
 import { QueueService } from './modules/queue/queue.service.js';
 import queueSockets from './modules/queue/queue.socket.js';
 import { createQueueStore, type QueueStore } from './modules/queue/queue.store.js';
+import { QueueVersions } from './modules/queue/queue.versions.js';
 import scheduleRoutes from './modules/schedule/schedule.routes.js';
 import { ScheduleService } from './modules/schedule/schedule.service.js';
 import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
@@ -186,12 +187,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(realtimePlugin, { prefix: config.REDIS_PREFIX, corsOrigins: config.CORS_ORIGINS });
   app.decorate('queueStore', createQueueStore({ redis: app.redis, prefix: config.REDIS_PREFIX }));
+  const versions = new QueueVersions({
+    redis: app.redis,
+    channel: `${config.REDIS_PREFIX}queue-versions`,
+    log: app.log,
+  });
+  app.addHook('onClose', () => versions.close());
   const liveQueue = new LiveQueue({
     db: app.db,
     store: app.queueStore,
     emitter: new QueueEmitter(app.io),
     clock: app.clock,
     log: app.log,
+    versions,
   });
   app.events.afterCommit('queue.changed', (change) => liveQueue.publish(change));
   // The day ledger: queue operations, and places (bookings, cancellations, schedule changes).
