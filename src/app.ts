@@ -32,6 +32,7 @@ import patientsRoutes from './modules/patients/patients.routes.js';
 import { QueueEmitter } from './modules/queue/queue.emitter.js';
 import { LiveQueue } from './modules/queue/queue.live.js';
 import queueRoutes from './modules/queue/queue.routes.js';
+import reportsRoutes from './modules/reports/reports.routes.js';
 import { QueueService } from './modules/queue/queue.service.js';
 import queueSockets from './modules/queue/queue.socket.js';
 import { createQueueStore, type QueueStore } from './modules/queue/queue.store.js';
@@ -259,6 +260,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(patientsRoutes);
       await v1.register(billingRoutes);
       await v1.register(feedbackRoutes);
+      await v1.register(reportsRoutes);
     },
     { prefix: '/v1' },
   );
