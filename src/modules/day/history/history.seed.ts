@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Clock } from '../../../clock.js';
 import type { DB, Executor } from '../../../db/database.js';
+import type { Session } from '../../schedule/schedule.table.js';
 import { addDays, isoWeekday, localInstant, todayIn } from '../../schedule/schedule.time.js';
 import { type SimulatedDay, type SimulatedSitting, seededRandom, simulateDay } from './history.simulate.js';
 
@@ -13,21 +14,20 @@ export const HISTORY_DAYS = 28;
 const SEED = 20_260_101;
 const CHUNK = 1000;
 
-interface SessionRow {
-  id: string;
-  doctorId: string;
-  hospitalId: string;
-  weekday: number;
-  startTime: string;
-  endTime: string;
-  slotMinutes: number;
-  capacity: number;
-  fee: string;
-  validFrom: string | null;
-  validTo: string | null;
-  timezone: string;
-  doctorUserId: string;
-}
+type SessionRow = Pick<
+  Session,
+  | 'id'
+  | 'doctorId'
+  | 'hospitalId'
+  | 'weekday'
+  | 'startTime'
+  | 'endTime'
+  | 'slotMinutes'
+  | 'capacity'
+  | 'fee'
+  | 'validFrom'
+  | 'validTo'
+> & { timezone: string; doctorUserId: string };
 
 async function sittingsToSimulate(db: DB, now: Date, days: number, skipAccount: string | null) {
   const sessions = (await db
