@@ -1,7 +1,7 @@
 // The reports' SQL. It only reads other modules' tables (session days, appointments, queue events, users,
 // doctors, hospitals). One CTE turns each appointment of the period into a visit row with its wait, consult,
-// ETA errors and canceller; the statements below aggregate it by grouping sets, so a report is a few
-// index-driven statements however many visits it covers.
+// ETA errors and canceller; one statement aggregates it by grouping sets, so a report is one
+// index-driven statement however many visits it covers.
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 
@@ -23,7 +23,9 @@ function daysWhere(scope: ReportScope): RawBuilder<unknown> {
  * One row per appointment of the period. Wait: check-in (or, never checked in, the scheduled time) → called,
  * never negative. Consult: called → completed. ETA: the estimate shown at check-in or walk-in (queue event
  * data.etaAt, its range data.etaRange) against the call; the naive baseline is the session start plus
- * (serial − 1) slots, its range that slot.
+ * (serial − 1) slots, its range that slot. An appointment has at most one check-in or walk-in event (check-in
+ * starts only from booked or confirmed; a recall moves a skipped patient back without one) and at most one
+ * cancel (it is final), so the event joins need no de-duplication.
  */
 function visitsCte(scope: ReportScope): RawBuilder<unknown> {
   return sql`
@@ -33,22 +35,20 @@ function visitsCte(scope: ReportScope): RawBuilder<unknown> {
       where ${daysWhere(scope)}
     ),
     shown as (
-      select distinct on (e.appointment_id) e.appointment_id,
+      select e.appointment_id,
         (e.data ->> 'etaAt')::timestamptz as eta_at,
         (e.data -> 'etaRange' ->> 'from')::timestamptz as range_from,
         (e.data -> 'etaRange' ->> 'to')::timestamptz as range_to
       from days join queue_events e on e.queue_id = days.id
       where e.type in ('checked_in', 'walk_in') and e.data ->> 'etaAt' is not null
-      order by e.appointment_id, e.id
     ),
     cancels as (
-      select distinct on (e.appointment_id) e.appointment_id, coalesce(u.role, 'system') as role
+      select e.appointment_id, coalesce(u.role, 'system') as role
       from days join queue_events e on e.queue_id = days.id
       left join users u on u.id = e.actor_id
       where e.type = 'cancelled'
-      order by e.appointment_id, e.id desc
     ),
-    visits as (
+    visits as materialized (
       select a.doctor_id, a.date, a.status, a.kind, c.role as cancelled_by,
         case when a.called_at is not null then
           greatest(0, extract(epoch from a.called_at - coalesce(a.checked_in_at, a.estimated_at))) / 60 end
@@ -65,7 +65,10 @@ function visitsCte(scope: ReportScope): RawBuilder<unknown> {
           as naive_inside,
         extract(hour from a.checked_in_at at time zone days.timezone)::int as arrival_hour,
         extract(hour from a.called_at at time zone days.timezone)::int as call_hour,
-        date_trunc('week', a.date)::date as week
+        date_trunc('week', a.date)::date as week,
+        case when a.called_at is not null then least(${WAIT_BUCKETS - 1}, floor(greatest(0,
+          extract(epoch from a.called_at - coalesce(a.checked_in_at, a.estimated_at))) / 60 / ${WAIT_BUCKET_MINUTES}))::int
+        end as wait_bucket
       from days join appointments a on a.queue_id = days.id
       cross join lateral (select days.starts_at + make_interval(mins => (a.serial - 1) * days.slot_minutes) as at)
         naive
@@ -111,10 +114,32 @@ export interface FigureRow {
   naiveInside: number;
 }
 
-/** Figures per doctor per day, per doctor, and for the whole scope (doctorId and date null). */
-export async function figures(db: Executor, scope: ReportScope): Promise<FigureRow[]> {
+/** The wait histogram: 5-minute buckets, the last one open-ended (an hour and over). */
+export const WAIT_BUCKET_MINUTES = 5;
+export const WAIT_BUCKETS = 13;
+
+export interface ShapeRow {
+  set: 'arrival' | 'call' | 'wait' | 'week';
+  key: string;
+  count: number;
+  etaMedianError: number | null;
+  naiveMedianError: number | null;
+}
+
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const camelRows = <T>(rows: Record<string, unknown>[]): T[] =>
+  rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [camel(k), v])) as T);
+
+/**
+ * One statement over the visits: figures per doctor per day, per doctor and for the whole scope (doctorId and
+ * date null); and arrivals and calls per local hour, the wait histogram and the ETA error per week.
+ */
+export async function report(
+  db: Executor,
+  scope: ReportScope,
+): Promise<{ figures: FigureRow[]; shapes: ShapeRow[] }> {
   const count = (cond: string) => sql.raw(`count(*) filter (where ${cond})::int`);
-  const { rows } = await sql<FigureRow>`
+  const { rows } = await sql<{ figures: Record<string, unknown>[]; shapes: Record<string, unknown>[] }>`
     with ${visitsCte(scope)},
     grouped as (
       select doctor_id, to_char(date, 'YYYY-MM-DD') as date, grouping(doctor_id, date) as level,
@@ -137,41 +162,24 @@ export async function figures(db: Executor, scope: ReportScope): Promise<FigureR
         ${median('naive_err_min')} as naive_median_error, ${count('naive_inside')} as naive_inside
       from visits
       group by grouping sets ((doctor_id, date), (doctor_id), ())
+    ),
+    shaped as (
+      select
+        case when grouping(arrival_hour) = 0 then 'arrival' when grouping(call_hour) = 0 then 'call'
+             when grouping(wait_bucket) = 0 then 'wait' else 'week' end as set,
+        coalesce(arrival_hour::text, call_hour::text, wait_bucket::text, to_char(week, 'YYYY-MM-DD')) as key,
+        count(*)::int as count,
+        ${median('eta_err_min')} as eta_median_error, ${median('naive_err_min')} as naive_median_error
+      from visits
+      group by grouping sets ((arrival_hour), (call_hour), (wait_bucket), (week))
     )
-    select g.*, doc.name as doctor_name from grouped g left join doctors doc on doc.id = g.doctor_id
-    order by g.level desc, doc.name, g.doctor_id, g.date
-  `.execute(db);
-  return rows;
-}
-
-/** The wait histogram: 5-minute buckets, the last one open-ended (an hour and over). */
-export const WAIT_BUCKET_MINUTES = 5;
-export const WAIT_BUCKETS = 13;
-
-export interface ShapeRow {
-  set: 'arrival' | 'call' | 'wait' | 'week';
-  key: string | null;
-  count: number;
-  etaMedianError: number | null;
-  naiveMedianError: number | null;
-}
-
-/** Arrivals and calls per local hour, the wait histogram, ETA error per week. */
-export async function shapes(db: Executor, scope: ReportScope): Promise<ShapeRow[]> {
-  const { rows } = await sql<ShapeRow>`
-    with ${visitsCte(scope)},
-    bucketed as (select *, case when wait_min is not null then least(${WAIT_BUCKETS - 1}, floor(wait_min / ${WAIT_BUCKET_MINUTES}))::int end as wait_bucket
-      from visits)
     select
-      case when grouping(arrival_hour) = 0 then 'arrival' when grouping(call_hour) = 0 then 'call'
-           when grouping(wait_bucket) = 0 then 'wait' else 'week' end as set,
-      coalesce(arrival_hour::text, call_hour::text, wait_bucket::text, to_char(week, 'YYYY-MM-DD')) as key,
-      count(*)::int as count,
-      ${median('eta_err_min')} as eta_median_error, ${median('naive_err_min')} as naive_median_error
-    from bucketed
-    group by grouping sets ((arrival_hour), (call_hour), (wait_bucket), (week))
+      (select coalesce(json_agg(f order by f.level desc, f.doctor_name, f.doctor_id, f.date), '[]')
+         from (select g.*, doc.name as doctor_name from grouped g left join doctors doc on doc.id = g.doctor_id) f)
+        as figures,
+      (select coalesce(json_agg(x), '[]') from shaped x where x.key is not null) as shapes
   `.execute(db);
-  return rows.filter((r) => r.key !== null);
+  return { figures: camelRows<FigureRow>(rows[0].figures), shapes: camelRows<ShapeRow>(rows[0].shapes) };
 }
 
 export interface ScheduleRow {

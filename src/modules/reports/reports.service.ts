@@ -4,11 +4,10 @@ import { AppError, forbidden } from '../../errors.js';
 import type { Principal } from '../../plugins/auth.js';
 import {
   type FigureRow,
-  figures,
   type ReportScope,
+  report,
   type ShapeRow,
   scheduleDays,
-  shapes,
   WAIT_BUCKET_MINUTES,
   WAIT_BUCKETS,
 } from './reports.queries.js';
@@ -159,7 +158,7 @@ export class ReportsService {
     const scope = scopeFor(principal, query);
     const range = resolveRange(query);
     const full = { ...scope, from: range.from, to: range.to };
-    const [rows, shapeRows] = await Promise.all([figures(this.deps.db, full), shapes(this.deps.db, full)]);
+    const { figures: rows, shapes: shapeRows } = await report(this.deps.db, full);
     // The empty grouping set answers one row even for a period without visits.
     const totals = rows.find((r) => r.doctorId === null);
     if (!totals) throw new Error('report totals row missing');

@@ -52,7 +52,9 @@ async function sittingsToSimulate(db: DB, now: Date, days: number, skipAccount: 
     .where('s.deletedAt', 'is', null)
     .where('s.confirmedAt', 'is not', null)
     .where('d.verifiedAt', 'is not', null)
-    .orderBy('s.id')
+    .orderBy('d.name')
+    .orderBy('s.weekday')
+    .orderBy('s.startTime')
     .execute()) as SessionRow[];
   const desks = await db
     .selectFrom('users')
@@ -73,7 +75,7 @@ async function sittingsToSimulate(db: DB, now: Date, days: number, skipAccount: 
     .where('p.isSelf', '=', true)
     .where('u.role', '=', 'patient')
     .$if(skipAccount !== null, (q) => q.where('u.email', '<>', skipAccount as string))
-    .orderBy('p.id')
+    .orderBy('u.email')
     .execute();
   const sittings: SimulatedSitting[] = [];
   for (const s of sessions) {
