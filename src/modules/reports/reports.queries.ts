@@ -51,23 +51,23 @@ function visitsCte(scope: ReportScope): RawBuilder<unknown> {
     visits as materialized (
       select a.doctor_id, a.date, a.status, a.kind, c.role as cancelled_by,
         case when a.called_at is not null then
-          greatest(0, extract(epoch from a.called_at - coalesce(a.checked_in_at, a.estimated_at))) / 60 end
+          greatest(0, date_part('epoch', a.called_at - coalesce(a.checked_in_at, a.estimated_at))) / 60 end
           as wait_min,
-        case when a.status = 'completed' then extract(epoch from a.completed_at - a.called_at) / 60 end
+        case when a.status = 'completed' then date_part('epoch', a.completed_at - a.called_at) / 60 end
           as consult_min,
-        abs(extract(epoch from a.called_at - s.eta_at)) / 60 as eta_err_min,
+        abs(date_part('epoch', a.called_at - s.eta_at)) / 60 as eta_err_min,
         case when a.called_at is not null and s.range_from is not null
           then a.called_at between s.range_from and s.range_to end as eta_inside,
         case when s.eta_at is not null and a.called_at is not null then
-          abs(extract(epoch from a.called_at - naive.at)) / 60 end as naive_err_min,
+          abs(date_part('epoch', a.called_at - naive.at)) / 60 end as naive_err_min,
         case when s.range_from is not null and a.called_at is not null
           then a.called_at between naive.at and naive.at + make_interval(mins => days.slot_minutes) end
           as naive_inside,
-        extract(hour from a.checked_in_at at time zone days.timezone)::int as arrival_hour,
-        extract(hour from a.called_at at time zone days.timezone)::int as call_hour,
+        date_part('hour', a.checked_in_at at time zone days.timezone)::int as arrival_hour,
+        date_part('hour', a.called_at at time zone days.timezone)::int as call_hour,
         date_trunc('week', a.date)::date as week,
         case when a.called_at is not null then least(${WAIT_BUCKETS - 1}, floor(greatest(0,
-          extract(epoch from a.called_at - coalesce(a.checked_in_at, a.estimated_at))) / 60 / ${WAIT_BUCKET_MINUTES}))::int
+          date_part('epoch', a.called_at - coalesce(a.checked_in_at, a.estimated_at))) / 60 / ${WAIT_BUCKET_MINUTES}))::int
         end as wait_bucket
       from days join appointments a on a.queue_id = days.id
       cross join lateral (select days.starts_at + make_interval(mins => (a.serial - 1) * days.slot_minutes) as at)
