@@ -90,6 +90,48 @@ async function world(t: TestContext, backend: 'postgres' | 'pglite') {
     hospitalId: lake,
     visits: visits(patient.id, staffLake.id),
   });
+  // Feedback on three visits (5/4 yes, 3/2 no, 4/5 no answer) and their invoices (paid, pending, void).
+  const lakeVisits = await app.db
+    .selectFrom('appointments')
+    .select(['id', 'serial'])
+    .where('queueId', '=', lakeQueue)
+    .orderBy('serial')
+    .execute();
+  const given = [
+    { rating: 5, waitRating: 4, wouldRecommend: true, status: 'paid', total: 500 },
+    { rating: 3, waitRating: 2, wouldRecommend: false, status: 'pending', total: 500 },
+    { rating: 4, waitRating: 5, wouldRecommend: null, status: 'void', total: 800 },
+  ] as const;
+  for (const [i, g] of given.entries()) {
+    const base = { appointmentId: lakeVisits[i].id, hospitalId: lake, doctorId: drLake.doctorId };
+    await app.db
+      .insertInto('feedback')
+      .values({
+        ...base,
+        rating: g.rating,
+        waitRating: g.waitRating,
+        wouldRecommend: g.wouldRecommend,
+        via: 'app',
+        createdAt: new Date(),
+      })
+      .execute();
+    await app.db
+      .insertInto('invoices')
+      .values({
+        ...base,
+        year: 2025,
+        seq: i + 1,
+        number: `LAKE-2025-00000${i + 1}`,
+        currency: 'BDT',
+        total: g.total,
+        status: g.status,
+        issuedAt: new Date(),
+        issuedOn: DAY,
+        linkTokenHash: `link-${i}`,
+        linkExpiresAt: new Date(),
+      })
+      .execute();
+  }
   await insertHandBuiltDay(app, {
     ...day,
     sessionId: riverSession,
@@ -135,6 +177,8 @@ for (const backend of await databaseBackends()) {
         insideRangeShare: 0.667,
         naive: { medianAbsErrorMinutes: 12, insideRangeShare: 0.333 },
       });
+      assert.deepEqual(f.feedback, { count: 3, rating: 4, waitRating: 3.67, wouldRecommendShare: 0.5 });
+      assert.deepEqual(f.revenue, { invoiced: 1000, paid: 500, currency: 'BDT' });
       const hour = (h: number) => r.hourly.find((x: { hour: number }) => x.hour === h);
       assert.deepEqual(hour(8), { hour: 8, arrivals: 1, calls: 0 });
       assert.deepEqual(hour(9), { hour: 9, arrivals: 4, calls: 5 });
@@ -241,6 +285,8 @@ for (const backend of await databaseBackends()) {
       assert.equal(lake.consult_p90_min, '17.5');
       assert.equal(lake.eta_inside_range_share, '0.667');
       assert.equal(lake.naive_median_abs_error_min, '12');
+      assert.equal(lake.revenue_invoiced, '1000');
+      assert.equal(lake.feedback_rating, '4');
       const json = await w.get(
         `/v1/reports/appointments?period=day&date=${DAY}`,
         w.admin.auth,

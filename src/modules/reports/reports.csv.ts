@@ -33,6 +33,13 @@ const COLUMNS: [string, (d: DayRow) => string | number | null][] = [
   ['eta_inside_range_share', (d) => d.eta.insideRangeShare],
   ['naive_median_abs_error_min', (d) => d.eta.naive.medianAbsErrorMinutes],
   ['naive_inside_range_share', (d) => d.eta.naive.insideRangeShare],
+  ['feedback_count', (d) => d.feedback.count],
+  ['feedback_rating', (d) => d.feedback.rating],
+  ['feedback_wait_rating', (d) => d.feedback.waitRating],
+  ['would_recommend_share', (d) => d.feedback.wouldRecommendShare],
+  ['revenue_invoiced', (d) => d.revenue.invoiced],
+  ['revenue_paid', (d) => d.revenue.paid],
+  ['currency', (d) => d.revenue.currency],
 ];
 
 function cell(value: string | number | null): string {

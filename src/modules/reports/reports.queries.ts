@@ -1,5 +1,5 @@
 // The reports' SQL. It only reads other modules' tables (session days, appointments, queue events, users,
-// doctors, hospitals). One CTE turns each appointment of the period into a visit row with its wait, consult,
+// doctors, hospitals, feedback, invoices). One CTE turns each appointment of the period into a visit row with its wait, consult,
 // ETA errors and canceller; one statement aggregates it by grouping sets, so a report is one
 // index-driven statement however many visits it covers.
 import { type RawBuilder, sql } from 'kysely';
@@ -68,8 +68,12 @@ function visitsCte(scope: ReportScope): RawBuilder<unknown> {
         date_trunc('week', a.date)::date as week,
         case when a.called_at is not null then least(${WAIT_BUCKETS - 1}, floor(greatest(0,
           date_part('epoch', a.called_at - coalesce(a.checked_in_at, a.estimated_at))) / 60 / ${WAIT_BUCKET_MINUTES}))::int
-        end as wait_bucket
+        end as wait_bucket,
+        fb.rating, fb.wait_rating, fb.would_recommend,
+        inv.status as invoice_status, inv.total::float8 as invoice_total, inv.currency
       from days join appointments a on a.queue_id = days.id
+      left join feedback fb on fb.appointment_id = a.id
+      left join invoices inv on inv.appointment_id = a.id
       cross join lateral (select days.starts_at + make_interval(mins => (a.serial - 1) * days.slot_minutes) as at)
         naive
       left join shown s on s.appointment_id = a.id
@@ -112,6 +116,14 @@ export interface FigureRow {
   etaInside: number;
   naiveMedianError: number | null;
   naiveInside: number;
+  feedbackCount: number;
+  feedbackRating: number | null;
+  feedbackWaitRating: number | null;
+  recommendAnswers: number;
+  recommendYes: number;
+  revenueInvoiced: number;
+  revenuePaid: number;
+  currency: string | null;
 }
 
 /** The wait histogram: 5-minute buckets, the last one open-ended (an hour and over). */
@@ -159,7 +171,13 @@ export async function report(
         ${p90('consult_min')} as consult_p90,
         count(eta_err_min)::int as eta_samples, ${median('eta_err_min')} as eta_median_error,
         count(eta_inside)::int as eta_range_samples, ${count('eta_inside')} as eta_inside,
-        ${median('naive_err_min')} as naive_median_error, ${count('naive_inside')} as naive_inside
+        ${median('naive_err_min')} as naive_median_error, ${count('naive_inside')} as naive_inside,
+        count(rating)::int as feedback_count, avg(rating)::float8 as feedback_rating,
+        avg(wait_rating)::float8 as feedback_wait_rating, count(would_recommend)::int as recommend_answers,
+        ${count('would_recommend')} as recommend_yes,
+        coalesce(sum(invoice_total) filter (where invoice_status <> 'void'), 0)::float8 as revenue_invoiced,
+        coalesce(sum(invoice_total) filter (where invoice_status = 'paid'), 0)::float8 as revenue_paid,
+        case when count(distinct currency) = 1 then min(currency) end as currency
       from visits
       group by grouping sets ((doctor_id, date), (doctor_id), ())
     ),

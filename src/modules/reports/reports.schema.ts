@@ -99,6 +99,29 @@ export const FiguresSchema = Type.Object({
     },
     { description: 'ETA accuracy: the estimate shown at check-in against the actual call time' },
   ),
+  feedback: Type.Object(
+    {
+      count: Type.Integer({ description: 'Feedback given on visits of the period' }),
+      rating: Nullable(Type.Number({ description: 'Average visit rating, 1–5' })),
+      waitRating: Nullable(Type.Number({ description: 'Average wait rating, 1–5' })),
+      wouldRecommendShare: Nullable(
+        Type.Number({ description: 'Share (0–1) who would recommend, of those who answered' }),
+      ),
+    },
+    { description: "Patients' private feedback on the period's visits" },
+  ),
+  revenue: Type.Object(
+    {
+      invoiced: Type.Number({
+        description: 'Total of the invoices of the period’s visits that are not void',
+      }),
+      paid: Type.Number({ description: 'Total of those invoices that are paid' }),
+      currency: Nullable(
+        Type.String({ description: 'Null when there is none, or several (admins across hospitals)' }),
+      ),
+    },
+    { description: 'Invoices of the visits of the period' },
+  ),
 });
 export type Figures = Static<typeof FiguresSchema>;
 

@@ -122,6 +122,17 @@ export function toFigures(r: FigureRow): Figures {
         insideRangeShare: share(r.naiveInside, r.etaRangeSamples),
       },
     },
+    feedback: {
+      count: r.feedbackCount,
+      rating: round(r.feedbackRating, 2),
+      waitRating: round(r.feedbackWaitRating, 2),
+      wouldRecommendShare: share(r.recommendYes, r.recommendAnswers),
+    },
+    revenue: {
+      invoiced: round(r.revenueInvoiced, 2) ?? 0,
+      paid: round(r.revenuePaid, 2) ?? 0,
+      currency: r.currency,
+    },
   };
 }
 
