@@ -24,6 +24,13 @@ interface Figures {
     insideRangeShare: number | null;
     naive: { medianAbsErrorMinutes: number | null; insideRangeShare: number | null };
   };
+  feedback: {
+    count: number;
+    rating: number | null;
+    waitRating: number | null;
+    wouldRecommendShare: number | null;
+  };
+  revenue: { invoiced: number; paid: number; currency: string | null };
 }
 interface Report {
   from: string;
@@ -45,6 +52,8 @@ const user = requireUser('staff', 'admin', 'doctor');
 const body = h('div', { class: 'report', 'aria-live': 'polite' });
 
 const minutes = (v: number | null) => (v === null ? '—' : `${v} min`);
+const money = (v: number, currency: string | null) =>
+  `${v.toLocaleString()}${currency ? ` ${currency}` : ''}`;
 const percent = (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)}%`);
 
 function stat(label: string, value: string, hint?: string) {
@@ -73,6 +82,16 @@ function summary(f: Figures) {
         'ETA error (median)',
         minutes(f.eta.medianAbsErrorMinutes),
         `naive serial × slot: ${minutes(f.eta.naive.medianAbsErrorMinutes)}`,
+      ),
+      stat(
+        'Feedback',
+        f.feedback.rating === null ? '—' : `${f.feedback.rating} / 5`,
+        `wait ${f.feedback.waitRating ?? '—'} / 5 · ${f.feedback.count} answers · recommend ${percent(f.feedback.wouldRecommendShare)}`,
+      ),
+      stat(
+        'Invoiced',
+        money(f.revenue.invoiced, f.revenue.currency),
+        `paid ${money(f.revenue.paid, f.revenue.currency)}`,
       ),
       stat(
         'Calls inside the range shown',
@@ -132,6 +151,24 @@ function charts(r: Report, weeks: Report['etaByWeek']) {
       },
       options: { indexAxis: 'y' },
     }),
+    chartCard(
+      'Revenue per doctor',
+      `invoiced ${money(r.totals.revenue.invoiced, r.totals.revenue.currency)}`,
+      {
+        type: 'bar',
+        data: {
+          labels: r.doctors.map((d) => d.doctorName),
+          datasets: [
+            {
+              label: 'Invoiced',
+              data: r.doctors.map((d) => d.revenue.invoiced),
+              backgroundColor: COLORS.brand,
+            },
+            { label: 'Paid', data: r.doctors.map((d) => d.revenue.paid), backgroundColor: COLORS.ok },
+          ],
+        },
+      },
+    ),
     chartCard('ETA error over the weeks', `median error by week, ${weeks.length} weeks`, {
       type: 'line',
       data: {

@@ -102,8 +102,8 @@ test('reports draw their charts over the period and download a CSV of one row pe
   const page = await signedIn('reports', DESK);
   await page.goto(`${server.url}/reports?view=month&date=${pastDay}`);
   await page.locator('.report-stats').waitFor();
-  await page.locator('.chart canvas').nth(3).waitFor();
-  assert.equal(await page.locator('.chart canvas').count(), 4);
+  await page.locator('.chart canvas').nth(4).waitFor();
+  assert.equal(await page.locator('.chart canvas').count(), 5);
   const drawn = await page.evaluate(() =>
     [...document.querySelectorAll('.chart canvas')].every((c) => (c as HTMLCanvasElement).width > 0),
   );
