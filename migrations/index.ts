@@ -14,6 +14,7 @@ import * as m0012 from './0012_hospital_scoping.js';
 import * as m0013 from './0013_password_reset.js';
 import * as m0014 from './0014_one_called.js';
 import * as m0016 from './0016_billing.js';
+import * as m0017 from './0017_reports.js';
 import * as m0019 from './0019_book_place.js';
 
 export const migrations: Record<string, Migration> = {
@@ -31,5 +32,6 @@ export const migrations: Record<string, Migration> = {
   '0013_password_reset': m0013,
   '0014_one_called': m0014,
   '0016_billing': m0016,
+  '0017_reports': m0017,
   '0019_book_place': m0019,
 };

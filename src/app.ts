@@ -36,6 +36,7 @@ import { QueueService } from './modules/queue/queue.service.js';
 import queueSockets from './modules/queue/queue.socket.js';
 import { createQueueStore, type QueueStore } from './modules/queue/queue.store.js';
 import { QueueVersions } from './modules/queue/queue.versions.js';
+import reportsRoutes from './modules/reports/reports.routes.js';
 import scheduleRoutes from './modules/schedule/schedule.routes.js';
 import { ScheduleService } from './modules/schedule/schedule.service.js';
 import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
@@ -267,6 +268,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(patientsRoutes);
       await v1.register(billingRoutes);
       await v1.register(feedbackRoutes);
+      await v1.register(reportsRoutes);
     },
     { prefix: '/v1' },
   );

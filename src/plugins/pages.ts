@@ -25,6 +25,8 @@ export const PAGES: readonly PageDef[] = [
   { path: '/me/appointments', entry: 'my-appointments', title: 'My appointments' },
   { path: '/doctor', entry: 'doctor-console', title: 'Doctor console' },
   { path: '/desk', entry: 'desk', title: 'Front desk' },
+  { path: '/desk/schedule', entry: 'schedule', title: 'Schedule' },
+  { path: '/reports', entry: 'reports', title: 'Reports' },
   { path: '/signin', entry: 'signin', title: 'Sign in' },
   { path: '/register', entry: 'signin', title: 'Create an account' },
   { path: '/forgot', entry: 'reset', title: 'Forgot password' },

@@ -28,7 +28,7 @@ import type {
   Snapshot,
   TrackView,
 } from './queue.schema.js';
-import { consultRange, etaAt, etaStart, type PositionView, seenOutOfOrder } from './queue.store.js';
+import { etaAt, etaRange, type PositionView, seenOutOfOrder } from './queue.store.js';
 
 export interface QueueReadsDeps {
   db: DB;
@@ -308,7 +308,7 @@ export class QueueReads {
       position: view.entry?.position ?? null,
       nowServing: view.meta.nowServing,
       etaAt: eta?.toISOString() ?? null,
-      etaRange: etaRangeOf(view, now),
+      etaRange: etaRange(view, now),
       seenOutOfOrder: seenOutOfOrder(view),
       queueStatus: view.meta.status,
       notice: view.meta.notice,
@@ -317,16 +317,4 @@ export class QueueReads {
       room: context.room,
     };
   }
-}
-
-function etaRangeOf(view: PositionView, now: Date): TrackView['etaRange'] {
-  const position = view.entry?.position;
-  if (position === null || position === undefined) return null;
-  const range = consultRange(view.meta.consultSamples);
-  if (!range) return null;
-  const floor = view.entry?.estimatedAt ? Date.parse(view.entry.estimatedAt) : 0;
-  const start = etaStart(view.meta, now);
-  const from = Math.max(floor, start + position * range.low * 1000);
-  const to = Math.max(floor, start + position * range.high * 1000);
-  return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
 }
