@@ -6,9 +6,12 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
+import { AppError } from './errors.js';
 import { DomainEvents } from './events.js';
+import { Keyring } from './lib/cipher.js';
 import { validatorCompiler } from './lib/validator.js';
 import { AccountAdmin } from './modules/accounts/accounts.admin.service.js';
+import { AccountAudit } from './modules/accounts/accounts.audit.service.js';
 import { AccountAuth } from './modules/accounts/accounts.auth.service.js';
 import { AccountProfiles } from './modules/accounts/accounts.profiles.service.js';
 import { AccountPasswordReset } from './modules/accounts/accounts.reset.service.js';
@@ -18,6 +21,8 @@ import appointmentsRoutes from './modules/appointments/appointments.routes.js';
 import { AppointmentsService } from './modules/appointments/appointments.service.js';
 import billingRoutes from './modules/billing/billing.routes.js';
 import { BillingService } from './modules/billing/billing.service.js';
+import careRoutes from './modules/care/care.routes.js';
+import { CareService } from './modules/care/care.service.js';
 import { DayBookings } from './modules/day/day.bookings.js';
 import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
@@ -60,6 +65,8 @@ declare module 'fastify' {
       profiles: AccountProfiles;
       admin: AccountAdmin;
       reset: AccountPasswordReset;
+      /** The audit log for other modules: entries in their transactions, and a person's access trail. */
+      audit: AccountAudit;
     };
     schedule: ScheduleService;
     appointments: AppointmentsService;
@@ -69,8 +76,18 @@ declare module 'fastify' {
     notifications: Notifications;
     billing: BillingService;
     feedback: FeedbackService;
+    care: CareService;
   }
 }
+
+// TEMPORARY until the files module's stores land on main: attachments answer 503.
+const PENDING_BLOB_STORE = {
+  put: async () => {
+    throw new AppError('UNAVAILABLE', 'No blob store yet');
+  },
+  get: async () => null,
+  delete: async () => {},
+};
 
 export interface BuildOptions {
   /** An already open database (tests); otherwise opened from the config. */
@@ -94,6 +111,18 @@ const REDACT = [
   '*.notes',
   '*.recipient',
   '*.text',
+  // Care records: none of their fields may reach a log line, whatever logs a body.
+  '*.complaint',
+  '*.findings',
+  '*.diagnosis',
+  '*.icd10',
+  '*.vitals',
+  '*.allergies',
+  '*.chronicConditions',
+  '*.currentMedications',
+  '*.bloodGroup',
+  '*.items',
+  '*.reason',
 ];
 
 /** Tracking tokens travel in URLs; keep them out of logs. */
@@ -171,6 +200,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     profiles,
     admin: new AccountAdmin(accountsDeps, profiles),
     reset: new AccountPasswordReset(accountsDeps),
+    audit: new AccountAudit(accountsDeps),
   });
 
   app.decorate(
@@ -245,6 +275,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     new FeedbackService({ db: app.db, clock: app.clock, events: app.events, publicUrl: config.PUBLIC_URL }),
   );
   app.feedback.subscribe();
+  app.decorate(
+    'care',
+    new CareService({
+      db: app.db,
+      clock: app.clock,
+      keyring: new Keyring(
+        config.ENCRYPTION_KEY,
+        config.ENCRYPTION_KEY_PREVIOUS ? [config.ENCRYPTION_KEY_PREVIOUS] : [],
+      ),
+      blobs: PENDING_BLOB_STORE,
+      audit: app.accounts.audit,
+      appointments: app.appointments.reads,
+      publicUrl: config.PUBLIC_URL,
+    }),
+  );
+  await app.care.verifyKeys();
 
   await app.register(opsRoutes);
   await app.register(pagesPlugin);
@@ -259,6 +305,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(patientsRoutes);
       await v1.register(billingRoutes);
       await v1.register(feedbackRoutes);
+      await v1.register(careRoutes);
     },
     { prefix: '/v1' },
   );

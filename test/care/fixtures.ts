@@ -1,0 +1,40 @@
+// A care-records clinic: today's queue (test/queue/ops.fixtures.ts) and helpers that move a visit through
+// its stages over HTTP, as the doctor's console does.
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { type QueueFixture, queueFixture } from '../queue/ops.fixtures.js';
+
+export type CareFixture = QueueFixture;
+
+export async function careFixture(app: FastifyInstance, count = 3): Promise<CareFixture> {
+  return queueFixture(app, { count });
+}
+
+/** The doctor calls this patient (the visit is with the doctor: the record may be written). */
+export async function callPatient(app: FastifyInstance, f: CareFixture, appointmentId: string) {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/queues/${f.queueId}/entries/${appointmentId}/call`,
+    headers: f.doctor.auth,
+    payload: { reason: 'emergency' },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+}
+
+export async function completeVisit(app: FastifyInstance, f: CareFixture, appointmentId: string) {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/queues/${f.queueId}/entries/${appointmentId}/complete`,
+    headers: f.doctor.auth,
+  });
+  assert.equal(res.statusCode, 200, res.body);
+}
+
+export const RECORD = {
+  complaint: 'Persistent cough for three weeks',
+  findings: 'Wheeze on both sides',
+  diagnosis: 'Mild persistent asthma',
+  icd10: 'J45.30',
+  notes: 'Avoid dust; review inhaler technique',
+  vitals: { bpSystolic: 128, bpDiastolic: 82, pulse: 76, temperature: 37.1, weight: 64.5 },
+};
