@@ -1,7 +1,8 @@
 // A care-records clinic: today's queue (test/queue/ops.fixtures.ts) and helpers that move a visit through
 // its stages over HTTP, as the doctor's console does.
 import assert from 'node:assert/strict';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { TestUser } from '../helpers/users.js';
 import { type QueueFixture, queueFixture } from '../queue/ops.fixtures.js';
 
 export type CareFixture = QueueFixture;
@@ -38,3 +39,34 @@ export const RECORD = {
   notes: 'Avoid dust; review inhaler technique',
   vitals: { bpSystolic: 128, bpDiastolic: 82, pulse: 76, temperature: 37.1, weight: 64.5 },
 };
+
+/** One request as `user` (null: signed out). */
+export function call(
+  app: FastifyInstance,
+  user: TestUser | null,
+  method: 'GET' | 'POST' | 'PATCH',
+  url: string,
+  payload?: Record<string, unknown>,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method,
+    url,
+    headers: user ? user.auth : {},
+    ...(payload === undefined ? {} : { payload }),
+  });
+}
+
+/** A patient called in by the doctor and their visit record written; returns the record's id. */
+export async function writtenRecord(
+  app: FastifyInstance,
+  f: CareFixture,
+  patient: CareFixture['patients'][number],
+) {
+  await callPatient(app, f, patient.appointmentId);
+  const res = await call(app, f.doctor, 'POST', `/v1/patients/${patient.profileId}/records`, {
+    appointmentId: patient.appointmentId,
+    ...RECORD,
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json().id as string;
+}

@@ -3,28 +3,11 @@
 // break-glass), the write window, versions, bad input and the patient's record-access list.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildTestApp } from '../helpers/app.js';
 import { skipWithout } from '../helpers/services.js';
-import type { TestUser } from '../helpers/users.js';
-import { callPatient, careFixture, completeVisit, RECORD } from './fixtures.js';
+import { call, callPatient, careFixture, completeVisit, RECORD } from './fixtures.js';
 
 const skip = await skipWithout('postgres');
-
-function call(
-  app: FastifyInstance,
-  user: TestUser | null,
-  method: 'GET' | 'POST' | 'PATCH',
-  url: string,
-  payload?: Record<string, unknown>,
-): Promise<LightMyRequestResponse> {
-  return app.inject({
-    method,
-    url,
-    headers: user ? user.auth : {},
-    ...(payload === undefined ? {} : { payload }),
-  });
-}
 
 describe('medical history', { skip }, () => {
   test('the owner and a doctor with a visit today read and edit it; others are refused; doctors are audited', async (t) => {

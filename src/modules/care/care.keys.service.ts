@@ -1,7 +1,6 @@
 // The encryption keys of the care records: checked at start (a wrong key stops the server with a clear
 // message instead of failing reads later), and a rotation that re-seals every sealed value and attachment
 // under the current key in batches. Restartable: what is already under the current key is passed over.
-import type { FastifyBaseLogger } from 'fastify';
 import { ConfigError } from '../../config.js';
 import type { DB } from '../../db/database.js';
 import { CipherError, type Keyring } from '../../lib/cipher.js';
@@ -55,6 +54,12 @@ export async function verifyKeyring(db: DB, keyring: Keyring): Promise<void> {
   }
 }
 
+export interface RotationProgress {
+  table: string;
+  /** Values re-sealed so far, over every table. */
+  values: number;
+}
+
 export interface RotationReport {
   values: number;
   attachments: number;
@@ -62,7 +67,7 @@ export interface RotationReport {
 
 /** Re-seals everything under the current key, `batchSize` rows per transaction; then forgets older keys. */
 export async function rotateKeys(
-  deps: { db: DB; keyring: Keyring; blobs: BlobStore; log: Pick<FastifyBaseLogger, 'info'> },
+  deps: { db: DB; keyring: Keyring; blobs: BlobStore; onBatch?: (progress: RotationProgress) => void },
   batchSize = 200,
 ): Promise<RotationReport> {
   const report: RotationReport = { values: 0, attachments: 0 };
@@ -88,7 +93,7 @@ export async function rotateKeys(
         report.values += rows.length;
         return rows.length < batchSize;
       });
-      deps.log.info({ table: spec.table, values: report.values }, 'rotate-key: batch re-sealed');
+      deps.onBatch?.({ table: spec.table, values: report.values });
       if (done) break;
     }
   }

@@ -1,6 +1,5 @@
 // The care module's parts, built once and wired together: the access gate (care.access.ts), medical history,
 // visit records, prescriptions and attachments. Routes call the part that does the work.
-import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import type { Keyring } from '../../lib/cipher.js';
@@ -10,7 +9,7 @@ import type { BlobStore } from '../files/files.store.js';
 import { CareAccess } from './care.access.js';
 import { CareAttachments } from './care.attachments.service.js';
 import { CareHistory } from './care.history.service.js';
-import { rotateKeys, verifyKeyring } from './care.keys.service.js';
+import { type RotationProgress, rotateKeys, verifyKeyring } from './care.keys.service.js';
 import { CarePrescriptions } from './care.prescriptions.service.js';
 import { CareRecords } from './care.records.service.js';
 
@@ -53,7 +52,7 @@ export class CareService {
   }
 
   /** Re-seals every value and attachment under the current key (`npm run cli -- rotate-key`). */
-  rotateKeys(log: Pick<FastifyBaseLogger, 'info'>, batchSize?: number) {
-    return rotateKeys({ ...this.deps, log }, batchSize);
+  rotateKeys(onBatch?: (progress: RotationProgress) => void, batchSize?: number) {
+    return rotateKeys({ ...this.deps, onBatch }, batchSize);
   }
 }
