@@ -2,6 +2,7 @@
 // its stages over HTTP, as the doctor's console does.
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { hashToken, newOpaqueToken } from '../../src/lib/tokens.js';
 import type { TestUser } from '../helpers/users.js';
 import { type QueueFixture, queueFixture } from '../queue/ops.fixtures.js';
 
@@ -69,4 +70,25 @@ export async function writtenRecord(
   });
   assert.equal(res.statusCode, 201, res.body);
   return res.json().id as string;
+}
+
+/** A booked place in the fixture's queue for another profile (a dependent), written as the fixture does. */
+export async function bookFor(app: FastifyInstance, f: CareFixture, profileId: string, bookedBy: string) {
+  const serial = f.patients.length + 1 + Math.floor(Math.random() * 1000);
+  const row = await app.db
+    .insertInto('appointments')
+    .values({
+      queueId: f.queueId,
+      doctorId: f.doctor.doctorId!,
+      date: f.date,
+      profileId,
+      bookedBy,
+      serial,
+      positionKey: serial,
+      estimatedAt: new Date(),
+      trackingTokenHash: hashToken(newOpaqueToken()),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildTestApp } from '../helpers/app.js';
 import { skipWithout } from '../helpers/services.js';
-import { call, callPatient, careFixture, completeVisit, RECORD } from './fixtures.js';
+import { bookFor, call, callPatient, careFixture, completeVisit, RECORD } from './fixtures.js';
 
 const skip = await skipWithout('postgres');
 
@@ -272,5 +272,60 @@ describe('visit records', { skip }, () => {
     assert.equal((await call(app, f.doctor, 'GET', `/v1/records/${id}`)).statusCode, 200);
     assert.equal((await call(app, f.doctor, 'GET', `/v1/patients/${p1.profileId}/history`)).statusCode, 200);
     assert.equal((await call(app, f.otherDoctor, 'GET', `/v1/records/${id}`)).statusCode, 403);
+  });
+
+  test('a guardian reads a dependent’s records and prescriptions; another account does not', async (t) => {
+    const { app } = await buildTestApp(t, { backend: 'postgres' });
+    const f = await careFixture(app, 2);
+    const [guardian, other] = f.patients;
+    const dep = (
+      await call(app, guardian, 'POST', '/v1/me/dependents', { name: 'Child Two', relation: 'child' })
+    ).json();
+    const appointmentId = await bookFor(app, f, dep.id, guardian.id);
+    await callPatient(app, f, appointmentId);
+    const created = await call(app, f.doctor, 'POST', `/v1/patients/${dep.id}/records`, {
+      appointmentId,
+      ...RECORD,
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id;
+    const rx = await call(app, f.doctor, 'POST', `/v1/records/${id}/prescriptions`, {
+      items: [{ drug: 'Paracetamol syrup', dose: '5 ml', frequency: 'every 6 hours', duration: '3 days' }],
+    });
+    assert.equal(rx.statusCode, 201, rx.body);
+
+    assert.equal((await call(app, guardian, 'GET', `/v1/records/${id}`)).statusCode, 200);
+    assert.equal((await call(app, guardian, 'GET', `/v1/patients/${dep.id}/records`)).json().items.length, 1);
+    assert.deepEqual(
+      (await call(app, guardian, 'GET', '/v1/me/prescriptions'))
+        .json()
+        .items.map((p: { id: string }) => p.id),
+      [rx.json().id],
+    );
+    assert.equal((await call(app, other, 'GET', `/v1/records/${id}`)).statusCode, 404);
+    assert.equal((await call(app, other, 'GET', `/v1/patients/${dep.id}/records`)).statusCode, 404);
+    const trail = (await call(app, guardian, 'GET', '/v1/me/record-access')).json().items;
+    assert.ok(trail.every((e: { profileId: string }) => e.profileId === dep.id));
+    assert.ok(trail.length >= 2, 'the doctor’s record and prescription writes are listed');
+  });
+
+  test('the care routes are documented in /docs', async (t) => {
+    const { app } = await buildTestApp(t, { backend: 'postgres' });
+    const doc = (await app.inject({ url: '/docs/json' })).json();
+    for (const path of [
+      '/v1/patients/{profileId}/history',
+      '/v1/patients/{profileId}/records',
+      '/v1/records/{id}',
+      '/v1/records/{id}/break-glass',
+      '/v1/me/record-access',
+      '/v1/me/prescriptions',
+      '/v1/prescriptions/{id}',
+      '/v1/prescriptions/{id}/verify',
+      '/v1/records/{id}/attachments',
+      '/v1/attachments/{id}',
+    ]) {
+      assert.ok(doc.paths[path], `${path} is documented`);
+    }
+    assert.ok(doc.paths['/v1/records/{id}'].patch.requestBody);
   });
 });
