@@ -3,14 +3,14 @@
 // no longer starts it), and no log line carries a record's content.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { buildApp, loggerOptions } from '../../src/app.js';
+import { buildApp } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { keyIdOf } from '../../src/lib/cipher.js';
 import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
+import { captureLogs } from '../helpers/logs.js';
 import { skipWithout } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
 import { call, careFixture, writtenRecord } from './fixtures.js';
@@ -158,17 +158,8 @@ describe('encryption at rest', { skip }, () => {
   });
 
   test('no log line holds a record’s content, even at trace level', async (t) => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const { transport: _pretty, ...options } = loggerOptions(
-      loadConfig({ JWT_SECRET: TEST_JWT_SECRET, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'trace' }),
-    ) as Record<string, unknown>;
-    const { app } = await buildTestApp(t, { backend: 'postgres', logger: { ...options, stream } });
+    const { logger, lines } = captureLogs();
+    const { app } = await buildTestApp(t, { backend: 'postgres', logger });
     const f = await careFixture(app, 1);
     const [p1] = f.patients;
     const words = [marker('allergy'), marker('finding'), marker('reason')];

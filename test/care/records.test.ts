@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildTestApp } from '../helpers/app.js';
 import { skipWithout } from '../helpers/services.js';
-import { bookFor, call, callPatient, careFixture, completeVisit, RECORD } from './fixtures.js';
+import { bookFor, call, callPatient, careFixture, completeVisit, RECORD, writtenRecord } from './fixtures.js';
 
 const skip = await skipWithout('postgres');
 
@@ -214,13 +214,7 @@ describe('visit records', { skip }, () => {
     const { app } = await buildTestApp(t, { backend: 'postgres' });
     const f = await careFixture(app, 2);
     const [p1, p2] = f.patients;
-    await callPatient(app, f, p1.appointmentId);
-    const id = (
-      await call(app, f.doctor, 'POST', `/v1/patients/${p1.profileId}/records`, {
-        appointmentId: p1.appointmentId,
-        ...RECORD,
-      })
-    ).json().id;
+    const id = await writtenRecord(app, f, p1);
     const url = `/v1/records/${id}/break-glass`;
     assert.equal((await call(app, f.admin, 'POST', url, { reason: 'short' })).statusCode, 400);
     assert.equal((await call(app, f.admin, 'POST', url, {})).statusCode, 400);
@@ -255,13 +249,7 @@ describe('visit records', { skip }, () => {
     const { app } = await buildTestApp(t, { backend: 'postgres' });
     const f = await careFixture(app, 1);
     const [p1] = f.patients;
-    await callPatient(app, f, p1.appointmentId);
-    const id = (
-      await call(app, f.doctor, 'POST', `/v1/patients/${p1.profileId}/records`, {
-        appointmentId: p1.appointmentId,
-        ...RECORD,
-      })
-    ).json().id;
+    const id = await writtenRecord(app, f, p1);
     await completeVisit(app, f, p1.appointmentId);
     // The visit moves into the past: no visit today, but a completed one.
     await app.db

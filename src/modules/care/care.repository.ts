@@ -125,28 +125,21 @@ export function listRecordVersions(db: Executor, recordId: string) {
     .execute();
 }
 
-/** A profile's records, newest first, keyset-paged on (created_at, id). */
-export function listRecords(
-  db: Executor,
-  q: { profileId: string; limit: number; before: [string, string] | null },
-) {
-  let query = db
-    .selectFrom('visitRecords')
-    .selectAll()
-    .where('profileId', '=', q.profileId)
+/** A keyset page position: rows strictly older than (created_at, id) come next. */
+export type Before = [createdAt: string, id: string] | null;
+
+const olderThan = (before: NonNullable<Before>) =>
+  sql<boolean>`(created_at, id) < (${new Date(before[0])}::timestamptz, ${before[1]}::uuid)`;
+
+/** A profile's records, newest first. */
+export function listRecords(db: Executor, q: { profileId: string; limit: number; before: Before }) {
+  let query = db.selectFrom('visitRecords').selectAll().where('profileId', '=', q.profileId);
+  if (q.before) query = query.where(olderThan(q.before));
+  return query
     .orderBy('createdAt', 'desc')
     .orderBy('id', 'desc')
-    .limit(q.limit + 1);
-  if (q.before) {
-    const [at, id] = q.before;
-    query = query.where((eb) =>
-      eb.or([
-        eb('createdAt', '<', new Date(at)),
-        eb.and([eb('createdAt', '=', new Date(at)), eb('id', '<', id)]),
-      ]),
-    );
-  }
-  return query.execute();
+    .limit(q.limit + 1)
+    .execute();
 }
 
 // Prescriptions --------------------------------------------------------------------------------------------
@@ -169,28 +162,18 @@ export function listRecordPrescriptions(db: Executor, recordId: string) {
     .execute();
 }
 
-/** Prescriptions of some profiles, newest first, keyset-paged on (created_at, id). */
+/** Prescriptions of some profiles, newest first. */
 export function listProfilesPrescriptions(
   db: Executor,
-  q: { profileIds: string[]; limit: number; before: [string, string] | null },
+  q: { profileIds: string[]; limit: number; before: Before },
 ) {
-  let query = db
-    .selectFrom('prescriptions')
-    .selectAll()
-    .where('profileId', 'in', q.profileIds)
+  let query = db.selectFrom('prescriptions').selectAll().where('profileId', 'in', q.profileIds);
+  if (q.before) query = query.where(olderThan(q.before));
+  return query
     .orderBy('createdAt', 'desc')
     .orderBy('id', 'desc')
-    .limit(q.limit + 1);
-  if (q.before) {
-    const [at, id] = q.before;
-    query = query.where((eb) =>
-      eb.or([
-        eb('createdAt', '<', new Date(at)),
-        eb.and([eb('createdAt', '=', new Date(at)), eb('id', '<', id)]),
-      ]),
-    );
-  }
-  return query.execute();
+    .limit(q.limit + 1)
+    .execute();
 }
 
 // Attachments ----------------------------------------------------------------------------------------------
