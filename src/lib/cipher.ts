@@ -9,6 +9,8 @@ const KEY_ID_BYTES = 8;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES + TAG_BYTES;
+/** How many bytes sealing adds to a value. */
+export const SEALED_OVERHEAD = HEADER_BYTES;
 
 export class CipherError extends Error {
   override name = 'CipherError';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { fileTypeFromBuffer } from 'file-type';
 import type { DB } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
-import type { Keyring } from '../../lib/cipher.js';
+import { type Keyring, SEALED_OVERHEAD } from '../../lib/cipher.js';
 import type { BlobStore } from '../files/files.store.js';
 import type { CareAccess } from './care.access.js';
 import { aadOf, blobAad } from './care.keys.service.js';
@@ -14,7 +14,8 @@ import * as repo from './care.repository.js';
 import type { Viewer } from './care.rules.js';
 import type { AttachmentRow } from './care.table.js';
 
-export const ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024;
+/** 10 MB, less what sealing adds, so the sealed bytes fit the blob store's own limit. */
+export const ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024 - SEALED_OVERHEAD;
 export const ATTACHMENT_TYPES = ['application/pdf', 'image/jpeg', 'image/png'] as const;
 
 const EXTENSIONS: Record<string, string> = {
