@@ -2,7 +2,9 @@
 // stops the server at start, a rotation re-encrypts everything under the new key (and the old key then
 // no longer starts it), and no log line carries a record's content.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
 import { buildApp } from '../../src/app.js';
