@@ -38,8 +38,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       version integer not null,
       key_id text not null,
       body bytea not null,
-      edited_by uuid references users (id) on delete set null,
-      edited_at timestamptz not null,
+      replaced_by uuid references users (id) on delete set null,
+      written_at timestamptz not null,
       primary key (record_id, version)
     );
     create index visit_record_versions_key_idx on visit_record_versions (key_id);

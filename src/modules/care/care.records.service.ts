@@ -94,8 +94,8 @@ export class CareRecords {
         version: current.version,
         keyId: this.deps.keyring.currentId,
         body: this.deps.keyring.sealJson(before, aadOf('visit_record_versions', id, current.version)),
-        editedBy: viewer.id,
-        editedAt: current.updatedAt,
+        replacedBy: viewer.id,
+        writtenAt: current.updatedAt,
       });
       const updated = await repo.updateRecordBody(trx, id, {
         version: current.version + 1,
@@ -146,7 +146,7 @@ export class CareRecords {
     return {
       items: versions.map((v) => ({
         version: v.version,
-        editedAt: v.editedAt.toISOString(),
+        writtenAt: v.writtenAt.toISOString(),
         ...this.deps.keyring.openJson<RecordBody>(v.body, aadOf('visit_record_versions', id, v.version)),
       })),
       nextCursor: null,

@@ -111,7 +111,14 @@ export function updateRecordBody(
 
 export function insertRecordVersion(
   db: Executor,
-  row: { recordId: string; version: number; keyId: string; body: Buffer; editedBy: string; editedAt: Date },
+  row: {
+    recordId: string;
+    version: number;
+    keyId: string;
+    body: Buffer;
+    replacedBy: string;
+    writtenAt: Date;
+  },
 ) {
   return db.insertInto('visitRecordVersions').values(row).execute();
 }

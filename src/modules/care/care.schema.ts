@@ -144,7 +144,7 @@ export const RecordSchema = Type.Object({
 
 export const RecordVersionSchema = Type.Object({
   version: Type.Integer(),
-  editedAt: Instant,
+  writtenAt: { ...Instant, description: 'When this version was written' },
   ...RecordFields,
 });
 

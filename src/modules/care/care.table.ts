@@ -34,8 +34,10 @@ export interface VisitRecordVersionsTable {
   version: number;
   keyId: string;
   body: Buffer;
-  editedBy: string | null;
-  editedAt: Timestamp;
+  /** Who made the edit that replaced this version. */
+  replacedBy: string | null;
+  /** When this version was written (its record's updated_at then). */
+  writtenAt: Timestamp;
 }
 
 export interface PrescriptionsTable {
