@@ -16,7 +16,7 @@ export const PROFILE_TARGET = 'patient_profile';
 export interface CareAccessDeps {
   db: DB;
   clock: Clock;
-  audit: Pick<AccountAudit, 'record'>;
+  audit: Pick<AccountAudit, 'record' | 'about'>;
   appointments: Pick<AppointmentReads, 'careFacts' | 'doctorRelation'>;
 }
 
@@ -67,9 +67,28 @@ export class CareAccess {
     );
   }
 
-  /** Ids of the account's own profile and its dependents (whose access trail the account may read). */
-  async profilesOf(accountId: string): Promise<string[]> {
-    return (await repo.profilesOfAccount(this.deps.db, accountId)).map((p) => p.id);
+  /** Who read or wrote the care records of the viewer's own profile and dependents, newest first. */
+  async trail(viewer: Viewer, page: { limit?: number; cursor?: string }) {
+    const profiles = await repo.profilesOfAccount(this.deps.db, viewer.id);
+    const entries = await this.deps.audit.about(
+      { targetType: PROFILE_TARGET, targetIds: profiles.map((p) => p.id), actionPrefix: CARE_AUDIT_PREFIX },
+      page,
+    );
+    return {
+      items: entries.items.map((e) => {
+        const details = (e.details ?? {}) as { recordId?: string; reason?: string };
+        return {
+          id: e.id,
+          at: new Date(e.at).toISOString(),
+          action: e.action.slice(CARE_AUDIT_PREFIX.length),
+          profileId: e.targetId ?? '',
+          recordId: details.recordId ?? null,
+          actor: { id: e.actorId, name: e.actorName, role: e.actorRole },
+          reason: details.reason ?? null,
+        };
+      }),
+      nextCursor: entries.nextCursor,
+    };
   }
 
   /** Opens a profile to a clinician without access, for one read; the reason is kept for the patient. */

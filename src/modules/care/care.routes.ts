@@ -7,7 +7,6 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { errors, IdParams, Page, PageQuery } from '../../lib/schema.js';
 import { principalOf, requireRole } from '../../plugins/auth.js';
-import { CARE_AUDIT_PREFIX, PROFILE_TARGET } from './care.access.js';
 import { ATTACHMENT_MAX_BYTES } from './care.attachments.service.js';
 import {
   AttachmentSchema,
@@ -228,28 +227,7 @@ const careRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Page(RecordAccessSchema), ...errors(401) },
       },
     },
-    async (request) => {
-      const profiles = await care.access.profilesOf(principalOf(request).id);
-      const page = await app.accounts.audit.about(
-        { targetType: PROFILE_TARGET, targetIds: profiles, actionPrefix: CARE_AUDIT_PREFIX },
-        request.query,
-      );
-      return {
-        items: page.items.map((e) => {
-          const details = (e.details ?? {}) as { recordId?: string; reason?: string };
-          return {
-            id: e.id,
-            at: new Date(e.at).toISOString(),
-            action: e.action.slice(CARE_AUDIT_PREFIX.length),
-            profileId: e.targetId ?? '',
-            recordId: details.recordId ?? null,
-            actor: { id: e.actorId, name: e.actorName, role: e.actorRole },
-            reason: details.reason ?? null,
-          };
-        }),
-        nextCursor: page.nextCursor,
-      };
-    },
+    async (request) => care.access.trail(principalOf(request), request.query),
   );
 
   app.post(
