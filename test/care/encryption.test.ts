@@ -7,15 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { buildApp } from '../../src/app.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/config.js';
 import { keyIdOf } from '../../src/lib/cipher.js';
 import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
 import { createPostgresDatabase } from '../helpers/database.js';
 import { captureLogs } from '../helpers/logs.js';
 import { skipWithout } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
-import { call, careFixture, writtenRecord } from './fixtures.js';
+import { call, careFixture, startOn, writtenRecord } from './fixtures.js';
 
 const skip = await skipWithout('postgres');
 const SEALED_TABLES = [
@@ -43,22 +42,6 @@ async function rawText(url: string, tables: string[]): Promise<string> {
   } finally {
     await client.end();
   }
-}
-
-function startOn(url: string, key: string, previous?: string) {
-  return buildApp(
-    loadConfig({
-      DATABASE_URL: url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEY: key,
-      ...(previous ? { ENCRYPTION_KEY_PREVIOUS: previous } : {}),
-      LOG_LEVEL: 'silent',
-      SEED_DEMO: 'false',
-      NOTIFY_CRON: 'false',
-      MAX_EVENT_LOOP_DELAY_MS: '0',
-    }),
-    { logger: false },
-  );
 }
 
 describe('encryption at rest', { skip }, () => {

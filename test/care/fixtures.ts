@@ -2,7 +2,10 @@
 // its stages over HTTP, as the doctor's console does.
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { hashToken, newOpaqueToken } from '../../src/lib/tokens.js';
+import { TEST_JWT_SECRET } from '../helpers/app.js';
 import type { TestUser } from '../helpers/users.js';
 import { type QueueFixture, queueFixture } from '../queue/ops.fixtures.js';
 
@@ -91,4 +94,21 @@ export async function bookFor(app: FastifyInstance, f: CareFixture, profileId: s
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
+}
+
+/** The real app on an existing Postgres database under these keys (a start-up, as after a restart). */
+export function startOn(url: string, key: string, previous?: string) {
+  return buildApp(
+    loadConfig({
+      DATABASE_URL: url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEY: key,
+      ...(previous ? { ENCRYPTION_KEY_PREVIOUS: previous } : {}),
+      LOG_LEVEL: 'silent',
+      SEED_DEMO: 'false',
+      NOTIFY_CRON: 'false',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+    }),
+    { logger: false },
+  );
 }
