@@ -11,7 +11,6 @@ import { DomainEvents } from './events.js';
 import { Keyring } from './lib/cipher.js';
 import { validatorCompiler } from './lib/validator.js';
 import { AccountAdmin } from './modules/accounts/accounts.admin.service.js';
-import { AccountAudit } from './modules/accounts/accounts.audit.service.js';
 import { AccountAuth } from './modules/accounts/accounts.auth.service.js';
 import { AccountProfiles } from './modules/accounts/accounts.profiles.service.js';
 import { AccountPasswordReset } from './modules/accounts/accounts.reset.service.js';
@@ -65,8 +64,6 @@ declare module 'fastify' {
       profiles: AccountProfiles;
       admin: AccountAdmin;
       reset: AccountPasswordReset;
-      /** The audit log for other modules: entries in their transactions, and a person's access trail. */
-      audit: AccountAudit;
     };
     schedule: ScheduleService;
     appointments: AppointmentsService;
@@ -200,7 +197,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     profiles,
     admin: new AccountAdmin(accountsDeps, profiles),
     reset: new AccountPasswordReset(accountsDeps),
-    audit: new AccountAudit(accountsDeps),
   });
 
   app.decorate(
@@ -285,7 +281,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         config.ENCRYPTION_KEY_PREVIOUS ? [config.ENCRYPTION_KEY_PREVIOUS] : [],
       ),
       blobs: PENDING_BLOB_STORE,
-      audit: app.accounts.audit,
+      audit: app.accounts.admin,
       appointments: app.appointments.reads,
       publicUrl: config.PUBLIC_URL,
     }),

@@ -4,7 +4,7 @@
 import type { Clock } from '../../clock.js';
 import type { DB, Executor } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
-import type { AccountAudit } from '../accounts/accounts.audit.service.js';
+import type { AccountAdmin } from '../accounts/accounts.admin.service.js';
 import type { AppointmentReads } from '../appointments/appointments.reads.js';
 import * as repo from './care.repository.js';
 import { BREAK_GLASS_ROLES, type ProfileAccess, profileAccess, type Viewer } from './care.rules.js';
@@ -16,7 +16,8 @@ export const PROFILE_TARGET = 'patient_profile';
 export interface CareAccessDeps {
   db: DB;
   clock: Clock;
-  audit: Pick<AccountAudit, 'record' | 'about'>;
+  /** The accounts module's audit log (it owns audit_log). */
+  audit: Pick<AccountAdmin, 'audit' | 'auditAbout'>;
   appointments: Pick<AppointmentReads, 'careFacts' | 'doctorRelation'>;
 }
 
@@ -55,22 +56,19 @@ export class CareAccess {
     db: Executor = this.deps.db,
   ): Promise<void> {
     if (gate.access === 'owner') return;
-    await this.deps.audit.record(
-      {
-        actorId: viewer.id,
-        action: `${CARE_AUDIT_PREFIX}${action}`,
-        targetType: PROFILE_TARGET,
-        targetId: gate.profile.id,
-        details,
-      },
-      db,
-    );
+    await this.deps.audit.audit(db, {
+      actorId: viewer.id,
+      action: `${CARE_AUDIT_PREFIX}${action}`,
+      targetType: PROFILE_TARGET,
+      targetId: gate.profile.id,
+      details,
+    });
   }
 
   /** Who read or wrote the care records of the viewer's own profile and dependents, newest first. */
   async trail(viewer: Viewer, page: { limit?: number; cursor?: string }) {
     const profiles = await repo.profilesOfAccount(this.deps.db, viewer.id);
-    const entries = await this.deps.audit.about(
+    const entries = await this.deps.audit.auditAbout(
       { targetType: PROFILE_TARGET, targetIds: profiles.map((p) => p.id), actionPrefix: CARE_AUDIT_PREFIX },
       page,
     );

@@ -3,7 +3,7 @@
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
 import type { Keyring } from '../../lib/cipher.js';
-import type { AccountAudit } from '../accounts/accounts.audit.service.js';
+import type { AccountAdmin } from '../accounts/accounts.admin.service.js';
 import type { AppointmentReads } from '../appointments/appointments.reads.js';
 import type { BlobStore } from '../files/files.store.js';
 import { CareAccess } from './care.access.js';
@@ -18,7 +18,7 @@ export interface CareDeps {
   clock: Clock;
   keyring: Keyring;
   blobs: BlobStore;
-  audit: AccountAudit;
+  audit: Pick<AccountAdmin, 'audit' | 'auditAbout'>;
   appointments: AppointmentReads;
   /** Base of the verification links printed on prescriptions. */
   publicUrl: string;
