@@ -6,7 +6,9 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
+import { AppError } from './errors.js';
 import { DomainEvents } from './events.js';
+import { Keyring } from './lib/cipher.js';
 import { validatorCompiler } from './lib/validator.js';
 import { AccountAdmin } from './modules/accounts/accounts.admin.service.js';
 import { AccountAuth } from './modules/accounts/accounts.auth.service.js';
@@ -18,6 +20,8 @@ import appointmentsRoutes from './modules/appointments/appointments.routes.js';
 import { AppointmentsService } from './modules/appointments/appointments.service.js';
 import billingRoutes from './modules/billing/billing.routes.js';
 import { BillingService } from './modules/billing/billing.service.js';
+import careRoutes from './modules/care/care.routes.js';
+import { CareService } from './modules/care/care.service.js';
 import { DayBookings } from './modules/day/day.bookings.js';
 import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
@@ -71,8 +75,18 @@ declare module 'fastify' {
     notifications: Notifications;
     billing: BillingService;
     feedback: FeedbackService;
+    care: CareService;
   }
 }
+
+// TEMPORARY until the files module's stores land on main: attachments answer 503.
+const PENDING_BLOB_STORE = {
+  put: async () => {
+    throw new AppError('UNAVAILABLE', 'No blob store yet');
+  },
+  get: async () => null,
+  delete: async () => {},
+};
 
 export interface BuildOptions {
   /** An already open database (tests); otherwise opened from the config. */
@@ -96,6 +110,18 @@ const REDACT = [
   '*.notes',
   '*.recipient',
   '*.text',
+  // Care records: none of their fields may reach a log line, whatever logs a body.
+  '*.complaint',
+  '*.findings',
+  '*.diagnosis',
+  '*.icd10',
+  '*.vitals',
+  '*.allergies',
+  '*.chronicConditions',
+  '*.currentMedications',
+  '*.bloodGroup',
+  '*.items',
+  '*.reason',
 ];
 
 /** Tracking tokens travel in URLs; keep them out of logs. */
@@ -254,6 +280,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     new FeedbackService({ db: app.db, clock: app.clock, events: app.events, publicUrl: config.PUBLIC_URL }),
   );
   app.feedback.subscribe();
+  app.decorate(
+    'care',
+    new CareService({
+      db: app.db,
+      clock: app.clock,
+      keyring: new Keyring(
+        config.ENCRYPTION_KEY,
+        config.ENCRYPTION_KEY_PREVIOUS ? [config.ENCRYPTION_KEY_PREVIOUS] : [],
+      ),
+      blobs: PENDING_BLOB_STORE,
+      audit: app.accounts.admin,
+      appointments: app.appointments.reads,
+      publicUrl: config.PUBLIC_URL,
+    }),
+  );
+  await app.care.verifyKeys();
 
   await app.register(opsRoutes);
   await app.register(pagesPlugin);
@@ -269,6 +311,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(billingRoutes);
       await v1.register(feedbackRoutes);
       await v1.register(reportsRoutes);
+      await v1.register(careRoutes);
     },
     { prefix: '/v1' },
   );

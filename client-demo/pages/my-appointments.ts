@@ -17,6 +17,7 @@ import { errorText } from '../lib/errors.js';
 import { type InvoiceRow, invoicePart, loadInvoices } from '../lib/invoices.js';
 import { connectionBadge, Live } from '../lib/live.js';
 import { loadCurrencies, money } from '../lib/money.js';
+import { myRecordsSection } from '../lib/my-records.js';
 import { field, pill, ratingChoice, select } from '../lib/widgets.js';
 
 interface AppointmentRow {
@@ -553,6 +554,8 @@ async function load() {
   }
 }
 
+const records = myRecordsSection();
+
 if (user) {
   mountChrome();
   render(
@@ -563,8 +566,11 @@ if (user) {
     waitlistEl,
     h('h2', { id: 'family' }, 'Family members'),
     dependentsEl,
+    h('h2', { id: 'records' }, 'My records and prescriptions'),
+    records.section,
   );
   void load();
   void loadWaitlist();
   void loadDependents();
+  void records.load();
 }

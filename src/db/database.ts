@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { AccountsTables } from '../modules/accounts/accounts.table.js';
 import type { AppointmentsTables } from '../modules/appointments/appointments.table.js';
 import type { BillingTables } from '../modules/billing/billing.table.js';
+import type { CareTables } from '../modules/care/care.table.js';
 import type { DirectoryTables } from '../modules/directory/directory.table.js';
 import type { FeedbackTables } from '../modules/feedback/feedback.table.js';
 import type { NotificationsTables } from '../modules/notifications/notifications.table.js';
@@ -17,7 +18,8 @@ export interface Database
     AppointmentsTables,
     NotificationsTables,
     BillingTables,
-    FeedbackTables {}
+    FeedbackTables,
+    CareTables {}
 
 export type DB = Kysely<Database>;
 /** A connection or an open transaction: repositories accept either. */

@@ -5,26 +5,13 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { insertCatalog, insertHospital } from '../helpers/clinic.js';
+import { multipart } from '../helpers/multipart.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
 import { insertAppointment, insertSession, insertSessionDay, makeDoctor } from './fixtures.js';
 
 const NOW = '2026-03-02T06:00:00Z';
-
-/** A multipart body with one file field, built by hand so the test controls every byte. */
-function multipart(field: string, filename: string, type: string, bytes: Buffer) {
-  const boundary = `----cqtest${Date.now()}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\n` +
-      `Content-Type: ${type}\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return {
-    payload: Buffer.concat([head, bytes, tail]),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
 
 const PNG = Buffer.concat([
   Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),

@@ -158,6 +158,30 @@ export async function call<T>(
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+/**
+ * Creates a doctor's session and has an admin confirm it (a sitting at a new hospital waits for that); a demo
+ * sitting overlapping it (the demo doctor sits every day) is removed first.
+ */
+export async function confirmedSession(
+  base: string,
+  doctorId: string,
+  token: string,
+  body: Record<string, unknown>,
+  adminToken: string,
+) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const created = await call<{ id: string }>(base, 'POST', `/doctors/${doctorId}/sessions`, body, token);
+      await call(base, 'POST', `/sessions/${created.id}/confirm`, {}, adminToken);
+      return created;
+    } catch (err) {
+      const overlap = /→ 409 .*"sessionId":"([0-9a-f-]{36})"/.exec(String(err));
+      if (!overlap || attempt > 5) throw err;
+      await call(base, 'DELETE', `/sessions/${overlap[1]}?cancelAffected=true`, undefined, token);
+    }
+  }
+}
+
 export async function login(base: string, email: string, password = DEMO_PASSWORD) {
   return call<{
     accessToken: string;

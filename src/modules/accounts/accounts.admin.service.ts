@@ -199,6 +199,25 @@ export class AccountAdmin {
     return repo.insertAudit(db, entry);
   }
 
+  /**
+   * Entries about some targets (e.g. a patient's profiles) whose action starts with `actionPrefix`, newest
+   * first, with the acting account's name and role: what the person those targets belong to may see.
+   */
+  async auditAbout(
+    filter: { targetType: string; targetIds: string[]; actionPrefix: string },
+    page: { limit?: number; cursor?: string },
+  ) {
+    const limit = page.limit ?? 20;
+    const before = readCursor(page.cursor, (v): v is [number] => Number.isSafeInteger(v[0]));
+    const rows =
+      filter.targetIds.length === 0
+        ? []
+        : await repo.listAuditAbout(this.deps.db, { ...filter, beforeId: before?.[0], limit });
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
+  }
+
   async listAudit(filter: { limit?: number; cursor?: string }) {
     const limit = filter.limit ?? 50;
     const before = readCursor(filter.cursor, (v): v is [number] => Number.isSafeInteger(v[0]));
