@@ -13,6 +13,9 @@ import * as m0010 from './0010_patient_lookup_exact.js';
 import * as m0012 from './0012_hospital_scoping.js';
 import * as m0013 from './0013_password_reset.js';
 import * as m0014 from './0014_one_called.js';
+import * as m0015 from './0015_care_records.js';
+import * as m0016 from './0016_billing.js';
+import * as m0017 from './0017_reports.js';
 import * as m0018 from './0018_blobs.js';
 import * as m0019 from './0019_book_place.js';
 
@@ -30,6 +33,9 @@ export const migrations: Record<string, Migration> = {
   '0012_hospital_scoping': m0012,
   '0013_password_reset': m0013,
   '0014_one_called': m0014,
+  '0015_care_records': m0015,
+  '0016_billing': m0016,
+  '0017_reports': m0017,
   '0018_blobs': m0018,
   '0019_book_place': m0019,
 };

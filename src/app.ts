@@ -6,7 +6,9 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
+import { AppError } from './errors.js';
 import { DomainEvents } from './events.js';
+import { Keyring } from './lib/cipher.js';
 import { validatorCompiler } from './lib/validator.js';
 import { AccountAdmin } from './modules/accounts/accounts.admin.service.js';
 import { AccountAuth } from './modules/accounts/accounts.auth.service.js';
@@ -16,11 +18,17 @@ import accountsRoutes from './modules/accounts/accounts.routes.js';
 import type { AccountsDeps } from './modules/accounts/accounts.shared.js';
 import appointmentsRoutes from './modules/appointments/appointments.routes.js';
 import { AppointmentsService } from './modules/appointments/appointments.service.js';
+import billingRoutes from './modules/billing/billing.routes.js';
+import { BillingService } from './modules/billing/billing.service.js';
+import careRoutes from './modules/care/care.routes.js';
+import { CareService } from './modules/care/care.service.js';
 import { DayBookings } from './modules/day/day.bookings.js';
 import { DayLedger } from './modules/day/day.ledger.js';
 import directoryRoutes from './modules/directory/directory.routes.js';
 import { DirectoryService } from './modules/directory/directory.service.js';
 import { BlobPhotoStorage, importDiskPhotos } from './modules/directory/photo.storage.js';
+import feedbackRoutes from './modules/feedback/feedback.routes.js';
+import { FeedbackService } from './modules/feedback/feedback.service.js';
 import { createBlobStore } from './modules/files/files.setup.js';
 import type { BlobStore } from './modules/files/files.store.js';
 import notificationsRoutes from './modules/notifications/notifications.routes.js';
@@ -33,6 +41,8 @@ import queueRoutes from './modules/queue/queue.routes.js';
 import { QueueService } from './modules/queue/queue.service.js';
 import queueSockets from './modules/queue/queue.socket.js';
 import { createQueueStore, type QueueStore } from './modules/queue/queue.store.js';
+import { QueueVersions } from './modules/queue/queue.versions.js';
+import reportsRoutes from './modules/reports/reports.routes.js';
 import scheduleRoutes from './modules/schedule/schedule.routes.js';
 import { ScheduleService } from './modules/schedule/schedule.service.js';
 import authPlugin, { ACCESS_TOKEN_SECONDS } from './plugins/auth.js';
@@ -65,10 +75,22 @@ declare module 'fastify' {
     queue: QueueService;
     queueStore: QueueStore;
     notifications: Notifications;
+    billing: BillingService;
+    feedback: FeedbackService;
+    care: CareService;
     /** The blob store every instance shares (files module). */
     blobs: BlobStore;
   }
 }
+
+// TEMPORARY until the files module's stores land on main: attachments answer 503.
+const PENDING_BLOB_STORE = {
+  put: async () => {
+    throw new AppError('UNAVAILABLE', 'No blob store yet');
+  },
+  get: async () => null,
+  delete: async () => {},
+};
 
 export interface BuildOptions {
   /** An already open database (tests); otherwise opened from the config. */
@@ -92,12 +114,24 @@ const REDACT = [
   '*.notes',
   '*.recipient',
   '*.text',
+  // Care records: none of their fields may reach a log line, whatever logs a body.
+  '*.complaint',
+  '*.findings',
+  '*.diagnosis',
+  '*.icd10',
+  '*.vitals',
+  '*.allergies',
+  '*.chronicConditions',
+  '*.currentMedications',
+  '*.bloodGroup',
+  '*.items',
+  '*.reason',
 ];
 
 /** Tracking tokens travel in URLs; keep them out of logs. */
 export function redactUrl(url: string): string {
   return url
-    .replace(/\/(track|t)\/[^/?#]+/g, '/$1/[redacted]')
+    .replace(/\/(track|t|feedback|feedback-links|invoice-pdf)\/[^/?#]+/g, '/$1/[redacted]')
     .replace(/([?&](token|trackingToken|q|email|phone|name)=)[^&#]*/g, '$1[redacted]')
     .replace(/([?&][^=&#]+=)([^&#]*(@|%40|\d{6,})[^&#]*)/g, '$1[redacted]');
 }
@@ -194,12 +228,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(realtimePlugin, { prefix: config.REDIS_PREFIX, corsOrigins: config.CORS_ORIGINS });
   app.decorate('queueStore', createQueueStore({ redis: app.redis, prefix: config.REDIS_PREFIX }));
+  const versions = new QueueVersions({
+    redis: app.redis,
+    channel: `${config.REDIS_PREFIX}queue-versions`,
+    log: app.log,
+  });
+  app.addHook('onClose', () => versions.close());
   const liveQueue = new LiveQueue({
     db: app.db,
     store: app.queueStore,
     emitter: new QueueEmitter(app.io),
     clock: app.clock,
     log: app.log,
+    versions,
   });
   app.events.afterCommit('queue.changed', (change) => liveQueue.publish(change));
   // The day ledger: queue operations, and places (bookings, cancellations, schedule changes).
@@ -237,6 +278,38 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
 
   app.decorate('notifications', createNotifications(app));
+  app.decorate(
+    'billing',
+    new BillingService({
+      db: app.db,
+      clock: app.clock,
+      events: app.events,
+      accounts: app.accounts.admin,
+      publicUrl: config.PUBLIC_URL,
+    }),
+  );
+  app.billing.subscribe();
+  app.decorate(
+    'feedback',
+    new FeedbackService({ db: app.db, clock: app.clock, events: app.events, publicUrl: config.PUBLIC_URL }),
+  );
+  app.feedback.subscribe();
+  app.decorate(
+    'care',
+    new CareService({
+      db: app.db,
+      clock: app.clock,
+      keyring: new Keyring(
+        config.ENCRYPTION_KEY,
+        config.ENCRYPTION_KEY_PREVIOUS ? [config.ENCRYPTION_KEY_PREVIOUS] : [],
+      ),
+      blobs: PENDING_BLOB_STORE,
+      audit: app.accounts.admin,
+      appointments: app.appointments.reads,
+      publicUrl: config.PUBLIC_URL,
+    }),
+  );
+  await app.care.verifyKeys();
 
   await app.register(opsRoutes);
   await app.register(pagesPlugin);
@@ -249,6 +322,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(queueRoutes);
       await v1.register(notificationsRoutes);
       await v1.register(patientsRoutes);
+      await v1.register(billingRoutes);
+      await v1.register(feedbackRoutes);
+      await v1.register(reportsRoutes);
+      await v1.register(careRoutes);
     },
     { prefix: '/v1' },
   );

@@ -1,4 +1,4 @@
-// Operator commands: migrate, create-admin, seed.
+// Operator commands: migrate, create-admin, seed, rotate-key.
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -9,7 +9,9 @@ import { seedDemo } from './seed.js';
 const USAGE = `usage: npm run cli -- <command>
   migrate                                        apply pending migrations
   create-admin --email E --password P [--name N] create an admin account (no-op if the e-mail exists)
-  seed                                           load the demo clinic into an empty database`;
+  seed                                           load the demo clinic into an empty database
+  rotate-key [--batch N]                         re-encrypt the care records under ENCRYPTION_KEY (the old key
+                                                 as ENCRYPTION_KEY_PREVIOUS); restartable, N rows a batch`;
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
@@ -46,6 +48,25 @@ async function main(): Promise<number> {
     const app = await buildApp(config, { logger: false });
     try {
       console.log((await seedDemo(app)) ? 'demo data loaded' : 'database is not empty; nothing seeded');
+    } finally {
+      await app.close();
+    }
+    return 0;
+  }
+  if (command === 'rotate-key') {
+    const { values } = parseArgs({ args: rest, options: { batch: { type: 'string' } } });
+    const batch = values.batch === undefined ? 200 : Number(values.batch);
+    if (!Number.isInteger(batch) || batch < 1) {
+      console.error('rotate-key: --batch must be a whole number above 0');
+      return 2;
+    }
+    const app = await buildApp(config, { logger: false });
+    try {
+      const report = await app.care.rotateKeys(
+        (progress) => console.log(`${progress.table}: ${progress.values} re-encrypted so far`),
+        batch,
+      );
+      console.log(`done: ${report.values} values (${report.attachments} attachments) re-encrypted`);
     } finally {
       await app.close();
     }

@@ -6,6 +6,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import cron from 'node-cron';
 
+const KEY_PATTERN = '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$';
 const Flag = Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]);
 
 export const EnvSchema = Type.Object({
@@ -30,7 +31,9 @@ export const EnvSchema = Type.Object({
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$', maxLength: 254 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
-  ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$' })),
+  ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
+  /** The key being rotated away from: still opens old values until `npm run cli -- rotate-key` has run. */
+  ENCRYPTION_KEY_PREVIOUS: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** '*', or comma-separated origins; unset: '*' in the embedded mode, the server's own origin only otherwise. */
   CORS_ORIGINS: Type.Optional(Type.String()),
@@ -81,6 +84,7 @@ export type Config = Readonly<
     | 'SEED_DEMO'
     | 'TRUST_PROXY'
     | 'ENCRYPTION_KEY'
+    | 'ENCRYPTION_KEY_PREVIOUS'
     | 'JWT_SECRET'
     | 'PUBLIC_URL'
     | 'CORS_ORIGINS'
@@ -91,6 +95,7 @@ export type Config = Readonly<
     TRUST_PROXY: boolean;
     JWT_SECRET: string;
     ENCRYPTION_KEY: Buffer;
+    ENCRYPTION_KEY_PREVIOUS: Buffer | null;
     PUBLIC_URL: string;
     /** '*' (any origin), comma-separated origins, or '' (same origin only). */
     CORS_ORIGINS: string;
@@ -162,6 +167,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     TRUST_PROXY: TRUE.has(env.TRUST_PROXY),
     JWT_SECRET: jwtSecret,
     ENCRYPTION_KEY: decodeKey(encryptionKey),
+    ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY_PREVIOUS ? decodeKey(env.ENCRYPTION_KEY_PREVIOUS) : null,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     CORS_ORIGINS: corsOrigins(env.CORS_ORIGINS, embedded),
     REDIS_CLUSTER_NODES:

@@ -94,6 +94,18 @@ export interface EventMap {
   'schedule.changed': { doctorId: string };
   /** An admin changed an account (role, hospital, disabled): open sockets of it re-check their rights. */
   'account.changed': { userId: string };
+  /** An invoice issued for a completed visit, in the completion's transaction; its message links the PDF. */
+  'invoice.issued': {
+    invoiceId: string;
+    appointmentId: string;
+    number: string;
+    total: number;
+    currency: string;
+    /** The signed PDF link (no sign-in); the raw token is only in this event and the message. */
+    pdfUrl: string;
+  };
+  /** A completed visit's single-use feedback link; the raw token is only in this event and the message. */
+  'feedback.requested': { appointmentId: string; feedbackUrl: string };
   /**
    * Any change to a session day, emitted once per change by the day ledger; carries the version the change
    * produced. Transactional handlers write the messages it makes due; after commit the live queue applies

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { verifyPassword } from './lib/password.js';
+import { seedHistory } from './modules/day/history/history.seed.js';
 import { seedDirectory } from './modules/directory/directory.seed.js';
 import { seedSchedule } from './modules/schedule/schedule.seed.js';
 
@@ -115,5 +116,6 @@ async function seedEmpty(app: FastifyInstance): Promise<boolean> {
   });
   const sittings = await seedDirectory(app, { adminId: admin.id, password: DEMO_PASSWORD });
   await seedSchedule(app, { password: DEMO_PASSWORD, sittings });
+  await seedHistory(app.db, app.clock, { skipAccount: DEMO_LOGINS[3].email });
   return true;
 }

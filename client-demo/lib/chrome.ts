@@ -10,15 +10,20 @@ const LINKS: Record<string, [string, string][]> = {
   ],
   doctor: [
     ['/doctor', 'Console'],
+    ['/reports', 'Reports'],
     ['/', 'Directory'],
   ],
   staff: [
     ['/desk', 'Front desk'],
+    ['/desk/schedule', 'Schedule'],
+    ['/reports', 'Reports'],
     ['/', 'Book'],
   ],
   admin: [
     ['/admin', 'Admin'],
     ['/desk', 'Front desk'],
+    ['/desk/schedule', 'Schedule'],
+    ['/reports', 'Reports'],
     ['/', 'Directory'],
   ],
 };

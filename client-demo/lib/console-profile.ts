@@ -4,7 +4,7 @@ import { ApiError, accessToken, api, type PageOf, refreshSession } from './api.j
 import type { DoctorProfile } from './directory.js';
 import { formValues, h, render, toast } from './dom.js';
 import { type ErrorContext, errorText } from './errors.js';
-import { CURRENCY, money } from './money.js';
+import { currencyOf, loadCurrencies, money } from './money.js';
 import { hospitals } from './queues.js';
 import { field, select } from './widgets.js';
 
@@ -12,7 +12,7 @@ const WEEKDAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'S
 
 interface SessionRow {
   id: string;
-  hospital: { name: string };
+  hospital: { id: string; name: string };
   weekday: number;
   start: string;
   end: string;
@@ -219,6 +219,7 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
     const sessions = await api
       .get<PageOf<SessionRow>>(`/doctors/${doctorId}/sessions`)
       .catch(() => ({ items: [] as SessionRow[] }));
+    await loadCurrencies(sessions.items.map((s) => s.hospital.id));
     const editor = h('div', { 'data-testid': 'session-editor' });
     const hospitalOptions = (await hospitals().catch(() => [])).map((x): [string, string] => [
       x.id,
@@ -294,7 +295,7 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
                   ),
                   h('td', {}, s.room ? `room ${s.room}` : ''),
                   h('td', {}, `${s.capacity} × ${s.slotMinutes} min`),
-                  h('td', {}, money(s.fee)),
+                  h('td', {}, money(s.fee, s.hospital.id)),
                   h(
                     'td',
                     { class: 'row' },
@@ -350,7 +351,7 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
           h('input', { type: 'number', min: '1', value: '10', required: true }),
         ),
         field('room', 'Room', h('input', {})),
-        field('fee', `Fee (${CURRENCY})`, h('input', { type: 'number', min: '0' })),
+        field('fee', "Fee (in the hospital's currency)", h('input', { type: 'number', min: '0' })),
       ),
       h('button', { type: 'submit' }, 'Add session'),
     );
@@ -449,7 +450,11 @@ export function profilePanel(doctorId: string | null | undefined): ProfilePanel 
           h('input', { type: 'number', min: '1', value: s.capacity, required: true }),
         ),
         field('room', 'Room', h('input', { value: s.room ?? '' })),
-        field('fee', `Fee (${CURRENCY})`, h('input', { type: 'number', min: '0', value: s.fee })),
+        field(
+          'fee',
+          `Fee (${currencyOf(s.hospital.id)})`,
+          h('input', { type: 'number', min: '0', value: s.fee }),
+        ),
       ),
       message,
       h(

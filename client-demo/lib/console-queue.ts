@@ -13,6 +13,8 @@ export interface LiveQueuePanel {
   start: () => void;
   /** The keydown handler for the shortcuts; it does nothing while the panel is hidden or a field has focus. */
   shortcuts: (e: KeyboardEvent) => void;
+  /** The appointment of the patient being seen in the chosen session, or null. */
+  currentAppointment: () => string | null;
 }
 
 /** The patient being seen: the snapshot's now-serving serial, when that entry is still called (one rule for every screen). */
@@ -263,5 +265,7 @@ export function liveQueuePanel(doctorId: string | null | undefined): LiveQueuePa
     void loadToday();
   }
 
-  return { panel: todayPanel, start, shortcuts };
+  const currentAppointment = () => (selected && current(selected)?.appointmentId) ?? null;
+
+  return { panel: todayPanel, start, shortcuts, currentAppointment };
 }

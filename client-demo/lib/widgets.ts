@@ -61,3 +61,21 @@ export function meta(...items: (Node | string | null | undefined | false)[]) {
       .map((i) => (typeof i === 'string' ? h('span', {}, i) : i)),
   );
 }
+
+/** Five radio choices under a legend; option ids are `${idPrefix}-1` … `${idPrefix}-5`. */
+export function ratingChoice(name: string, legend: string, idPrefix: string, unit = 'star') {
+  return h(
+    'fieldset',
+    { class: 'rating', 'aria-labelledby': idPrefix },
+    h('legend', { id: idPrefix }, legend),
+    [1, 2, 3, 4, 5].map((n) => {
+      const id = `${idPrefix}-${n}`;
+      return h(
+        'span',
+        { class: 'rating-option' },
+        h('input', { type: 'radio', name, value: n, id, required: true }),
+        h('label', { for: id }, `${n} ${n === 1 ? unit : `${unit}s`}`),
+      );
+    }),
+  );
+}

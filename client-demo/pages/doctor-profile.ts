@@ -5,7 +5,7 @@ import { mountChrome } from '../lib/chrome.js';
 import type { Booked, DoctorProfile, Opening } from '../lib/directory.js';
 import { addDays, formatDate, formatTime, h, localDate, main, render } from '../lib/dom.js';
 import { errorText } from '../lib/errors.js';
-import { money } from '../lib/money.js';
+import { loadCurrencies, money } from '../lib/money.js';
 import { patientPicker } from '../lib/patient-picker.js';
 import { avatar, field, meta, select, stars } from '../lib/widgets.js';
 
@@ -135,7 +135,7 @@ async function showBooking(o: Opening) {
     h(
       'p',
       { class: 'muted' },
-      `Fee ${money(o.fee)} · the next free serial is chosen for you; pick a later one for a more convenient time.`,
+      `Fee ${money(o.fee, o.hospital.id)} · the next free serial is chosen for you; pick a later one for a more convenient time.`,
     ),
     user.role === 'patient'
       ? field('profileId', 'Who is the appointment for?', select('profileId', who))
@@ -288,6 +288,7 @@ async function loadAvailability() {
     const page = await api.get<PageOf<Opening>>(
       `/doctors/${doctorId}/availability${qs({ from, to: addDays(from, DAYS - 1) })}`,
     );
+    await loadCurrencies(page.items.map((o) => o.hospital.id));
     render(
       calendar,
       page.items.length

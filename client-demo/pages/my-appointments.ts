@@ -14,9 +14,11 @@ import {
   toast,
 } from '../lib/dom.js';
 import { errorText } from '../lib/errors.js';
+import { type InvoiceRow, invoicePart, loadInvoices } from '../lib/invoices.js';
 import { connectionBadge, Live } from '../lib/live.js';
-import { money } from '../lib/money.js';
-import { field, pill, select } from '../lib/widgets.js';
+import { loadCurrencies, money } from '../lib/money.js';
+import { myRecordsSection } from '../lib/my-records.js';
+import { field, pill, ratingChoice, select } from '../lib/widgets.js';
 
 interface AppointmentRow {
   id: string;
@@ -47,6 +49,7 @@ const live = user
     })
   : null;
 const positions = new Map<string, number | null>();
+let invoices = new Map<string, InvoiceRow>();
 /** Reviews sent from this page (rating), so the card shows the thanks instead of the form. */
 const reviewed = new Map<string, number | null>();
 const reviewing = new Set<string>();
@@ -85,20 +88,7 @@ function reviewForm(a: AppointmentRow) {
         paint();
       },
     },
-    h(
-      'fieldset',
-      { class: 'rating', 'aria-labelledby': legendId },
-      h('legend', { id: legendId }, 'How was the visit?'),
-      [1, 2, 3, 4, 5].map((n) => {
-        const id = `${legendId}-${n}`;
-        return h(
-          'span',
-          { class: 'rating-option' },
-          h('input', { type: 'radio', name: 'rating', value: n, id, required: true }),
-          h('label', { for: id }, `${n} ${n === 1 ? 'star' : 'stars'}`),
-        );
-      }),
-    ),
+    ratingChoice('rating', 'How was the visit?', legendId),
     h(
       'div',
       { class: 'field' },
@@ -183,6 +173,7 @@ function card(a: AppointmentRow) {
       position !== undefined && position !== null
         ? h('div', { style: 'font-weight:700' }, position === 0 ? 'You are next' : `${position} ahead of you`)
         : null,
+      a.status === 'completed' ? invoicePart(invoices.get(a.id)) : null,
       reviewPart(a),
     ),
     h(
@@ -252,7 +243,8 @@ function reschedulePanel(a: AppointmentRow) {
   const from = localDate(a.hospital?.timezone);
   api
     .get<PageOf<Opening>>(`/doctors/${a.doctorId}/availability${qs({ from, to: addDays(from, 13) })}`)
-    .then((page) => {
+    .then(async (page) => {
+      await loadCurrencies(page.items.map((o) => o.hospital.id));
       const choices = page.items.filter(
         (o) => o.remaining > 0 && !(o.date === a.date && o.queueId === a.queueId),
       );
@@ -290,7 +282,7 @@ function reschedulePanel(a: AppointmentRow) {
                   h('br'),
                   h('span', { class: 'muted' }, o.hospital.name),
                   h('br'),
-                  h('b', {}, `${o.remaining} free · ${money(o.fee)}`),
+                  h('b', {}, `${o.remaining} free · ${money(o.fee, o.hospital.id)}`),
                 ),
               ),
             )
@@ -543,6 +535,13 @@ async function load() {
   try {
     rows = (await api.get<PageOf<AppointmentRow>>('/appointments?limit=50')).items;
     paint();
+    if (rows.some((r) => r.status === 'completed'))
+      void loadInvoices()
+        .then((found) => {
+          invoices = found;
+          paint();
+        })
+        .catch(() => {});
     for (const a of rows.filter((r) => ACTIVE.has(r.status))) {
       live?.watchAppointment(a.id, (data) => {
         if ('position' in data) positions.set(a.id, data.position as number | null);
@@ -555,6 +554,8 @@ async function load() {
   }
 }
 
+const records = myRecordsSection();
+
 if (user) {
   mountChrome();
   render(
@@ -565,8 +566,11 @@ if (user) {
     waitlistEl,
     h('h2', { id: 'family' }, 'Family members'),
     dependentsEl,
+    h('h2', { id: 'records' }, 'My records and prescriptions'),
+    records.section,
   );
   void load();
   void loadWaitlist();
   void loadDependents();
+  void records.load();
 }

@@ -2,12 +2,13 @@
 // address; shared through Redis when it is configured so every instance counts together).
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import { RateCounters, rateLimitStore } from './rate-limit-store.js';
 
 /**
  * Per user when the request carries a valid access token, else per address. The token is verified, not
@@ -61,19 +62,46 @@ function hostOf(origin: string): string | null {
   }
 }
 
+const HELMET: FastifyHelmetOptions = {
+  // The pages load their own module scripts and connect back for Socket.IO; nothing from elsewhere.
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:', 'blob:'],
+      connectSrc: ["'self'", 'ws:', 'wss:'],
+    },
+  },
+};
+
+/**
+ * The headers @fastify/helmet sends with `options`, taken once from a throwaway instance: the plugin builds
+ * helmet's middleware again on every request, and for a configuration without nonces the headers it sets
+ * never change.
+ */
+export async function helmetHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
+  const probe = Fastify({ logger: false });
+  await probe.register(helmet, options);
+  probe.get('/with', async () => '');
+  probe.get('/without', { helmet: false }, async () => '');
+  try {
+    const [withHelmet, without] = await Promise.all([probe.inject('/with'), probe.inject('/without')]);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(withHelmet.headers))
+      if (without.headers[name] === undefined && value !== undefined) headers[name] = String(value);
+    return headers;
+  } finally {
+    await probe.close();
+  }
+}
+
 async function securityPlugin(app: FastifyInstance, opts: { config: Config }): Promise<void> {
   const { config } = opts;
-  await app.register(helmet, {
-    // The pages load their own module scripts and connect back for Socket.IO; nothing from elsewhere.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        connectSrc: ["'self'", 'ws:', 'wss:'],
-      },
-    },
+  const securityHeaders = await helmetHeaders(HELMET);
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(securityHeaders);
+    done();
   });
   const allowed = corsOriginCheck(config);
   await app.register(cors, {
@@ -92,10 +120,16 @@ async function securityPlugin(app: FastifyInstance, opts: { config: Config }): P
     },
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  const counters = app.redis
+    ? new RateCounters(app.redis, (err) =>
+        app.log.warn({ err }, 'rate limit counts not shared through Redis'),
+      )
+    : null;
+  if (counters) app.addHook('onClose', async () => counters.stop());
   await app.register(rateLimit, {
     global: false,
     keyGenerator: rateLimitKey,
-    ...(app.redis ? { redis: app.redis, nameSpace: `${config.REDIS_PREFIX}rl:` } : {}),
+    ...(counters ? { store: rateLimitStore(counters, `${config.REDIS_PREFIX}rl:`) } : {}),
     // Redis unreachable: serve the request unthrottled rather than fail it (Postgres remains the guard).
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>

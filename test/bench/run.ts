@@ -13,6 +13,7 @@ const BENCHES = [
   'search',
   'booking',
   'reminders',
+  'reports',
   'fanout',
 ] as const;
 

@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { MemoryCache, RedisCache } from '../../src/plugins/cache.js';
-import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { buildSiblingApp, buildTestApp } from '../helpers/app.js';
 import { insertCatalog, insertHospital } from '../helpers/clinic.js';
 import { databaseBackends, deleteRedisPrefix, REDIS_URL, skipWithout } from '../helpers/services.js';
 import { makeUser } from '../helpers/users.js';
@@ -149,17 +147,7 @@ for (const backend of await databaseBackends()) {
 describe('directory cache across instances', { skip: await skipWithout('postgres', 'redis') }, () => {
   test('an edit on one instance is never served stale by another (shared Redis)', async (t) => {
     const first = await buildTestApp(t, { backend: 'postgres', redis: true });
-    const config = loadConfig({
-      DATABASE_URL: first.databaseUrl,
-      REDIS_URL,
-      REDIS_PREFIX: first.redisPrefix,
-      JWT_SECRET: TEST_JWT_SECRET,
-      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-      LOG_LEVEL: 'silent',
-      SEED_DEMO: 'false',
-    });
-    const second = await buildApp(config, { logger: false });
-    t.after(() => second.close());
+    const second = await buildSiblingApp(t, first);
     const doctor = await makeDoctor(first.app, 'Shared Doctor');
     const url = `/v1/doctors/${doctor.doctorId}`;
     assert.equal((await second.inject({ url })).json().bio, '');

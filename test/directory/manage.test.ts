@@ -5,17 +5,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { insertCatalog, insertHospital } from '../helpers/clinic.js';
+import { multipart } from '../helpers/multipart.js';
 import { databaseBackends } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser } from '../helpers/users.js';
-import {
-  insertAppointment,
-  insertSession,
-  insertSessionDay,
-  makeDoctor,
-  multipart,
-  PNG,
-} from './fixtures.js';
+import { insertAppointment, insertSession, insertSessionDay, makeDoctor, PNG } from './fixtures.js';
 
 const NOW = '2026-03-02T06:00:00Z';
 

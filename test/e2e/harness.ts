@@ -37,7 +37,12 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
-export async function startServer(dataDir: string, port: number): Promise<RunningServer> {
+/** The server in the embedded mode; `env` adds to or overrides its environment (e.g. a real SMTP server). */
+export async function startServer(
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: {
@@ -50,6 +55,7 @@ export async function startServer(dataDir: string, port: number): Promise<Runnin
       RATE_LIMIT_AUTH: '1000',
       // The shared 2-core machine lags under other work; the browser tests are not about overload refusals.
       MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -150,6 +156,30 @@ export async function call<T>(
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * Creates a doctor's session and has an admin confirm it (a sitting at a new hospital waits for that); a demo
+ * sitting overlapping it (the demo doctor sits every day) is removed first.
+ */
+export async function confirmedSession(
+  base: string,
+  doctorId: string,
+  token: string,
+  body: Record<string, unknown>,
+  adminToken: string,
+) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const created = await call<{ id: string }>(base, 'POST', `/doctors/${doctorId}/sessions`, body, token);
+      await call(base, 'POST', `/sessions/${created.id}/confirm`, {}, adminToken);
+      return created;
+    } catch (err) {
+      const overlap = /→ 409 .*"sessionId":"([0-9a-f-]{36})"/.exec(String(err));
+      if (!overlap || attempt > 5) throw err;
+      await call(base, 'DELETE', `/sessions/${overlap[1]}?cancelAffected=true`, undefined, token);
+    }
+  }
 }
 
 export async function login(base: string, email: string, password = DEMO_PASSWORD) {

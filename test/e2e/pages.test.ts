@@ -11,6 +11,7 @@ import { type AuditOptions, auditPage } from './a11y.js';
 import {
   type ConsoleWatch,
   call,
+  confirmedSession,
   earlyZoneToday,
   freePort,
   launchBrowser,
@@ -66,29 +67,8 @@ async function signIn(page: Page, email: string) {
   await page.waitForURL((url) => url.pathname !== '/signin');
 }
 
-/**
- * Creates a session and has an admin confirm it (a doctor's sitting at a new hospital waits for that); a demo
- * sitting overlapping it (the demo doctor sits every day) is removed first.
- */
-async function createSession(token: string, body: Record<string, unknown>, adminToken: string) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const created = await call<{ id: string }>(
-        server.url,
-        'POST',
-        `/doctors/${doctorId}/sessions`,
-        body,
-        token,
-      );
-      await call(server.url, 'POST', `/sessions/${created.id}/confirm`, {}, adminToken);
-      return created;
-    } catch (err) {
-      const overlap = /→ 409 .*"sessionId":"([0-9a-f-]{36})"/.exec(String(err));
-      if (!overlap || attempt > 5) throw err;
-      await call(server.url, 'DELETE', `/sessions/${overlap[1]}?cancelAffected=true`, undefined, token);
-    }
-  }
-}
+const createSession = (token: string, body: Record<string, unknown>, adminToken: string) =>
+  confirmedSession(server.url, doctorId, token, body, adminToken);
 
 async function newPatient(name: string) {
   const email = `${name.toLowerCase().replace(/\W+/g, '-')}-${stamp}@example.com`;

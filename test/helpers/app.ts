@@ -81,3 +81,23 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
   await app.ready();
   return { app, databaseUrl: database.url, redisPrefix };
 }
+
+/** A second instance on `first`'s database and Redis prefix (first built with backend postgres and redis). */
+export async function buildSiblingApp(t: TestContext, first: TestApp): Promise<FastifyInstance> {
+  const app = await buildApp(
+    loadConfig({
+      DATABASE_URL: first.databaseUrl,
+      REDIS_URL,
+      REDIS_PREFIX: first.redisPrefix,
+      JWT_SECRET: TEST_JWT_SECRET,
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      LOG_LEVEL: 'silent',
+      SEED_DEMO: 'false',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+    }),
+    { logger: false },
+  );
+  t.after(() => app.close());
+  await app.ready();
+  return app;
+}

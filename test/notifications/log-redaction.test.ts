@@ -3,14 +3,12 @@
 // outbox drained through the log transports, and the captured log searched for every token, phone, e-mail
 // and patient name the day used.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { loggerOptions } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
 import { redactForLog } from '../../src/modules/notifications/notifications.transports.js';
 import { makeHospital, makeSession } from '../appointments/fixtures.js';
-import { buildTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../helpers/app.js';
+import { buildTestApp } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 import { databaseBackends } from '../helpers/services.js';
 import { makeUser, PASSWORD, uniqueEmail } from '../helpers/users.js';
 
@@ -38,21 +36,12 @@ describe('redactForLog', () => {
 
 describe('a clinic day’s log', () => {
   test('holds no tracking token, phone number, e-mail address or patient name', async (t) => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const { transport: _pretty, ...options } = loggerOptions(
-      loadConfig({ JWT_SECRET: TEST_JWT_SECRET, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'trace' }),
-    ) as Record<string, unknown>;
+    const { logger, lines } = captureLogs();
     const clock = new ManualClock(BEFORE_SESSION);
     const { app } = await buildTestApp(t, {
       backend: quick,
       clock,
-      logger: { ...options, stream },
+      logger,
       env: { NOTIFY_CRON: 'false', PUBLIC_URL: 'https://queue.clinic.example' },
     });
 

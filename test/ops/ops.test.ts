@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { loggerOptions } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { buildTestApp } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 import { databaseBackends, POSTGRES_URL, skipWithout } from '../helpers/services.js';
 import { sharedTestApp } from '../helpers/shared-app.js';
 import { makeUser, PASSWORD, uniqueEmail } from '../helpers/users.js';
@@ -114,17 +112,8 @@ describe('CORS', () => {
 
 describe('logs', () => {
   test('secrets and personal data never reach the log; tracking tokens in URLs are redacted', async (t) => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    const { transport: _pretty, ...options } = loggerOptions(
-      loadConfig({ DATA_DIR: '/nonexistent', LOG_LEVEL: 'trace' }),
-    ) as Record<string, unknown>;
-    const { app } = await buildTestApp(t, { backend: quick, logger: { ...options, stream } });
+    const { logger, lines } = captureLogs();
+    const { app } = await buildTestApp(t, { backend: quick, logger });
     const email = uniqueEmail('secret');
     const reg = await app.inject({
       method: 'POST',

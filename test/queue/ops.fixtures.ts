@@ -5,9 +5,21 @@ import type { FastifyInstance } from 'fastify';
 import { DateTime } from 'luxon';
 import { hashToken, newOpaqueToken } from '../../src/lib/tokens.js';
 import { insertHospital, insertSession, insertSessionDay } from '../helpers/clinic.js';
+import { type Backend, databaseBackends, hasRedis } from '../helpers/services.js';
 import { makeUser, type TestUser } from '../helpers/users.js';
 
 export const ZONE = 'Asia/Dhaka';
+
+/** Each database backend with the memory store, and Postgres with the Redis store when Redis is up. */
+export async function storeSetups(): Promise<{ name: string; backend: Backend; redis: boolean }[]> {
+  const list: { name: string; backend: Backend; redis: boolean }[] = [];
+  for (const backend of await databaseBackends()) {
+    list.push({ name: `${backend} + memory store`, backend, redis: false });
+    if (backend === 'postgres' && (await hasRedis()))
+      list.push({ name: 'postgres + redis store', backend, redis: true });
+  }
+  return list;
+}
 
 export interface Patient extends TestUser {
   name: string;

@@ -3,20 +3,9 @@ import { describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ManualClock } from '../../src/clock.js';
 import { buildTestApp } from '../helpers/app.js';
-import { databaseBackends, hasRedis } from '../helpers/services.js';
-import { type QueueFixture, queueFixture } from './ops.fixtures.js';
+import { type QueueFixture, queueFixture, storeSetups } from './ops.fixtures.js';
 
 const NOW = '2026-03-10T04:00:00Z'; // 10:00 in Dhaka
-
-async function setups() {
-  const list: { name: string; backend: 'pglite' | 'postgres'; redis: boolean }[] = [];
-  for (const backend of await databaseBackends()) {
-    list.push({ name: `${backend} + memory store`, backend, redis: false });
-    if (backend === 'postgres' && (await hasRedis()))
-      list.push({ name: 'postgres + redis store', backend, redis: true });
-  }
-  return list;
-}
 
 async function op(
   app: FastifyInstance,
@@ -37,7 +26,7 @@ async function snapshot(app: FastifyInstance, queueId: string, auth?: { authoriz
 const entryUrl = (f: QueueFixture, i: number, action: string) =>
   `/v1/queues/${f.queueId}/entries/${f.patients[i].appointmentId}/${action}`;
 
-for (const setup of await setups()) {
+for (const setup of await storeSetups()) {
   describe(`queue operations (${setup.name})`, () => {
     const build = async (t: import('node:test').TestContext, count = 5) => {
       const clock = new ManualClock(NOW);

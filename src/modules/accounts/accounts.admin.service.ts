@@ -1,7 +1,9 @@
 // Admin user management: creating and changing accounts (each change audited), patient accounts opened at a
-// hospital's desk, the user and audit lists, and the bootstrap admin.
+// hospital's desk, the user and audit lists (and the audit entries of other modules' actions), and the bootstrap
+// admin.
 import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
+import type { Executor } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import { hashPassword } from '../../lib/password.js';
 import { decodeCursor, encodeCursor, UUID_PATTERN } from '../../lib/schema.js';
@@ -190,6 +192,30 @@ export class AccountAdmin {
       items: page.map((r) => toUserView(r)),
       nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
     };
+  }
+
+  /** Appends a staff or admin action of another module to the audit log, in that action's transaction. */
+  audit(db: Executor, entry: Parameters<typeof repo.insertAudit>[1]) {
+    return repo.insertAudit(db, entry);
+  }
+
+  /**
+   * Entries about some targets (e.g. a patient's profiles) whose action starts with `actionPrefix`, newest
+   * first, with the acting account's name and role: what the person those targets belong to may see.
+   */
+  async auditAbout(
+    filter: { targetType: string; targetIds: string[]; actionPrefix: string },
+    page: { limit?: number; cursor?: string },
+  ) {
+    const limit = page.limit ?? 20;
+    const before = readCursor(page.cursor, (v): v is [number] => Number.isSafeInteger(v[0]));
+    const rows =
+      filter.targetIds.length === 0
+        ? []
+        : await repo.listAuditAbout(this.deps.db, { ...filter, beforeId: before?.[0], limit });
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
   }
 
   async listAudit(filter: { limit?: number; cursor?: string }) {

@@ -311,3 +311,30 @@ export function listAudit(db: Executor, filter: { beforeId?: number; limit: numb
   if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
   return query.execute();
 }
+
+/** Audit entries about some targets with the acting account's name and role, newest first. */
+export function listAuditAbout(
+  db: Executor,
+  filter: { targetType: string; targetIds: string[]; actionPrefix: string; beforeId?: number; limit: number },
+) {
+  let query = db
+    .selectFrom('auditLog')
+    .leftJoin('users', 'users.id', 'auditLog.actorId')
+    .select([
+      'auditLog.id',
+      'auditLog.action',
+      'auditLog.targetId',
+      'auditLog.details',
+      'auditLog.at',
+      'auditLog.actorId',
+      'users.name as actorName',
+      'users.role as actorRole',
+    ])
+    .where('auditLog.targetType', '=', filter.targetType)
+    .where('auditLog.targetId', 'in', filter.targetIds)
+    .where('auditLog.action', 'like', `${filter.actionPrefix.replace(/[%_\\]/g, '\\$&')}%`)
+    .orderBy('auditLog.id', 'desc')
+    .limit(filter.limit + 1);
+  if (filter.beforeId !== undefined) query = query.where('auditLog.id', '<', filter.beforeId);
+  return query.execute();
+}

@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { PREPARED } from '../../db/prepared-pool.js';
-import { type BookingSession, pickSession, SESSION_RULE_COLUMNS } from '../day/day.repository.js';
+import { type BookingSession, pickSession, SESSION_RULE_COLUMNS } from '../day/day.queries.js';
 import { ACTIVE } from './appointments.repository.js';
 
 export interface BookingOutline {

@@ -12,7 +12,6 @@ import type { DomainEvents } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
 import type { Booked, BookingSession, BookRequest, DayBookings } from '../day/day.bookings.js';
 import { alreadyBooked, notBookable, Replay, sessionFull, uniqueViolation } from '../day/day.refusals.js';
-import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
 import type { ScheduleService } from '../schedule/schedule.service.js';
 import * as bookingRepo from './appointments.booking.repository.js';
@@ -199,7 +198,7 @@ export class BookingService {
       const key = `${sessionId}|${date}`;
       let pending = this.#alternatives.get(key);
       if (!pending) {
-        pending = scheduleRepo
+        pending = this.deps.schedule
           .findSession(this.db, sessionId)
           .then((session) =>
             session ? this.deps.schedule.alternatives(session, date) : { dates: [], doctors: [] },
@@ -250,7 +249,7 @@ export class BookingService {
         status: entry.status,
       });
     }
-    const day = await scheduleRepo.findSessionDayById(this.db, entry.queueId);
+    const day = await this.deps.ledger.findDay(this.db, entry.queueId);
     if (!day) throw notFound('Queue');
     try {
       const placed = await this.deps.queueTurns.run(`${day.sessionId}|${day.date}`, () =>

@@ -7,9 +7,8 @@ import type { DomainEvents } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
 import type { DayBookings } from '../day/day.bookings.js';
 import { notBookable } from '../day/day.refusals.js';
-import { ensureSessionDay } from '../day/day.repository.js';
-import * as scheduleRepo from '../schedule/schedule.repository.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
+import type { ScheduleService } from '../schedule/schedule.service.js';
 import type { BookingService } from './appointments.booking.service.js';
 import type { KeyedMutex } from './appointments.mutex.js';
 import type { AppointmentReads } from './appointments.reads.js';
@@ -20,6 +19,7 @@ export interface ChangesDeps {
   clock: Clock;
   events: DomainEvents;
   ledger: DayBookings;
+  schedule: Pick<ScheduleService, 'findSession'>;
   /** Patients may cancel or reschedule until this many minutes before the session starts. */
   cancelCutoffMinutes: number;
   /** Per session day; a reschedule takes the target day's turn like a booking. */
@@ -86,19 +86,19 @@ export class AppointmentChanges {
     try {
       const newId = await this.deps.queueTurns.run(`${target.sessionId}|${target.date}`, () =>
         this.deps.events.transaction(this.db, async (trx, emit) => {
-          const session = await scheduleRepo.findSession(trx, target.sessionId);
+          const session = await this.deps.schedule.findSession(trx, target.sessionId);
           if (!session) throw notFound('Session');
           if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId)
             throw forbidden('Staff book only into sessions of their own hospital');
           if (principal.role === 'doctor' && session.doctorId !== principal.doctorId)
             throw forbidden('A doctor moves bookings only within their own sessions');
-          const existing = await scheduleRepo.findSessionDay(trx, session.id, target.date);
+          const existing = await this.deps.ledger.findDayOf(trx, session.id, target.date);
           if (!existing) {
             // The ledger checks every rule under the locks; the date rules first, before a day row exists.
             const early = bookingRefusal(session, target.date, this.deps.clock.now(), false);
             if (early) throw notBookable(early);
           }
-          const queueId = existing?.id ?? (await ensureSessionDay(trx, session, target.date));
+          const queueId = existing?.id ?? (await this.deps.ledger.openDay(trx, session, target.date));
           const booked = await this.deps.ledger.reschedule(
             trx,
             emit,

@@ -59,6 +59,16 @@ export class AppointmentReads {
     return row;
   }
 
+  /** One appointment's patient, doctor, hospital and stage, for the care records; undefined when unknown. */
+  careFacts(id: string) {
+    return repo.findCareFacts(this.db, id);
+  }
+
+  /** Whether the doctor has seen the profile before (a completed visit) or has a visit with it today. */
+  doctorRelation(doctorId: string, profileId: string, now: Date) {
+    return repo.doctorRelation(this.db, { doctorId, profileId, now });
+  }
+
   async get(principal: Principal, id: string) {
     return toAppointmentView(await this.visible(principal, id));
   }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { AppointmentStatus } from './appointments.table.js';
 
@@ -124,4 +125,53 @@ export function listAppointments(db: Executor, scope: ListScope, f: ListFilter) 
     .orderBy('appointments.id', f.order)
     .limit(f.limit + 1)
     .execute();
+}
+
+/** What the care records need of one appointment: whose it is, its doctor and hospital, and its stage. */
+export function findCareFacts(db: Executor, id: string) {
+  return db
+    .selectFrom('appointments')
+    .innerJoin('sessionDays', 'sessionDays.id', 'appointments.queueId')
+    .innerJoin('hospitals', 'hospitals.id', 'sessionDays.hospitalId')
+    .innerJoin('doctors', 'doctors.id', 'appointments.doctorId')
+    .select([
+      'appointments.id',
+      'appointments.profileId',
+      'appointments.doctorId',
+      'appointments.date',
+      'appointments.status',
+      'appointments.completedAt',
+      'sessionDays.hospitalId',
+      'hospitals.name as hospitalName',
+      'hospitals.address as hospitalAddress',
+      'hospitals.timezone',
+      'doctors.name as doctorName',
+      'doctors.licenseNo as doctorLicenseNo',
+    ])
+    .where('appointments.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Whether a doctor has seen a profile (a completed visit) and whether they have a visit with it today. */
+export async function doctorRelation(db: Executor, q: { doctorId: string; profileId: string; now: Date }) {
+  const row = await db
+    .selectFrom('appointments')
+    .innerJoin('sessionDays', 'sessionDays.id', 'appointments.queueId')
+    .innerJoin('hospitals', 'hospitals.id', 'sessionDays.hospitalId')
+    .select((eb) => [
+      eb.fn
+        .coalesce(sql<boolean>`bool_or(appointments.status = 'completed')`, sql<boolean>`false`)
+        .as('seen'),
+      eb.fn
+        .coalesce(
+          sql<boolean>`bool_or(appointments.status <> 'cancelled'
+            and appointments.date = (${q.now}::timestamptz at time zone hospitals.timezone)::date)`,
+          sql<boolean>`false`,
+        )
+        .as('today'),
+    ])
+    .where('appointments.doctorId', '=', q.doctorId)
+    .where('appointments.profileId', '=', q.profileId)
+    .executeTakeFirstOrThrow();
+  return { seen: row.seen, today: row.today };
 }

@@ -6,9 +6,9 @@ import type { Database, DB } from '../../db/database.js';
 import { AppError, notFound } from '../../errors.js';
 import type { DomainEvents, Emit } from '../../events.js';
 import type { Principal } from '../../plugins/auth.js';
-import { lockDay } from '../day/day.repository.js';
-import * as scheduleRepo from '../schedule/schedule.repository.js';
+import type { DayBookings } from '../day/day.bookings.js';
 import { bookingRefusal } from '../schedule/schedule.rules.js';
+import type { ScheduleService } from '../schedule/schedule.service.js';
 import * as repo from './appointments.repository.js';
 import type { WaitlistEntry } from './appointments.table.js';
 import * as waitlistRepo from './appointments.waitlist.repository.js';
@@ -17,6 +17,8 @@ export interface WaitlistDeps {
   db: DB;
   clock: Clock;
   events: DomainEvents;
+  ledger: Pick<DayBookings, 'findDay' | 'lockDay'>;
+  schedule: Pick<ScheduleService, 'findSession' | 'timeOffOverlapping'>;
   /** How long an offered place is held. @default 30 */
   offerMinutes: number;
   publicUrl: string;
@@ -48,13 +50,13 @@ export class WaitlistService {
 
   async join(principal: Principal, queueId: string, profileIdInput: string | undefined) {
     const profileId = await this.deps.resolveProfile(principal, profileIdInput);
-    const day = await scheduleRepo.findSessionDayById(this.deps.db, queueId);
+    const day = await this.deps.ledger.findDay(this.deps.db, queueId);
     if (!day) throw notFound('Queue');
-    const session = await scheduleRepo.findSession(this.deps.db, day.sessionId);
+    const session = await this.deps.schedule.findSession(this.deps.db, day.sessionId);
     if (!session) throw notFound('Queue');
     if (principal.role === 'staff' && session.hospitalId !== principal.hospitalId) throw notFound('Queue');
     const now = this.deps.clock.now();
-    const timeOff = await scheduleRepo.timeOffOverlapping(
+    const timeOff = await this.deps.schedule.timeOffOverlapping(
       this.deps.db,
       [day.doctorId],
       day.date,
@@ -64,7 +66,7 @@ export class WaitlistService {
     const refusal = bookingRefusal(session, day.date, now, timeOff.length > 0, day);
     if (refusal) throw new AppError('DATE_NOT_BOOKABLE', 'That date cannot be booked', { reason: refusal });
     return this.deps.events.transaction(this.deps.db, async (trx) => {
-      const locked = await lockDay(trx, queueId);
+      const locked = await this.deps.ledger.lockDay(trx, queueId);
       if (!locked) throw notFound('Queue');
       const duplicate = await repo.findActiveForProfile(trx, {
         profileId,
@@ -103,7 +105,7 @@ export class WaitlistService {
   async leave(principal: Principal, id: string) {
     const entry = await this.ownEntry(principal, id);
     await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
-      await lockDay(trx, entry.queueId);
+      await this.deps.ledger.lockDay(trx, entry.queueId);
       const fresh = await waitlistRepo.findWaitlistEntry(trx, id);
       if (!fresh || (fresh.status !== 'waiting' && fresh.status !== 'offered')) return;
       await waitlistRepo.setWaitlistStatus(trx, id, { status: 'left' }, this.deps.clock.now());
@@ -118,7 +120,7 @@ export class WaitlistService {
   async offerFreedPlaces(trx: Transaction<Database>, emit: Emit, queueId: string): Promise<number> {
     const now = this.deps.clock.now();
     await waitlistRepo.expireOffers(trx, queueId, now);
-    const day = await scheduleRepo.findSessionDayById(trx, queueId);
+    const day = await this.deps.ledger.findDay(trx, queueId);
     if (!day || day.status === 'closed' || day.status === 'cancelled' || day.endsAt <= now) return 0;
     let room = day.capacity - day.bookedCount - (await waitlistRepo.heldOfferCount(trx, queueId, now));
     let offered = 0;
@@ -152,7 +154,7 @@ export class WaitlistService {
     let offered = 0;
     for (const queueId of queueIds) {
       offered += await this.deps.events.transaction(this.deps.db, async (trx, emit) => {
-        await lockDay(trx, queueId);
+        await this.deps.ledger.lockDay(trx, queueId);
         return this.offerFreedPlaces(trx, emit, queueId);
       });
     }

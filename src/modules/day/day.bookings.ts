@@ -74,6 +74,26 @@ export class DayBookings {
     return this.deps.clock.now();
   }
 
+  /** A day's row, unlocked (other modules reach the days through the ledger, never its repository). */
+  findDay(db: Executor, id: string) {
+    return repo.findDay(db, id);
+  }
+
+  /** A session's day on a date, unlocked; undefined before its first booking. */
+  findDayOf(db: Executor, sessionId: string, date: string) {
+    return repo.findDayOf(db, sessionId, date);
+  }
+
+  /** Locks a day's row for the rest of the caller's transaction (a change of the day's waitlist, say). */
+  lockDay(trx: Trx, id: string) {
+    return repo.lockDay(trx, id);
+  }
+
+  /** The day's row of a session on a date, created if it has none yet; returns its id. */
+  openDay(trx: Trx, session: Parameters<typeof repo.ensureSessionDay>[1], date: string): Promise<string> {
+    return repo.ensureSessionDay(trx, session, date);
+  }
+
   /** The day's projection meta without a rebuild; null when the store has none or cannot be reached. */
   peekMeta(queueId: string): Promise<QueueMeta | null> {
     return this.deps.live.peekMeta(queueId).catch(() => null);

@@ -12,6 +12,7 @@ import {
   CONSULT_SAMPLES,
   consultSeconds,
   etaAt,
+  etaRange,
   type QueueMeta,
   type QueueOp,
   rollingAverage,
@@ -254,7 +255,11 @@ export class DayLedger {
       type: 'checked_in',
       appointment: row,
       status: 'checked_in',
-      data: { etaAt: eta?.toISOString() ?? null, position: view?.entry?.position ?? null },
+      data: {
+        etaAt: eta?.toISOString() ?? null,
+        etaRange: view ? etaRange(view, now) : null,
+        position: view?.entry?.position ?? null,
+      },
       ops: [{ op: 'stage', appointmentId: row.id, stage: 'checked_in' }],
     });
   }

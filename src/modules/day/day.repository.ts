@@ -8,63 +8,24 @@ import type { DraftedMessage, QueueEventType } from '../../events.js';
 import type { AppointmentsTable } from '../appointments/appointments.table.js';
 import type { SessionDaysTable } from '../queue/queue.table.js';
 import { localInstant } from '../schedule/schedule.time.js';
+import { type BookingSession, pickSession, SESSION_RULE_COLUMNS } from './day.queries.js';
 import { WAITING } from './day.rules.js';
 
-export const SESSION_RULE_COLUMNS = sql`
-  s.id, s.doctor_id, s.hospital_id, s.weekday, s.start_time, s.end_time, s.slot_minutes, s.capacity, s.fee,
-  s.room, s.valid_from, s.valid_to, s.booking_opens_days, s.booking_closes_minutes, s.confirmed_at,
-  d.verified_at as doctor_verified_at,
-  h.timezone, h.name as hospital_name, h.city as hospital_city, h.address as hospital_address,
-  d.name as doctor_name`;
+export type { BookingSession } from './day.queries.js';
 
-export interface BookingSession {
-  id: string;
-  doctorId: string;
-  hospitalId: string;
-  weekday: number;
-  startTime: string;
-  endTime: string;
-  slotMinutes: number;
-  capacity: number;
-  fee: string;
-  room: string | null;
-  validFrom: string | null;
-  validTo: string | null;
-  bookingOpensDays: number;
-  bookingClosesMinutes: number;
-  confirmedAt: Date | null;
-  doctorVerifiedAt: Date | null;
-  timezone: string;
-  hospitalName: string;
-  hospitalCity: string;
-  hospitalAddress: string;
-  doctorName: string;
+/** A day's row, unlocked. */
+export function findDay(db: Executor, id: string) {
+  return db.selectFrom('sessionDays').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export function pickSession(r: Partial<BookingSession>): BookingSession {
-  return {
-    id: r.id as string,
-    doctorId: r.doctorId as string,
-    hospitalId: r.hospitalId as string,
-    weekday: Number(r.weekday),
-    startTime: r.startTime as string,
-    endTime: r.endTime as string,
-    slotMinutes: Number(r.slotMinutes),
-    capacity: Number(r.capacity),
-    fee: String(r.fee),
-    room: r.room ?? null,
-    validFrom: r.validFrom ?? null,
-    validTo: r.validTo ?? null,
-    bookingOpensDays: Number(r.bookingOpensDays),
-    bookingClosesMinutes: Number(r.bookingClosesMinutes),
-    confirmedAt: r.confirmedAt ?? null,
-    doctorVerifiedAt: r.doctorVerifiedAt ?? null,
-    timezone: r.timezone as string,
-    hospitalName: r.hospitalName as string,
-    hospitalCity: r.hospitalCity as string,
-    hospitalAddress: r.hospitalAddress ?? '',
-    doctorName: r.doctorName as string,
-  };
+/** A session's day on a date, unlocked; undefined before its first booking. */
+export function findDayOf(db: Executor, sessionId: string, date: string) {
+  return db
+    .selectFrom('sessionDays')
+    .selectAll()
+    .where('sessionId', '=', sessionId)
+    .where('date', '=', date)
+    .executeTakeFirst();
 }
 
 /** The day's row locked for the rest of the transaction, with its hospital's zone: every change starts here. */

@@ -16,6 +16,8 @@ const HOSPITAL_COLUMNS = [
   'timezone',
   'quietStart',
   'quietEnd',
+  'currency',
+  'code',
 ] as const;
 
 export function findHospital(db: Executor, id: string) {
@@ -53,6 +55,8 @@ type HospitalValues = Partial<Pick<HospitalsTable, 'name' | 'city' | 'timezone'>
   phone?: string | null;
   quietStart?: string;
   quietEnd?: string;
+  currency?: string;
+  code?: string;
 };
 
 export function insertHospital(

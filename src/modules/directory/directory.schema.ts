@@ -15,6 +15,8 @@ export const HospitalSchema = Type.Object({
   timezone: Type.String({ description: 'IANA time zone, e.g. Asia/Dhaka' }),
   quietStart: ClockTime,
   quietEnd: ClockTime,
+  currency: Type.String({ description: 'ISO 4217 code of the currency it bills in, e.g. BDT' }),
+  code: Type.String({ description: 'Short code that prefixes its invoice numbers, e.g. DMC' }),
 });
 
 export const HospitalDoctorSchema = Type.Object({
@@ -47,6 +49,16 @@ export const HospitalBodySchema = Type.Object(
     timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone, e.g. Asia/Dhaka' }),
     quietStart: Type.Optional(ClockTime),
     quietEnd: Type.Optional(ClockTime),
+    currency: Type.Optional(
+      Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. BDT (the default)' }),
+    ),
+    code: Type.Optional(
+      Type.String({
+        pattern: '^[A-Z0-9]{1,12}$',
+        description:
+          'Prefix of its invoice numbers (capital letters and digits, unique); derived from the name when left out',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

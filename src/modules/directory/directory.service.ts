@@ -37,6 +37,8 @@ const badCursor = () => invalidField('querystring.cursor', 'is not a cursor of t
 /** 'HH:MM:SS' from the database → 'HH:MM'. */
 const clockTime = (t: string) => t.slice(0, 5);
 
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
 type HospitalRow = NonNullable<Awaited<ReturnType<typeof repo.findHospital>>>;
 
 export function toHospitalView(h: HospitalRow) {
@@ -49,6 +51,8 @@ export function toHospitalView(h: HospitalRow) {
     timezone: h.timezone,
     quietStart: clockTime(h.quietStart),
     quietEnd: clockTime(h.quietEnd),
+    currency: h.currency,
+    code: h.code,
   };
 }
 
@@ -96,6 +100,8 @@ export class DirectoryService {
     if (body.timezone !== undefined && !IANAZone.isValidZone(body.timezone)) {
       throw invalidField('body.timezone', 'is not an IANA time zone (e.g. Asia/Dhaka)');
     }
+    if (body.currency !== undefined && !CURRENCIES.has(body.currency))
+      throw invalidField('body.currency', 'is not an ISO 4217 currency code (e.g. BDT)');
     const { phone, ...rest } = body;
     return {
       ...rest,

@@ -13,6 +13,10 @@ export interface HospitalsTable {
   timezone: string;
   quietStart: Generated<string>;
   quietEnd: Generated<string>;
+  /** ISO 4217 code of the currency the hospital bills in (migration 0016). */
+  currency: Generated<string>;
+  /** Short code that prefixes its invoice numbers; derived from the name when not given (migration 0016). */
+  code: Generated<string>;
   createdAt: CreatedAt;
   updatedAt: UpdatedAt;
   deletedAt: Timestamp | null;

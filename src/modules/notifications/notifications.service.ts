@@ -29,6 +29,7 @@ import {
   reminderSpec,
   trackingUrl,
 } from './notifications.rules.js';
+import { formatMoney, type MessagePayload } from './notifications.templates.js';
 import { estimatesWithReminderIn, reminderTime } from './notifications.time.js';
 
 /** How far ahead the reminder scanner enqueues; a booking enqueues its own reminders due this soon. */
@@ -55,6 +56,8 @@ export class NotificationsService {
     events.inTransaction('queue.changed', (trx, e) => this.onQueueChanged(trx, e), {
       draftsBooking: writesNothingForBookings,
     });
+    events.inTransaction('invoice.issued', (trx, e) => this.onInvoiceIssued(trx, e));
+    events.inTransaction('feedback.requested', (trx, e) => this.onFeedbackRequested(trx, e));
   }
 
   private now(): Date {
@@ -183,15 +186,14 @@ export class NotificationsService {
   }
 
   /**
-   * Messages a change to a session day makes due, in its transaction: your turn, feedback and invoice on
-   * completion, the pause notice, turn-near for the front of the line, and "arrive by" updates. Each reads
-   * only the front of the line (TURN_NEAR_POSITION, ARRIVE_BY_WINDOW), so its cost does not grow with the
+   * Messages a change to a session day makes due, in its transaction: your turn, the pause notice, turn-near
+   * for the front of the line, and "arrive by" updates (the invoice and the feedback request follow billing's
+   * and feedback's own events on completion). Each reads only the front of the line (TURN_NEAR_POSITION, ARRIVE_BY_WINDOW), so its cost does not grow with the
    * queue; only a pause tells everyone waiting.
    */
   async onQueueChanged(trx: Transaction<Database>, e: EventMap['queue.changed']): Promise<void> {
     const now = this.now();
     if (e.type === 'called' && e.appointmentId) await this.onCalled(trx, e.appointmentId, e.version, now);
-    if (e.type === 'completed' && e.appointmentId) await this.onCompleted(trx, e.appointmentId, now);
     if (e.type === 'paused') await this.onPaused(trx, e.queueId, e.version, now);
     if (MOVES_THE_FRONT.has(e.type))
       await repo.insertOutbox(trx, await this.turnNearRows(trx, e.queueId, now));
@@ -232,27 +234,27 @@ export class NotificationsService {
     await repo.insertOutbox(trx, patientRows(ctx, spec, basePayload(ctx), this.deps));
   }
 
-  /** A feedback request, and an invoice when the visit had a fee. */
-  private async onCompleted(trx: Executor, appointmentId: string, now: Date): Promise<void> {
-    const ctx = await this.context(trx, appointmentId);
+  /** The invoice of a completed visit (billing issues it in the completion's transaction), with its PDF link. */
+  async onInvoiceIssued(trx: Transaction<Database>, e: EventMap['invoice.issued']): Promise<void> {
+    const ctx = await this.context(trx, e.appointmentId);
     if (!ctx) return;
-    const payload = basePayload(ctx);
-    const rows = patientRows(
-      ctx,
-      { kind: 'feedback_request', dedupeKey: `feedback:${ctx.id}`, sendAt: now },
-      payload,
-      this.deps,
-    );
-    if (Number(ctx.fee) > 0)
-      rows.push(
-        ...patientRows(
-          ctx,
-          { kind: 'invoice', dedupeKey: `invoice:${ctx.id}`, sendAt: now, extra: { fee: String(ctx.fee) } },
-          payload,
-          this.deps,
-        ),
-      );
-    await repo.insertOutbox(trx, rows);
+    const payload: MessagePayload = {
+      ...basePayload(ctx),
+      fee: formatMoney(e.currency, e.total),
+      invoiceNumber: e.number,
+      invoiceUrl: e.pdfUrl,
+    };
+    const spec = { kind: 'invoice' as const, dedupeKey: `invoice:${ctx.id}`, sendAt: this.now() };
+    await repo.insertOutbox(trx, patientRows(ctx, spec, payload, this.deps));
+  }
+
+  /** The feedback request of a completed visit, with its single-use link. */
+  async onFeedbackRequested(trx: Transaction<Database>, e: EventMap['feedback.requested']): Promise<void> {
+    const ctx = await this.context(trx, e.appointmentId);
+    if (!ctx) return;
+    const payload: MessagePayload = { ...basePayload(ctx), feedbackUrl: e.feedbackUrl };
+    const spec = { kind: 'feedback_request' as const, dedupeKey: `feedback:${ctx.id}`, sendAt: this.now() };
+    await repo.insertOutbox(trx, patientRows(ctx, spec, payload, this.deps));
   }
 
   /** Everyone still waiting in the queue hears that the doctor paused (and until when, when known). */

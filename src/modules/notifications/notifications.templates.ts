@@ -44,7 +44,13 @@ export interface MessagePayload {
   position?: number;
   notice?: string | null;
   until?: string | null;
+  /** An amount with its currency, e.g. 'BDT 500.00'. */
   fee?: string;
+  invoiceNumber?: string;
+  /** The invoice PDF's signed link (no sign-in). */
+  invoiceUrl?: string;
+  /** The feedback page's single-use link. */
+  feedbackUrl?: string;
   offsetMinutes?: number;
   /** When the session of a waitlist offer starts (ISO instant). */
   startsAt?: string;
@@ -65,6 +71,11 @@ export interface MessagePayload {
 export interface Rendered {
   subject: string;
   text: string;
+}
+
+/** 'BDT 1,500.00': the currency code and the amount with two decimals. */
+export function formatMoney(currency: string, amount: number): string {
+  return `${currency} ${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 }
 
 function when(iso: string | undefined, p: MessagePayload, lang: Language): string {
@@ -142,11 +153,15 @@ const EN: Record<Kind, (p: MessagePayload) => Rendered> = {
   }),
   feedback_request: (p) => ({
     subject: `How was your visit with ${p.doctorName}?`,
-    text: `CareQueue: thank you for visiting ${p.doctorName}. Tell us how it went in the app.${link(p, 'en')}`,
+    text:
+      `CareQueue: thank you for visiting ${p.doctorName}. Tell us how it went` +
+      `${p.feedbackUrl ? `: ${p.feedbackUrl}` : ' in the app.'}`,
   }),
   invoice: (p) => ({
-    subject: `Invoice: ${p.fee} for your visit`,
-    text: `CareQueue: your visit with ${p.doctorName} at ${p.hospitalName} on ${p.date}: fee ${p.fee}. The invoice is in the app.`,
+    subject: `Invoice ${p.invoiceNumber ?? ''}: ${p.fee} for your visit`,
+    text:
+      `CareQueue: invoice ${p.invoiceNumber ?? ''} for your visit with ${p.doctorName} at ${p.hospitalName} on ` +
+      `${p.date}: ${p.fee}.${p.invoiceUrl ? ` PDF: ${p.invoiceUrl}` : ' The invoice is in the app.'}`,
   }),
   waitlist_offer: (p) => ({
     subject: `A place opened with ${p.doctorName}`,
@@ -216,11 +231,15 @@ const BN: Record<Kind, (p: MessagePayload) => Rendered> = {
   }),
   feedback_request: (p) => ({
     subject: `${p.doctorName}-এর কাছে আপনার অভিজ্ঞতা কেমন ছিল?`,
-    text: `CareQueue: ${p.doctorName}-এর কাছে আসার জন্য ধন্যবাদ। অ্যাপে আপনার মতামত জানান।${link(p, 'bn')}`,
+    text:
+      `CareQueue: ${p.doctorName}-এর কাছে আসার জন্য ধন্যবাদ। ` +
+      `${p.feedbackUrl ? `আপনার মতামত জানান: ${p.feedbackUrl}` : 'অ্যাপে আপনার মতামত জানান।'}`,
   }),
   invoice: (p) => ({
-    subject: `ইনভয়েস: ${p.fee}`,
-    text: `CareQueue: ${p.date} তারিখে ${p.doctorName}-এর কাছে আপনার ফি ${p.fee}। ইনভয়েস অ্যাপে আছে।`,
+    subject: `ইনভয়েস ${p.invoiceNumber ?? ''}: ${p.fee}`,
+    text:
+      `CareQueue: ${p.date} তারিখে ${p.doctorName}-এর কাছে আপনার ইনভয়েস ${p.invoiceNumber ?? ''}: ${p.fee}।` +
+      `${p.invoiceUrl ? ` PDF: ${p.invoiceUrl}` : ' ইনভয়েস অ্যাপে আছে।'}`,
   }),
   waitlist_offer: (p) => ({
     subject: `${p.doctorName}-এর কাছে একটি জায়গা খালি হয়েছে`,

@@ -49,7 +49,8 @@ export interface LogSink {
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+/gu;
 const URL_TEXT = /\bhttps?:\/\/[^\s<>"']+/gi;
 /** A link into the app that carries its secret in the path, written without an origin. */
-const SECRET_PATH = /\/(t|track|reset|book|feedback)\/[A-Za-z0-9_%~.-]*[A-Za-z0-9_%~-]/gi;
+const SECRET_PATH =
+  /\/(t|track|reset|book|feedback|invoice-pdf|feedback-links)\/[A-Za-z0-9_%~.-]*[A-Za-z0-9_%~-]/gi;
 /** Tracking tokens, reset tokens, signed links: long runs of base64url characters. */
 const TOKEN = /[A-Za-z0-9_-]{16,}/g;
 /** Phone numbers and one-time codes: six or more digits in a row, allowing the separators people write; ISO dates are kept. */

@@ -26,6 +26,7 @@ import {
   rollingAverage,
   seenOutOfOrder,
 } from './queue.store.js';
+import type { QueueVersions } from './queue.versions.js';
 
 /** What the change carries for the projection and the broadcasts. */
 type StagedChange = NonNullable<EventMap['queue.changed']['live']>;
@@ -44,14 +45,18 @@ export interface LiveQueueDeps {
   emitter: QueueEmitter;
   clock: Clock;
   log: FastifyBaseLogger;
+  /** Told each version applied to the projection, so every instance's public reads know it. */
+  versions: QueueVersions;
   turnNearThreshold?: number;
 }
 
 export class LiveQueue {
   readonly #threshold: number;
+  readonly versions: QueueVersions;
 
   constructor(private readonly deps: LiveQueueDeps) {
     this.#threshold = deps.turnNearThreshold ?? TURN_NEAR_POSITION;
+    this.versions = deps.versions;
   }
 
   /**
@@ -78,6 +83,7 @@ export class LiveQueue {
       await this.#broadcastFromPostgres(event, staged);
       return;
     }
+    this.versions.announce(event.queueId, event.version);
     const { result, rebuilt } = outcome;
     const at = this.deps.clock.now().toISOString();
     if (result.status === 'applied' && !rebuilt) {

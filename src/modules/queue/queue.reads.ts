@@ -1,9 +1,10 @@
 // The read side of the live queue: lists, snapshots, one appointment's view (GET /track, appointment:watch)
 // with its ETA, range and fairness count, all served from the projection; plus the small caches of queue
 // context and tracking links that reads and operations share. The public reads (the guest snapshot, /track)
-// are what every phone and lobby screen polls, so they are kept per queue version: each request reads only the
-// queue's version (one read shared by the requests that arrive together), and a version seen before is
-// answered from memory — the guest snapshot as its finished JSON text.
+// are what every phone and lobby screen polls, so they are kept per queue version: a request learns the
+// queue's version from what this instance has heard announced (queue.versions.ts), or else reads it (one read
+// shared by the requests that arrive together), and a version seen before is answered from memory — the
+// guest snapshot as its finished JSON text.
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../clock.js';
 import type { DB } from '../../db/database.js';
@@ -27,7 +28,7 @@ import type {
   Snapshot,
   TrackView,
 } from './queue.schema.js';
-import { consultRange, etaAt, etaStart, type PositionView, seenOutOfOrder } from './queue.store.js';
+import { etaAt, etaRange, type PositionView, seenOutOfOrder } from './queue.store.js';
 
 export interface QueueReadsDeps {
   db: DB;
@@ -188,9 +189,9 @@ export class QueueReads {
     queueId: string,
     serialize: (snapshot: Snapshot) => string,
   ): Promise<SerializedSnapshot> {
-    const version = await this.#version(queueId);
-    if (version === null) throw notFound('Queue');
     const cached = this.#guest.get(queueId);
+    const version = this.deps.live.versions.current(queueId) ?? (await this.#version(queueId));
+    if (version === null) throw notFound('Queue');
     if (cached && cached.version >= version) return cached;
     const built = await this.#guestBuilds.read(queueId, async () => {
       const snapshot = await this.snapshot(null, queueId);
@@ -202,7 +203,13 @@ export class QueueReads {
 
   /** The queue's projected version now (null: no such queue); concurrent callers share one read. */
   #version(queueId: string): Promise<number | null> {
-    return this.#versions.read(queueId, async () => (await this.deps.live.meta(queueId))?.version ?? null);
+    return this.#versions.read(queueId, async () => {
+      const { versions } = this.deps.live;
+      const mark = versions.mark();
+      const version = (await this.deps.live.meta(queueId))?.version ?? null;
+      if (version !== null) versions.record(mark, queueId, version);
+      return version;
+    });
   }
 
   /** GET /track/:token — the one appointment a tracking link follows, and nothing else about its patient. */
@@ -264,10 +271,10 @@ export class QueueReads {
 
   /** One appointment's place at the queue's current version; read again only when the version moved. */
   async #resolvedPosition(queueId: string, appointmentId: string): Promise<ResolvedPosition> {
-    const version = await this.#version(queueId);
-    if (version === null) throw notFound('Queue');
     const key = `${queueId}:${appointmentId}`;
     const cached = this.#positions.get(key);
+    const version = this.deps.live.versions.current(queueId) ?? (await this.#version(queueId));
+    if (version === null) throw notFound('Queue');
     if (cached && cached.version >= version) return cached;
     const resolved = await this.#positionReads.read(key, async () => {
       const view = await this.deps.live.position(queueId, appointmentId);
@@ -301,7 +308,7 @@ export class QueueReads {
       position: view.entry?.position ?? null,
       nowServing: view.meta.nowServing,
       etaAt: eta?.toISOString() ?? null,
-      etaRange: etaRangeOf(view, now),
+      etaRange: etaRange(view, now),
       seenOutOfOrder: seenOutOfOrder(view),
       queueStatus: view.meta.status,
       notice: view.meta.notice,
@@ -310,16 +317,4 @@ export class QueueReads {
       room: context.room,
     };
   }
-}
-
-function etaRangeOf(view: PositionView, now: Date): TrackView['etaRange'] {
-  const position = view.entry?.position;
-  if (position === null || position === undefined) return null;
-  const range = consultRange(view.meta.consultSamples);
-  if (!range) return null;
-  const floor = view.entry?.estimatedAt ? Date.parse(view.entry.estimatedAt) : 0;
-  const start = etaStart(view.meta, now);
-  const from = Math.max(floor, start + position * range.low * 1000);
-  const to = Math.max(floor, start + position * range.high * 1000);
-  return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
 }

@@ -413,6 +413,22 @@ export function etaAt(view: PositionView, now: Date): Date | null {
 }
 
 /**
+ * The range a patient is shown around their ETA: etaStart + position × the 20th and 80th percentile consult,
+ * never before the scheduled estimate. Null when the entry is not waiting or fewer than 5 visits completed.
+ */
+export function etaRange(view: PositionView, now: Date): { from: string; to: string } | null {
+  const position = view.entry?.position;
+  if (position === null || position === undefined) return null;
+  const range = consultRange(view.meta.consultSamples);
+  if (!range) return null;
+  const floor = view.entry?.estimatedAt ? Date.parse(view.entry.estimatedAt) : 0;
+  const start = etaStart(view.meta, now);
+  const from = Math.max(floor, start + position * range.low * 1000);
+  const to = Math.max(floor, start + position * range.high * 1000);
+  return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+}
+
+/**
  * The fairness count a waiting patient may see ("2 patients were seen ahead of you out of order"): others
  * called out of order since this appointment joined the line. Null when it is not waiting. Names nobody.
  */

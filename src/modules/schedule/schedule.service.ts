@@ -110,6 +110,16 @@ export class ScheduleService {
     throw forbidden('Only the doctor, an admin or staff of that hospital may change this schedule');
   }
 
+  /** A live session with its hospital, for other modules (in their transaction when they pass one). */
+  findSession(db: Executor, id: string) {
+    return repo.findSession(db, id);
+  }
+
+  /** Time off of these doctors overlapping the dates, for other modules' rules. */
+  timeOffOverlapping(...args: Parameters<typeof repo.timeOffOverlapping>) {
+    return repo.timeOffOverlapping(...args);
+  }
+
   async listSessions(doctorId: string) {
     await this.requireDoctor(doctorId);
     const rows = await repo.listDoctorSessions(this.db, doctorId);
