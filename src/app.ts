@@ -83,15 +83,6 @@ declare module 'fastify' {
   }
 }
 
-// TEMPORARY until the files module's stores land on main: attachments answer 503.
-const PENDING_BLOB_STORE = {
-  put: async () => {
-    throw new AppError('UNAVAILABLE', 'No blob store yet');
-  },
-  get: async () => null,
-  delete: async () => {},
-};
-
 export interface BuildOptions {
   /** An already open database (tests); otherwise opened from the config. */
   database?: DatabaseHandle;
@@ -303,7 +294,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         config.ENCRYPTION_KEY,
         config.ENCRYPTION_KEY_PREVIOUS ? [config.ENCRYPTION_KEY_PREVIOUS] : [],
       ),
-      blobs: PENDING_BLOB_STORE,
+      blobs: app.blobs,
       audit: app.accounts.admin,
       appointments: app.appointments.reads,
       publicUrl: config.PUBLIC_URL,

@@ -108,7 +108,7 @@ test('the doctor writes the called patient’s visit record and prescription; th
   const sessionTab = doctorPage.getByRole('tab', { name: /Care Records Clinic/ });
   if (await sessionTab.count()) await sessionTab.click();
   await doctorPage.getByTestId('now-serving').filter({ hasNotText: '—' }).waitFor();
-  await doctorPage.getByRole('tab', { name: 'Record' }).click();
+  await doctorPage.getByRole('tab', { name: 'Record', exact: true }).click();
   const form = doctorPage.getByRole('form', { name: 'Visit record' });
   await form.getByLabel('Complaint').fill('Headache for two days');
   await form.getByLabel('Diagnosis').fill('Tension headache');
