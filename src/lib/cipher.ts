@@ -59,7 +59,8 @@ export class Keyring {
   }
 
   /** The plain bytes; throws CipherError for an unknown key, a tampered value or one moved from elsewhere. */
-  open(sealed: Buffer, aad: string): Buffer {
+  open(value: Buffer, aad: string): Buffer {
+    const sealed = asBuffer(value);
     if (sealed.length < HEADER_BYTES || sealed[0] !== FORMAT) throw new CipherError('not a sealed value');
     const keyId = sealedKeyId(sealed);
     const nonce = sealed.subarray(1 + KEY_ID_BYTES, 1 + KEY_ID_BYTES + NONCE_BYTES);
@@ -92,5 +93,12 @@ export class Keyring {
 
 /** The id of the key a sealed value was made under. */
 export function sealedKeyId(sealed: Buffer): string {
-  return sealed.subarray(1, 1 + KEY_ID_BYTES).toString('hex');
+  return asBuffer(sealed)
+    .subarray(1, 1 + KEY_ID_BYTES)
+    .toString('hex');
+}
+
+/** PGlite hands bytea back as a plain Uint8Array, whose toString ignores encodings: view it as a Buffer. */
+function asBuffer(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

@@ -19,6 +19,14 @@ describe('Keyring', () => {
     assert.ok(!one.toString('latin1').includes('flu'));
   });
 
+  test('a value read back as a plain Uint8Array (PGlite bytea) opens like a Buffer', () => {
+    const ring = new Keyring(keyA);
+    const sealed = ring.seal(Buffer.from('allergies: none'), 'visit_records:1');
+    const plain = new Uint8Array(sealed) as Buffer;
+    assert.equal(sealedKeyId(plain), sealedKeyId(sealed));
+    assert.equal(ring.open(plain, 'visit_records:1').toString(), 'allergies: none');
+  });
+
   test('a value moved to another row, tampered with or under an unknown key does not open', () => {
     const ring = new Keyring(keyA);
     const sealed = ring.seal(Buffer.from('asthma'), 'visit_records:1');
