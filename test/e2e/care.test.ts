@@ -106,6 +106,9 @@ test('the doctor writes the called patient’s visit record and prescription; th
   await doctorPage.goto(`${server.url}/doctor`);
   // The console follows the first session of the day; pick this test's when there are several.
   const sessionTab = doctorPage.getByRole('tab', { name: /Care Records Clinic/ });
+  // The console renders its queue (and its session tabs, when there are several) after loading the day.
+  await doctorPage.getByTestId('now-serving').waitFor();
+  await sessionTab.waitFor({ timeout: 5_000 }).catch(() => {});
   if (await sessionTab.count()) await sessionTab.click();
   await doctorPage.getByTestId('now-serving').filter({ hasNotText: '—' }).waitFor();
   await doctorPage.getByRole('tab', { name: 'Record', exact: true }).click();
